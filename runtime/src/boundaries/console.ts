@@ -1,0 +1,40 @@
+/**
+ * Console calls: level and arguments (sealed). Output still goes to the real console.
+ * @module
+ */
+import { currentSession } from "../internal/session.js";
+import { consoleMethods } from "../internal/originals.js";
+import { errorData, safeString } from "../internal/values.js";
+import { encodeCbor } from "../trace/_cbor.js";
+import type { GlobalBoundary } from "./_boundary.js";
+
+const LEVELS = ["log", "info", "warn", "error", "debug"] as const;
+
+function recordable(arg: unknown): unknown {
+  if (arg instanceof Error) return errorData(arg);
+  if (arg === null || typeof arg !== "object")
+    return typeof arg === "function" || typeof arg === "symbol" ? safeString(arg) : arg;
+  try {
+    encodeCbor(arg);
+    return arg;
+  } catch {
+    return safeString(arg);
+  }
+}
+
+export const consoleBoundary: GlobalBoundary = {
+  name: "console",
+  install() {
+    for (const level of LEVELS) {
+      const original = consoleMethods[level];
+      (globalThis as unknown as { console: Console }).console[level] = (...args: unknown[]) => {
+        const session = currentSession();
+        if (session) {
+          session.note("console", level, "console", args.map(recordable));
+          if (session.mode === "replay") return;
+        }
+        original(...args);
+      };
+    }
+  },
+};

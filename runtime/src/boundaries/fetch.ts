@@ -1,0 +1,36 @@
+/**
+ * Global fetch: every request and response (or network error) the handler makes.
+ * @module
+ */
+import { currentSession } from "../internal/session.js";
+import { fetch as originalFetch } from "../internal/originals.js";
+import type { GlobalBoundary } from "./_boundary.js";
+import { httpExchange, httpTarget } from "./http.js";
+
+function fluxFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const session = currentSession();
+  if (!session) return originalFetch(input, init);
+  let request: Request;
+  try {
+    request = new Request(input, init);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+    session.note("unsupported", "websocket", httpTarget(request.url), null);
+    return originalFetch(request);
+  }
+  return httpExchange(session, {
+    kind: "fetch",
+    target: httpTarget(request.url),
+    request,
+    live: (r) => originalFetch(r),
+  });
+}
+
+export const fetchBoundary: GlobalBoundary = {
+  name: "fetch",
+  install() {
+    globalThis.fetch = fluxFetch as typeof fetch;
+  },
+};

@@ -1,0 +1,148 @@
+/**
+ * HTTP exchanges, shared by global fetch and service bindings: capture a Request and a Response
+ * into sealed data, and build real Request/Response objects back from it.
+ * @module
+ */
+import type { CallSpec, Session } from "../internal/session.js";
+import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
+import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
+import { headerPairs, isTruncated, readStream, sameValue } from "../internal/values.js";
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
+const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304]);
+
+/** True for methods that change nothing on the server (GET, HEAD, OPTIONS). */
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase());
+}
+
+/** `host/path` of a URL: the clear target of an HTTP event. */
+export function httpTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return "(invalid url)";
+  }
+}
+
+export async function captureRequest(request: Request, limit: number): Promise<HttpRequestData> {
+  const body = request.body ? await readStream(request.clone().body, limit) : null;
+  return { method: request.method, url: request.url, headers: headerPairs(request.headers), body };
+}
+
+export function buildRequest(data: HttpRequestData): Request {
+  const init: RequestInit = { method: data.method, headers: toHeaders(data.headers) };
+  if (data.body instanceof Uint8Array && data.method !== "GET" && data.method !== "HEAD") {
+    init.body = data.body as BodyInit;
+  }
+  return new Request(data.url, init);
+}
+
+function toHeaders(pairs: readonly (readonly [string, string])[]): Headers {
+  const h = new Headers();
+  for (const [name, value] of pairs) h.append(name, value);
+  return h;
+}
+
+export function buildResponse(data: HttpResponseData): Response {
+  const body =
+    NULL_BODY_STATUS.has(data.status) || !(data.body instanceof Uint8Array) ? null : data.body;
+  return new Response(body as BodyInit | null, {
+    status: data.status,
+    statusText: data.statusText,
+    headers: toHeaders(data.headers),
+  });
+}
+
+/** Reads a response copy into sealed data without touching the one handed back. */
+export function captureResponse(response: Response, limit: number): Promise<HttpResponseData> {
+  const copy = response.body ? response.clone() : null;
+  return (copy ? readStream(copy.body, limit) : Promise.resolve(null)).then((body) => ({
+    status: response.status,
+    statusText: response.statusText,
+    headers: headerPairs(response.headers),
+    body,
+  }));
+}
+
+/** Which request fields differ: method, url, headers, body. */
+export function compareHttpRequest(recorded: unknown, actual: unknown): string[] {
+  const r = recorded as Partial<HttpRequestData> | undefined;
+  const a = actual as HttpRequestData;
+  if (!r) return ["request"];
+  const out: string[] = [];
+  if (r.method !== a.method) out.push("method");
+  if (r.url !== a.url) out.push("url");
+  if (!sameValue(sortPairs(r.headers ?? []), sortPairs(a.headers))) out.push("headers");
+  if (isTruncated(r.body)) {
+    const size =
+      a.body instanceof Uint8Array ? a.body.length : isTruncated(a.body) ? a.body.size : 0;
+    if (size !== r.body.size) out.push("body");
+  } else if (!sameValue(r.body ?? null, a.body ?? null)) out.push("body");
+  return out;
+}
+
+function sortPairs(pairs: readonly (readonly [string, string])[]): string[] {
+  return pairs.map(([n, v]) => `${n.toLowerCase()}\0${v}`).sort();
+}
+
+/** Masked header names present in a set of pairs. */
+export function maskedNames(
+  session: Session,
+  ...lists: (readonly (readonly [string, string])[])[]
+): string[] {
+  const out = new Set<string>();
+  for (const list of lists)
+    for (const [n] of list) if (session.maskHeaders.has(n.toLowerCase())) out.add(n.toLowerCase());
+  return [...out];
+}
+
+/**
+ * Records or replays one HTTP exchange. The Request's body is read from a clone first; the
+ * response handed back in record mode is the live one, its copy is read in the background.
+ */
+export async function httpExchange(
+  session: Session,
+  options: {
+    kind: EventKind;
+    target: string;
+    request: Request;
+    live: (r: Request) => Promise<Response>;
+  },
+): Promise<Response> {
+  const { request } = options;
+  const limit = session.limits.maxBodyBytes;
+  const data = await captureRequest(request, limit);
+  const masked = maskedNames(session, data.headers);
+  const spec: CallSpec<Response> = {
+    kind: options.kind,
+    op: request.method,
+    target: options.target,
+    write: !isSafeMethod(request.method),
+    request: data,
+    live: () => options.live(request),
+    capture(response, addInfo) {
+      const result = captureResponse(response, limit).then((res) => {
+        const resMasked = maskedNames(session, res.headers);
+        const info: Record<string, number | string[]> = {
+          reqBytes: data.body instanceof Uint8Array ? data.body.length : 0,
+          resBytes:
+            res.body instanceof Uint8Array
+              ? res.body.length
+              : isTruncated(res.body)
+                ? res.body.size
+                : 0,
+        };
+        const allMasked = [...new Set([...masked, ...resMasked])];
+        if (allMasked.length) info.masked = allMasked;
+        addInfo(info);
+        return res;
+      });
+      return { value: response, data: result, status: response.status };
+    },
+    revive: (d) => buildResponse(HttpResponseSchema.parse(d)),
+    compare: compareHttpRequest,
+  };
+  return session.call(spec);
+}

@@ -1,0 +1,59 @@
+/**
+ * The one error class FluxRun throws for domain failures, with a literal `code`.
+ *
+ * Messages say what was being attempted and never carry payloads, keys or tokens.
+ * @module
+ */
+
+/** Every code a {@link FluxError} can carry. */
+export const FLUX_ERROR_CODES = [
+  "ERR_TRACE_CORRUPT",
+  "ERR_TRACE_TRUNCATED",
+  "ERR_TRACE_VERSION",
+  "ERR_TRACE_TAMPERED",
+  "ERR_TRACE_KEY",
+  "ERR_TRACE_SCHEMA",
+  "ERR_KEY_INVALID",
+  "ERR_CONFIG",
+  "ERR_SINK_WRITE",
+  "ERR_REPLAY_UNRECORDED",
+  "ERR_REPLAY_DIVERGED",
+  "ERR_REPLAY_TRUNCATED",
+  "ERR_REPLAY_UNSUPPORTED",
+  "ERR_REPLAY_LIVE_NETWORK",
+  "ERR_REPLAY_ENVELOPE",
+  "ERR_REPLAY_BUNDLE",
+] as const;
+
+/** A FluxRun error code. */
+export type FluxErrorCode = (typeof FLUX_ERROR_CODES)[number];
+
+/**
+ * A FluxRun domain failure. Switch on `code`; the message is safe to log.
+ *
+ * @example
+ * ```ts
+ * try { await openTrace(bytes, key) } catch (err) {
+ *   if (err instanceof FluxError && err.code === "ERR_TRACE_KEY") console.error(err.message);
+ * }
+ * ```
+ */
+export class FluxError extends Error {
+  override name = "FluxError";
+  readonly code: FluxErrorCode;
+
+  constructor(code: FluxErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True when `err` is a {@link FluxError}, optionally with the given code. */
+export function isFluxError(err: unknown, code?: FluxErrorCode): err is FluxError {
+  return (
+    err instanceof Error &&
+    (err as { name?: unknown }).name === "FluxError" &&
+    typeof (err as { code?: unknown }).code === "string" &&
+    (code === undefined || (err as FluxError).code === code)
+  );
+}

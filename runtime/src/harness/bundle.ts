@@ -1,0 +1,43 @@
+/**
+ * Bundles a worker for Miniflare with esbuild: ESM, workerd conditions, `node:*` and
+ * `cloudflare:*` left to the runtime.
+ * @module
+ */
+import { build } from "esbuild";
+import { FluxError } from "../errors.js";
+
+/** Bundles `entry` into one ES module and returns its code. */
+export async function bundleWorker(
+  entry: string,
+  options: { minify?: boolean; define?: Record<string, string> } = {},
+): Promise<string> {
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      conditions: ["workerd", "worker", "browser"],
+      mainFields: ["workerd", "worker", "browser", "module", "main"],
+      external: ["node:*", "cloudflare:*"],
+      minify: options.minify ?? false,
+      define: options.define ?? {},
+      logLevel: "silent",
+    });
+    const file = result.outputFiles[0];
+    if (!file) throw new Error("esbuild produced no output");
+    return file.text;
+  } catch (cause) {
+    const first = (
+      cause as { errors?: { text?: string; location?: { file?: string; line?: number } }[] }
+    ).errors?.[0];
+    const where = first?.location ? ` (${first.location.file}:${first.location.line})` : "";
+    throw new FluxError(
+      "ERR_REPLAY_BUNDLE",
+      `Could not bundle the worker ${entry}: ${first?.text ?? "build failed"}${where}`,
+      { cause },
+    );
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The `fluxrun` command line: `replay`, `keygen`.
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { FluxError, isFluxError } from "../errors.js";
+import { generateTraceKeys, parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
+import { formatReport } from "./report.js";
+import { exitCodeOf, replayAll } from "./replay.js";
+
+const USAGE = `Usage:
+  fluxrun replay <trace.cbor | dir> [--config wrangler.toml] [--key private.jwk] [--json]
+  fluxrun keygen [--out dir]
+
+Exit codes (replay): 0 all match, 1 a replay diverged, 2 bad input or usage.
+The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else .fluxrun/agent-private.jwk.`;
+
+interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+const defaultIo: Io = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+  cwd: process.cwd(),
+  env: process.env,
+};
+
+/** Loads the private key from a file, the environment, or the local default. */
+export async function loadPrivateKey(
+  keyPath: string | undefined,
+  io: Pick<Io, "cwd" | "env">,
+): Promise<PrivateJwk> {
+  if (keyPath) {
+    let text: string;
+    try {
+      text = await readFile(resolve(io.cwd, keyPath), "utf8");
+    } catch (cause) {
+      throw new FluxError("ERR_KEY_INVALID", `Could not read the private key file ${keyPath}`, {
+        cause,
+      });
+    }
+    return parsePrivateJwk(text);
+  }
+  if (io.env.FLUX_PRIVATE_KEY) return parsePrivateJwk(io.env.FLUX_PRIVATE_KEY);
+  const local = resolve(io.cwd, ".fluxrun/agent-private.jwk");
+  if (existsSync(local)) return parsePrivateJwk(await readFile(local, "utf8"));
+  throw new FluxError(
+    "ERR_KEY_INVALID",
+    "No private key: pass --key <private.jwk> or set FLUX_PRIVATE_KEY",
+  );
+}
+
+async function traceFiles(target: string): Promise<string[]> {
+  let s;
+  try {
+    s = await stat(target);
+  } catch (cause) {
+    throw new FluxError("ERR_CONFIG", `No trace at ${target}`, { cause });
+  }
+  if (!s.isDirectory()) return [target];
+  const names = (await readdir(target)).filter((n) => n.endsWith(".cbor")).sort();
+  if (!names.length) throw new FluxError("ERR_CONFIG", `No .cbor traces in ${target}`);
+  return names.map((n) => join(target, n));
+}
+
+async function replayCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: "string" },
+      key: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const target = positionals[0];
+  if (!target || positionals.length > 1) {
+    io.err(USAGE);
+    return 2;
+  }
+  const key = await loadPrivateKey(values.key, io);
+  const files = await traceFiles(resolve(io.cwd, target));
+  const inputs = await Promise.all(
+    files.map(async (file) => ({ file, bytes: new Uint8Array(await readFile(file)) })),
+  );
+  const outcomes = await replayAll(inputs, key, {
+    cwd: io.cwd,
+    ...(values.config ? { config: resolve(io.cwd, values.config) } : {}),
+  });
+  const exitCode = exitCodeOf(outcomes);
+  if (values.json) {
+    io.out(JSON.stringify({ exitCode, traces: outcomes }, null, 2));
+  } else {
+    for (const o of outcomes) {
+      if ("report" in o) io.out(formatReport(o.report));
+      else io.err(`${o.file}: ${o.error.code}: ${o.error.message}`);
+    }
+    if (outcomes.length > 1) {
+      const match = outcomes.filter((o) => "report" in o && o.report.verdict === "match").length;
+      io.out(`${match} of ${outcomes.length} traces match`);
+    }
+  }
+  return exitCode;
+}
+
+async function keygenCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: { out: { type: "string", default: ".fluxrun" } } });
+  const dir = resolve(io.cwd, values.out);
+  const priv = join(dir, "agent-private.jwk");
+  const pub = join(dir, "public.jwk");
+  if (existsSync(priv)) {
+    io.err(`${priv} already exists; refusing to overwrite a private key`);
+    return 2;
+  }
+  const { publicJwk, privateJwk, kid } = await generateTraceKeys();
+  await mkdir(dir, { recursive: true });
+  await writeFile(priv, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
+  await writeFile(pub, `${JSON.stringify(publicJwk)}\n`);
+  io.out(`Key ${kid}`);
+  io.out(
+    `  public:  ${pub}  → set as FLUX_PUBLIC_KEY on the recorded worker (wrangler.toml [vars])`,
+  );
+  io.out(
+    `  private: ${priv}  → give only to the agent (wrangler secret put FLUX_PRIVATE_KEY) or pass to fluxrun replay --key`,
+  );
+  io.out(
+    "  WARNING: never commit the private key; keep it out of the dashboard and of the recorded worker.",
+  );
+  return 0;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "replay":
+        return await replayCommand(rest, io);
+      case "keygen":
+        return await keygenCommand(rest, io);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        io.err(`Unknown command ${command}\n${USAGE}`);
+        return 2;
+    }
+  } catch (err) {
+    if (isFluxError(err)) {
+      io.err(`fluxrun: ${err.code}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof TypeError && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err(`fluxrun: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}

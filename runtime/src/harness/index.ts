@@ -1,0 +1,16 @@
+/**
+ * `fluxrun/harness` (Node only): replay traces in Miniflare, read wrangler configs, bundle
+ * workers, build and render reports.
+ * @module
+ */
+export {
+  Replayer,
+  replayAll,
+  exitCodeOf,
+  type ReplayOutcome,
+  type ReplayerOptions,
+} from "./replay.js";
+export { buildReport, formatReport, type ReplayReport, type OutcomeView } from "./report.js";
+export { readWorkerConfig, type WorkerConfig } from "./config.js";
+export { bundleWorker } from "./bundle.js";
+export { main as cli, loadPrivateKey } from "./cli.js";

@@ -1,0 +1,162 @@
+/**
+ * Replays traces in Miniflare: bundle the worker named by the wrangler config, run it with every
+ * binding an empty in-memory stand-in, `outboundService` refusing all network, and each trace sent
+ * in as a replay envelope. One warm instance serves many traces.
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { Miniflare } from "miniflare";
+import { FluxError, isFluxError } from "../errors.js";
+import { openTrace } from "../trace/seal.js";
+import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
+import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
+import {
+  REPLAY_HEADER,
+  REPLAY_SECRET_VAR,
+  ReplayResult,
+  type ReplayEnvelope,
+} from "../replay/envelope.js";
+import { bundleWorker } from "./bundle.js";
+import { readWorkerConfig, type WorkerConfig } from "./config.js";
+import { buildReport, type ReplayReport } from "./report.js";
+
+export interface ReplayerOptions {
+  /** wrangler.toml path; default: found in `cwd`. */
+  config?: string;
+  cwd?: string;
+  /** Worker code to run instead of bundling the config's entry (tests, benchmarks). */
+  script?: string;
+}
+
+/**
+ * A warm Miniflare instance that replays traces of one worker.
+ *
+ * @example
+ * ```ts
+ * const replayer = await Replayer.start({ config: "wrangler.toml" });
+ * const report = await replayer.replay(bytes, privateJwk);
+ * await replayer.dispose();
+ * ```
+ */
+export class Replayer {
+  readonly config: WorkerConfig;
+  readonly #mf: Miniflare;
+  readonly #secret: string;
+  #liveAttempts = 0;
+
+  private constructor(config: WorkerConfig, mf: Miniflare, secret: string) {
+    this.config = config;
+    this.#mf = mf;
+    this.#secret = secret;
+  }
+
+  static async start(options: ReplayerOptions = {}): Promise<Replayer> {
+    const config = await readWorkerConfig(options.config, options.cwd);
+    const script = options.script ?? (await bundleWorker(config.main));
+    const secret = randomBytes(32).toString("hex");
+    let replayer: Replayer | undefined;
+    const refuse = () => {
+      if (replayer) replayer.#liveAttempts++;
+      return new Response("FluxRun replay: live network access is blocked", { status: 599 });
+    };
+    const mf = new Miniflare({
+      name: config.name,
+      modules: [{ type: "ESModule", path: "worker.js", contents: script }],
+      compatibilityDate: config.compatibilityDate,
+      compatibilityFlags: config.compatibilityFlags,
+      bindings: { ...config.vars, [REPLAY_SECRET_VAR]: secret },
+      kvNamespaces: config.kv,
+      r2Buckets: config.r2,
+      d1Databases: config.d1,
+      queueProducers: Object.fromEntries(
+        config.queues.map((q) => [q, { queueName: `fluxrun-replay-${q}` }]),
+      ),
+      serviceBindings: Object.fromEntries(config.services.map((s) => [s, refuse])),
+      outboundService: refuse,
+      kvPersist: false,
+      r2Persist: false,
+      d1Persist: false,
+      cachePersist: false,
+    });
+    await mf.ready;
+    replayer = new Replayer(config, mf, secret);
+    return replayer;
+  }
+
+  /** Opens one trace with `key` and replays it. Throws FluxError for unreadable traces. */
+  async replay(bytes: Uint8Array, key: PrivateJwk | string): Promise<ReplayReport> {
+    const { head, payloads } = await openTrace(
+      bytes,
+      typeof key === "string" ? parsePrivateJwk(key) : key,
+    );
+    const envelope: ReplayEnvelope = {
+      version: 1,
+      traceId: head.id,
+      events: head.events,
+      payloads,
+    };
+    const before = this.#liveAttempts;
+    const res = await this.#mf.dispatchFetch("http://fluxrun.replay/", {
+      method: "POST",
+      headers: { [REPLAY_HEADER]: this.#secret, "content-type": "application/cbor" },
+      body: encodeCbor(envelope),
+    });
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (res.headers.get("content-type") !== "application/cbor") {
+      let detail = `status ${res.status}`;
+      try {
+        const j = JSON.parse(new TextDecoder().decode(body)) as {
+          error?: { code?: string; message?: string };
+        };
+        if (j.error?.message) detail = `${j.error.code}: ${j.error.message}`;
+      } catch {
+        // not JSON: the worker did not run withFlux's replay path
+      }
+      throw new FluxError(
+        "ERR_REPLAY_ENVELOPE",
+        `The worker did not answer the replay (${detail}); is its default export wrapped with withFlux()?`,
+      );
+    }
+    const result = ReplayResult.parse(decodeCbor(body));
+    return buildReport(head, payloads, result, this.#liveAttempts - before);
+  }
+
+  async dispose(): Promise<void> {
+    await this.#mf.dispose();
+  }
+}
+
+/** One trace's outcome in a batch: a report, or the error that kept it from replaying. */
+export type ReplayOutcome =
+  | { file: string; report: ReplayReport }
+  | { file: string; error: { code: string; message: string } };
+
+/** Exit code for a batch: 2 if any trace could not be read, else 1 if any diverged, else 0. */
+export function exitCodeOf(outcomes: readonly ReplayOutcome[]): 0 | 1 | 2 {
+  if (outcomes.some((o) => "error" in o)) return 2;
+  if (outcomes.some((o) => "report" in o && o.report.verdict === "diverged")) return 1;
+  return 0;
+}
+
+/** Replays each file's bytes in one warm instance. */
+export async function replayAll(
+  files: readonly { file: string; bytes: Uint8Array }[],
+  key: PrivateJwk | string,
+  options: ReplayerOptions = {},
+): Promise<ReplayOutcome[]> {
+  const replayer = await Replayer.start(options);
+  try {
+    const out: ReplayOutcome[] = [];
+    for (const { file, bytes } of files) {
+      try {
+        out.push({ file, report: await replayer.replay(bytes, key) });
+      } catch (err) {
+        if (!isFluxError(err)) throw err;
+        out.push({ file, error: { code: err.code, message: err.message } });
+      }
+    }
+    return out;
+  } finally {
+    await replayer.dispose();
+  }
+}

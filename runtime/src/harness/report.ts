@@ -1,0 +1,168 @@
+/**
+ * The replay report: verdict, recorded vs replayed outcome, divergences as data, unconsumed
+ * events. One object, rendered as text by the CLI and sent as JSON by the agent. Nothing in it is
+ * a payload: bodies are sizes and digests.
+ * @module
+ */
+import type { Divergence } from "../replay/divergence.js";
+import { digest } from "../replay/divergence.js";
+import type { ReplayResult } from "../replay/envelope.js";
+import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
+import { sameValue } from "../internal/values.js";
+
+export interface OutcomeView {
+  status: number | null;
+  headers: string[];
+  body: string | null;
+  error: { name: string } | null;
+}
+
+export interface ReplayReport {
+  traceId: string;
+  app: string;
+  route: string;
+  method: string;
+  recordedAt: string;
+  verdict: "match" | "diverged";
+  recorded: OutcomeView;
+  replayed: OutcomeView;
+  divergences: Divergence[];
+  unconsumed: { seq: number; kind: string; op: string; target: string }[];
+  served: number;
+  liveNetworkAttempts: number;
+}
+
+function bodyView(body: HttpResponseData["body"] | undefined): string | null {
+  if (body instanceof Uint8Array) return `${body.length} bytes ${digest(body)}`;
+  if (body && typeof body === "object")
+    return `${body.size} bytes (truncated) sha256:${body.sha256.slice(0, 16)}`;
+  return null;
+}
+
+function view(response: HttpResponseData | null, error: ErrorData | null): OutcomeView {
+  return {
+    status: response?.status ?? null,
+    headers: response ? [...new Set(response.headers.map(([n]) => n))].sort() : [],
+    body: bodyView(response?.body),
+    error: error ? { name: error.name } : null,
+  };
+}
+
+/** The recorded outcome of a trace: its response or its thrown error. */
+export function recordedOutcome(
+  head: TraceHead,
+  payloads: unknown[],
+): { response: HttpResponseData | null; error: ErrorData | null; event: TraceEvent | undefined } {
+  const event = head.events.find((e) => e.kind === "response" || e.kind === "exception");
+  if (!event) return { response: null, error: null, event };
+  const p = payloads[event.seq];
+  return event.kind === "response"
+    ? { response: p as HttpResponseData, error: null, event }
+    : { response: null, error: p as ErrorData, event };
+}
+
+/** Compares the replayed outcome with the recorded one and builds the report. */
+export function buildReport(
+  head: TraceHead,
+  payloads: unknown[],
+  result: ReplayResult,
+  liveNetworkAttempts: number,
+): ReplayReport {
+  const rec = recordedOutcome(head, payloads);
+  const divergences: Divergence[] = [...(result.divergences as Divergence[])];
+  const fields: string[] = [];
+  if ((rec.response?.status ?? null) !== (result.response?.status ?? null)) fields.push("status");
+  if (rec.response && result.response) {
+    const sortPairs = (h: [string, string][]) =>
+      h.map(([n, v]) => `${n.toLowerCase()}\0${v}`).sort();
+    if (!sameValue(sortPairs(rec.response.headers), sortPairs(result.response.headers)))
+      fields.push("headers");
+    if (!sameValue(rec.response.body, result.response.body)) fields.push("body");
+  }
+  if (
+    (rec.error?.name ?? null) !== (result.error?.name ?? null) ||
+    (rec.error?.message ?? null) !== (result.error?.message ?? null)
+  ) {
+    fields.push("error");
+  }
+  const recorded = view(rec.response, rec.error);
+  const replayed = view(result.response, result.error);
+  if (fields.length) {
+    divergences.push({
+      code: "changed_outcome",
+      seq: rec.event?.seq ?? null,
+      kind: rec.event?.kind ?? "response",
+      op: rec.event?.op ?? "",
+      target: head.summary.route,
+      message: `The outcome changed: ${fields.join(", ")}`,
+      fields,
+      expected: recorded,
+      actual: replayed,
+    });
+  }
+  for (let i = 0; i < liveNetworkAttempts; i++) {
+    divergences.push({
+      code: "live_network",
+      seq: null,
+      kind: "network",
+      op: "fetch",
+      target: "(outbound)",
+      message: "The worker tried to reach the network around FluxRun; the attempt was blocked",
+    });
+  }
+  const bySeq = new Map(head.events.map((e) => [e.seq, e]));
+  return {
+    traceId: head.id,
+    app: head.summary.app,
+    route: head.summary.route,
+    method: head.summary.method,
+    recordedAt: new Date(head.summary.start).toISOString(),
+    verdict: divergences.length ? "diverged" : "match",
+    recorded,
+    replayed,
+    divergences,
+    unconsumed: result.unconsumed.map((seq) => {
+      const e = bySeq.get(seq);
+      return { seq, kind: e?.kind ?? "?", op: e?.op ?? "?", target: e?.target ?? "?" };
+    }),
+    served: result.served.length,
+    liveNetworkAttempts,
+  };
+}
+
+function outcomeLine(o: OutcomeView): string {
+  if (o.error) return `threw ${o.error.name}`;
+  if (o.status === null) return "no response";
+  return `${o.status}${o.body ? ` · ${o.body}` : ""}`;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return "";
+  return JSON.stringify(value);
+}
+
+/** Renders a report for a terminal. */
+export function formatReport(report: ReplayReport): string {
+  const lines = [
+    `trace ${report.traceId}  ${report.method} ${report.route}  (${report.app}, recorded ${report.recordedAt})`,
+    `  recorded: ${outcomeLine(report.recorded)}`,
+    `  replayed: ${outcomeLine(report.replayed)}`,
+    `  verdict:  ${report.verdict === "match" ? "MATCH" : `DIVERGED (${report.divergences.length})`}  · ${report.served} recorded events served · ${report.liveNetworkAttempts} live network attempts`,
+  ];
+  report.divergences.forEach((d, i) => {
+    lines.push(
+      `  ${i + 1}. ${d.code}${d.seq === null ? "" : ` at event #${d.seq}`} [${d.kind} ${d.op} ${d.target}]: ${d.message}`,
+    );
+    if (d.fields?.length) lines.push(`     fields:   ${d.fields.join(", ")}`);
+    if (d.expected !== undefined) lines.push(`     expected: ${show(d.expected)}`);
+    if (d.actual !== undefined) lines.push(`     actual:   ${show(d.actual)}`);
+    if (d.closest)
+      lines.push(`     closest recorded: #${d.closest.seq} ${d.closest.op} ${d.closest.target}`);
+  });
+  if (report.unconsumed.length) {
+    lines.push(
+      `  unconsumed: ${report.unconsumed.map((u) => `#${u.seq} ${u.kind} ${u.op} ${u.target}`).join("; ")}`,
+    );
+  }
+  return lines.join("\n");
+}

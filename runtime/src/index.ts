@@ -1,0 +1,20 @@
+/**
+ * FluxRun: record production executions of edge handlers into sealed traces, replay them with
+ * recorded IO.
+ *
+ * @example
+ * ```ts
+ * import { withFlux, fluxHost, fluxENV } from "fluxrun";
+ * export default withFlux(app, { app: "shop-api" });
+ * ```
+ * @module
+ */
+export { withFlux, type FetchHandler } from "./adapter/workers.js";
+export { fluxHost } from "./boundaries/host.js";
+export { fluxENV } from "./boundaries/env.js";
+export { fluxStats, type FluxStats } from "./internal/recorder.js";
+export { DEFAULT_MASK_HEADERS, type FluxOptions } from "./options.js";
+export { FluxError, isFluxError, FLUX_ERROR_CODES, type FluxErrorCode } from "./errors.js";
+export { r2Sink } from "./sink/r2.js";
+export type { TraceSink, SealedTrace } from "./sink/_sink.js";
+export type { SessionLimits } from "./internal/session.js";

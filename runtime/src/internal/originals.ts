@@ -1,0 +1,47 @@
+/**
+ * The host's own clock, randomness, console and fetch, saved before any patch is installed.
+ * FluxRun's own work goes through these so it never lands in a trace or consumes replay values.
+ * @module
+ */
+
+const g = globalThis as unknown as {
+  Date: DateConstructor;
+  Math: Math;
+  crypto: Crypto;
+  console: Console;
+  fetch: typeof globalThis.fetch;
+  performance?: Performance;
+};
+
+export const OriginalDate: DateConstructor = g.Date;
+export const now: () => number = g.Date.now.bind(g.Date);
+export const perfNow: () => number = g.performance
+  ? g.performance.now.bind(g.performance)
+  : () => now();
+export const mathRandom: () => number = g.Math.random.bind(g.Math);
+export const getRandomValues = g.crypto.getRandomValues.bind(g.crypto) as <
+  T extends ArrayBufferView | null,
+>(
+  array: T,
+) => T;
+export const randomUUID: () => string = g.crypto.randomUUID.bind(g.crypto);
+export const fetch: typeof globalThis.fetch = g.fetch.bind(g);
+export const consoleMethods = {
+  log: g.console.log.bind(g.console),
+  info: g.console.info.bind(g.console),
+  warn: g.console.warn.bind(g.console),
+  error: g.console.error.bind(g.console),
+  debug: g.console.debug.bind(g.console),
+};
+
+/** Random bytes from the host, never recorded. */
+export function randomBytes(length: number): Uint8Array {
+  return getRandomValues(new Uint8Array(length));
+}
+
+/** A 32-hex-character trace id from the host's randomness. */
+export function newTraceId(): string {
+  let out = "";
+  for (const b of randomBytes(16)) out += b.toString(16).padStart(2, "0");
+  return out;
+}

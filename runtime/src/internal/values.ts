@@ -1,0 +1,175 @@
+/**
+ * Small value helpers shared by boundaries: byte reading under a budget, error (de)serialisation,
+ * structural equality, digests.
+ * @module
+ */
+import type { Body, ErrorData, Truncated } from "../trace/schema.js";
+
+const enc = new TextEncoder();
+
+export function toBytes(value: ArrayBuffer | ArrayBufferView | string): Uint8Array {
+  if (typeof value === "string") return enc.encode(value);
+  if (value instanceof Uint8Array) return value;
+  if (ArrayBuffer.isView(value))
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  return new Uint8Array(value);
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  let hex = "";
+  for (const b of digest) hex += b.toString(16).padStart(2, "0");
+  return hex;
+}
+
+/** Keeps `bytes` if within `limit`, else a truncation marker with the size and digest. */
+export async function fitBytes(bytes: Uint8Array, limit: number): Promise<Uint8Array | Truncated> {
+  if (bytes.length <= limit) return bytes;
+  return { truncated: true, size: bytes.length, sha256: await sha256Hex(bytes) };
+}
+
+/**
+ * Reads a body stream to the end, or stops at `limit` bytes and says so. Never throws: a stream
+ * that errors yields what was read, marked truncated.
+ */
+export async function readStream(
+  stream: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<Body> {
+  if (!stream) return null;
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let complete = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        complete = true;
+        break;
+      }
+      size += value.byteLength;
+      if (size > limit) break;
+      chunks.push(value);
+    }
+  } catch {
+    complete = false;
+  }
+  if (!complete) {
+    reader.cancel().catch(() => {});
+    const seen = concat(chunks);
+    return { truncated: true, size, sha256: await sha256Hex(seen) };
+  }
+  return concat(chunks);
+}
+
+export function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let n = 0;
+  for (const c of chunks) n += c.byteLength;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+export function isTruncated(body: unknown): body is Truncated {
+  return typeof body === "object" && body !== null && (body as Truncated).truncated === true;
+}
+
+export function errorData(err: unknown): ErrorData {
+  if (err instanceof Error) {
+    const out: ErrorData = { name: err.name, message: err.message };
+    if (err.stack) out.stack = err.stack;
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" || typeof code === "number") out.code = code;
+    return out;
+  }
+  return { name: "NonError", message: safeString(err) };
+}
+
+const ERROR_CLASSES: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/** Rebuilds a recorded error with the same class (for built-ins), name, message, stack, code. */
+export function reviveError(data: ErrorData): Error {
+  const Ctor = ERROR_CLASSES[data.name] ?? Error;
+  const err = new Ctor(data.message);
+  if (!(data.name in ERROR_CLASSES)) err.name = data.name;
+  if (data.stack !== undefined) err.stack = data.stack;
+  if (data.code !== undefined) (err as { code?: unknown }).code = data.code;
+  return err;
+}
+
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Structural equality over the values traces hold (CBOR data model). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length)
+      return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (a instanceof Date || b instanceof Date) {
+    return a instanceof Date && b instanceof Date && a.getTime() === b.getTime();
+  }
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, i) => sameValue(v, bb[i]));
+  }
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) =>
+    sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}
+
+/** Names of the top-level fields of two records that differ. */
+export function changedFields(expected: unknown, actual: unknown): string[] {
+  if (
+    typeof expected !== "object" ||
+    typeof actual !== "object" ||
+    expected === null ||
+    actual === null ||
+    Array.isArray(expected) ||
+    expected instanceof Uint8Array
+  ) {
+    return sameValue(expected, actual) ? [] : ["value"];
+  }
+  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
+  return [...keys].filter(
+    (k) =>
+      !sameValue((expected as Record<string, unknown>)[k], (actual as Record<string, unknown>)[k]),
+  );
+}
+
+export function headerPairs(headers: Headers): [string, string][] {
+  const out: [string, string][] = [];
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") out.push([name, value]);
+  });
+  const cookies = (headers as Headers & { getSetCookie?: () => string[] }).getSetCookie?.() ?? [];
+  for (const c of cookies) out.push(["set-cookie", c]);
+  return out;
+}

@@ -1,0 +1,69 @@
+/**
+ * Options of `withFlux`, with their defaults.
+ * @module
+ */
+import type { FluxError } from "./errors.js";
+import type { SessionLimits } from "./internal/session.js";
+import type { TraceSink } from "./sink/_sink.js";
+import type { PublicJwk } from "./trace/keys.js";
+
+/** Header names whose values are always masked. */
+export const DEFAULT_MASK_HEADERS: readonly string[] = [
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "x-auth-token",
+  "x-csrf-token",
+  "x-amz-security-token",
+  "cf-access-jwt-assertion",
+];
+
+export interface FluxOptions {
+  /** App name in summaries and storage keys. Default: env.FLUX_APP, else "app". */
+  app?: string;
+  /** Share of ok executions to keep, 0..1. Errors, exceptions and 5xx are always kept. Default 1. */
+  sample?: number;
+  /** More header names to mask (values sealed, shown masked, revealed only when named). */
+  maskHeaders?: readonly string[];
+  /** JSON body field paths to mask, such as `password` or `card.number`. */
+  maskFields?: readonly string[];
+  /** Size budget: events, bytes per body, bytes per trace. */
+  limits?: Partial<SessionLimits>;
+  /** Route label for summaries. Default: the URL path. */
+  route?: (request: Request) => string;
+  /** Where traces go. Default: the R2 binding FLUX_TRACES (Workers). */
+  sink?: TraceSink;
+  /** Public X25519 JWK traces are sealed to. Default: env.FLUX_PUBLIC_KEY. */
+  publicKey?: string | PublicJwk;
+  /** Called when a trace could not be stored; the response is never affected. */
+  onError?: (error: FluxError) => void;
+}
+
+/** Options after defaults, with the sample rate checked. */
+export interface ResolvedOptions {
+  sample: number;
+  maskHeaders: ReadonlySet<string>;
+  maskFields: readonly string[];
+  limits: Partial<SessionLimits>;
+  route: (request: Request) => string;
+  options: FluxOptions;
+}
+
+export function resolveOptions(options: FluxOptions = {}): ResolvedOptions {
+  const sample = options.sample ?? 1;
+  if (typeof sample !== "number" || !(sample >= 0 && sample <= 1)) {
+    throw new RangeError("withFlux option `sample` must be a number from 0 to 1");
+  }
+  return {
+    sample,
+    maskHeaders: new Set(
+      [...DEFAULT_MASK_HEADERS, ...(options.maskHeaders ?? [])].map((h) => h.toLowerCase()),
+    ),
+    maskFields: [...(options.maskFields ?? [])],
+    limits: options.limits ?? {},
+    route: options.route ?? ((r) => new URL(r.url).pathname),
+    options,
+  };
+}

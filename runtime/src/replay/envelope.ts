@@ -1,0 +1,46 @@
+/**
+ * The replay envelope a harness (CLI, agent) sends into the app, and the result it gets back.
+ * Both are CBOR. The envelope carries an opened trace, so it only ever travels between the
+ * customer's own processes (the local harness, or the agent over a service binding).
+ * @module
+ */
+import { z } from "zod";
+import { ErrorData, HttpResponseData, TraceEvent } from "../trace/schema.js";
+
+/** Request header that marks a replay; honoured only when it matches env.__FLUX_REPLAY. */
+export const REPLAY_HEADER = "x-fluxrun-replay";
+/** Env var holding the per-run replay secret (set by the harness, never in production). */
+export const REPLAY_SECRET_VAR = "__FLUX_REPLAY";
+
+export const ReplayEnvelope = z.object({
+  version: z.literal(1),
+  traceId: z.string(),
+  events: z.array(TraceEvent),
+  payloads: z.array(z.unknown()),
+});
+export type ReplayEnvelope = z.infer<typeof ReplayEnvelope>;
+
+export const DivergenceData = z.object({
+  code: z.string(),
+  seq: z.number().int().nullable(),
+  kind: z.string(),
+  op: z.string(),
+  target: z.string(),
+  message: z.string(),
+  fields: z.array(z.string()).optional(),
+  expected: z.unknown().optional(),
+  actual: z.unknown().optional(),
+  closest: z.object({ seq: z.number(), op: z.string(), target: z.string() }).nullable().optional(),
+});
+
+export const ReplayResult = z.object({
+  version: z.literal(1),
+  traceId: z.string(),
+  response: HttpResponseData.nullable(),
+  error: ErrorData.nullable(),
+  divergences: z.array(DivergenceData),
+  served: z.array(z.number().int()),
+  unconsumed: z.array(z.number().int()),
+  console: z.number().int(),
+});
+export type ReplayResult = z.infer<typeof ReplayResult>;

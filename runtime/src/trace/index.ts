@@ -1,0 +1,31 @@
+/**
+ * `fluxrun/trace`: read, open and seal traces; keys; the format's schemas; replay envelopes and
+ * divergence data. Runtime-agnostic (Workers, Deno, Node).
+ * @module
+ */
+export { readTrace, openTrace, sealTrace, type PlainTrace, type ClearTrace } from "./seal.js";
+export {
+  generateTraceKeys,
+  parsePublicJwk,
+  parsePrivateJwk,
+  keyId,
+  type PublicJwk,
+  type PrivateJwk,
+} from "./keys.js";
+export * from "./schema.js";
+export { encodeCbor, decodeCbor } from "./_cbor.js";
+export { traceKey, summaryMetadata } from "../sink/_sink.js";
+export {
+  ReplayEnvelope,
+  ReplayResult,
+  REPLAY_HEADER,
+  REPLAY_SECRET_VAR,
+} from "../replay/envelope.js";
+export {
+  describeCall,
+  digest,
+  redactUrl,
+  DIVERGENCE_CODES,
+  type Divergence,
+  type DivergenceCode,
+} from "../replay/divergence.js";

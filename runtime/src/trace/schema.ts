@@ -1,0 +1,145 @@
+/**
+ * The trace format, as zod schemas. These are the single source of truth: TypeScript types are
+ * inferred from them and every decoded trace is validated against them.
+ *
+ * A trace file is one CBOR map `{ format, version, head, sealed }`. `head` is the CBOR encoding of
+ * {@link TraceHead} (clear metadata: summary, event list, wrapped data key); `sealed` is the
+ * XChaCha20-Poly1305 encryption of the payload list under the per-trace data key, with the format
+ * tag and the exact `head` bytes as associated data, so a change anywhere is detected on open.
+ * @module
+ */
+import { z } from "zod";
+
+export const TRACE_FORMAT = "fluxrun/trace";
+export const TRACE_VERSION = 1;
+
+/** Boundary kinds a trace event can have. */
+export const EVENT_KINDS = [
+  "request",
+  "response",
+  "exception",
+  "fetch",
+  "host",
+  "env",
+  "clock",
+  "random",
+  "console",
+  "binding",
+  "unsupported",
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+const clearValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+
+/** One boundary crossing, in clear. Its payload, if any, sits sealed at the same index. */
+export const TraceEvent = z.object({
+  seq: z.number().int().nonnegative(),
+  kind: z.enum(EVENT_KINDS),
+  /** What was done: an HTTP method, a binding method, `now`, `randomUUID`, `log`. */
+  op: z.string().max(256),
+  /** Where: `host/path` for fetch, `BINDING` for bindings, the call name for fluxHost. */
+  target: z.string().max(2048),
+  /** Start offset from the trace start, in microseconds. */
+  at: z.number().int().nonnegative(),
+  /** Duration in microseconds, for calls that take time. */
+  dur: z.number().int().nonnegative().optional(),
+  status: z.number().int().optional(),
+  /** Error class (name) when the call failed. */
+  error: z.string().max(256).optional(),
+  /** True when the call is a write-class effect (KV put, D1 write, Queue send, POST fetch...). */
+  write: z.boolean().optional(),
+  /** True when some of its payload was cut by the size budget; replay cannot serve it. */
+  truncated: z.boolean().optional(),
+  /** Clear, non-sensitive facts for the dashboard (header names, sizes, masked field names). */
+  info: z.record(z.string(), clearValue).optional(),
+});
+export type TraceEvent = z.infer<typeof TraceEvent>;
+
+export const OUTCOMES = ["ok", "error", "exception"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** The unsealed summary a dashboard indexes. Also stored as R2 custom metadata. */
+export const TraceSummary = z.object({
+  traceId: z.string().regex(/^[0-9a-f]{32}$/),
+  app: z.string().max(128),
+  route: z.string().max(1024),
+  method: z.string().max(32),
+  status: z.number().int(),
+  outcome: z.enum(OUTCOMES),
+  start: z.number().int(),
+  durationMs: z.number().nonnegative(),
+  eventCounts: z.record(z.string(), z.number().int().nonnegative()),
+  fetches: z.array(
+    z.object({ host: z.string(), method: z.string(), status: z.number().int().optional() }),
+  ),
+  errorClass: z.string().optional(),
+  truncated: z.boolean(),
+  runtime: z.string(),
+});
+export type TraceSummary = z.infer<typeof TraceSummary>;
+
+export const TraceHead = z.object({
+  id: z.string().regex(/^[0-9a-f]{32}$/),
+  version: z.literal(TRACE_VERSION),
+  summary: TraceSummary,
+  recipient: z.object({ kid: z.string().max(128), jwe: z.string().max(4096) }),
+  events: z.array(TraceEvent),
+  /** Header and JSON-field names the recorder was told to mask: revealed only when named. */
+  masks: z.object({ headers: z.array(z.string()), fields: z.array(z.string()) }),
+  stats: z.object({
+    droppedEvents: z.number().int().nonnegative(),
+    truncatedPayloads: z.number().int().nonnegative(),
+    payloadBytes: z.number().int().nonnegative(),
+  }),
+});
+export type TraceHead = z.infer<typeof TraceHead>;
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, "expected bytes");
+
+export const TraceFile = z.object({
+  format: z.literal(TRACE_FORMAT),
+  version: z.number().int(),
+  head: bytes,
+  sealed: bytes,
+});
+
+/** A payload cut by the size budget: its size and digest survive, its bytes do not. */
+export const Truncated = z.object({
+  truncated: z.literal(true),
+  size: z.number().int().nonnegative(),
+  sha256: z.string(),
+});
+export type Truncated = z.infer<typeof Truncated>;
+
+/** A body: bytes, nothing, or a truncation marker. */
+export const Body = z.union([bytes, z.null(), Truncated]);
+export type Body = z.infer<typeof Body>;
+
+export const Headers = z.array(z.tuple([z.string(), z.string()]));
+
+export const HttpRequestData = z.object({
+  method: z.string(),
+  url: z.string(),
+  headers: Headers,
+  body: Body,
+});
+export type HttpRequestData = z.infer<typeof HttpRequestData>;
+
+export const HttpResponseData = z.object({
+  status: z.number().int(),
+  statusText: z.string(),
+  headers: Headers,
+  body: Body,
+});
+export type HttpResponseData = z.infer<typeof HttpResponseData>;
+
+export const ErrorData = z.object({
+  name: z.string(),
+  message: z.string(),
+  stack: z.string().optional(),
+  code: z.union([z.string(), z.number()]).optional(),
+});
+export type ErrorData = z.infer<typeof ErrorData>;
+
+/** The sealed payload list: one entry per event, `null` where an event carries none. */
+export const Payloads = z.array(z.unknown());

@@ -1,0 +1,227 @@
+/**
+ * Trace sealing: round trips, and a table of hostile inputs each refused with its own code.
+ */
+import { describe, expect, it } from "vitest";
+import { isFluxError, type FluxErrorCode } from "../errors.js";
+import { generateTraceKeys, parsePrivateJwk, parsePublicJwk } from "./keys.js";
+import { openTrace, readTrace, sealTrace } from "./seal.js";
+import { decodeCbor, encodeCbor } from "./_cbor.js";
+import type { TraceHead } from "./schema.js";
+
+const keys = await generateTraceKeys();
+const other = await generateTraceKeys();
+
+function head(events = 2): Omit<TraceHead, "recipient"> {
+  return {
+    id: "0123456789abcdef0123456789abcdef",
+    version: 1,
+    summary: {
+      traceId: "0123456789abcdef0123456789abcdef",
+      app: "t",
+      route: "/x",
+      method: "GET",
+      status: 200,
+      outcome: "ok",
+      start: 1_700_000_000_000,
+      durationMs: 1.5,
+      eventCounts: { request: 1, response: 1 },
+      fetches: [],
+      truncated: false,
+      runtime: "node",
+    },
+    events: Array.from({ length: events }, (_, seq) => ({
+      seq,
+      kind: seq ? "response" : "request",
+      op: "GET",
+      target: "/x",
+      at: seq,
+    })),
+    masks: { headers: ["authorization"], fields: [] },
+    stats: { droppedEvents: 0, truncatedPayloads: 0, payloadBytes: 0 },
+  } as Omit<TraceHead, "recipient">;
+}
+
+const payloads = [
+  {
+    method: "GET",
+    url: "https://a.test/x",
+    headers: [["authorization", "Bearer top-secret"]],
+    body: null,
+  },
+  { status: 200, statusText: "OK", headers: [], body: new TextEncoder().encode("secret body ✓") },
+];
+
+async function sealed(): Promise<Uint8Array> {
+  return sealTrace({ head: head(), payloads }, keys.publicJwk);
+}
+
+async function code(p: Promise<unknown> | (() => unknown)): Promise<FluxErrorCode | "none"> {
+  try {
+    await (typeof p === "function" ? p() : p);
+    return "none";
+  } catch (err) {
+    if (!isFluxError(err)) throw err;
+    expect(err.message).not.toContain("top-secret");
+    return err.code;
+  }
+}
+
+function mutate(bytes: Uint8Array, fn: (file: Record<string, unknown>) => void): Uint8Array {
+  const file = decodeCbor(bytes) as Record<string, unknown>;
+  fn(file);
+  return encodeCbor(file);
+}
+
+describe("sealTrace / openTrace", () => {
+  it("round-trips head and payloads, bytes included", async () => {
+    const bytes = await sealed();
+    const opened = await openTrace(bytes, keys.privateJwk);
+    expect(opened.head.summary).toEqual(head().summary);
+    expect(opened.head.recipient.kid).toBe(keys.kid);
+    expect(new TextDecoder().decode((opened.payloads[1] as { body: Uint8Array }).body)).toBe(
+      "secret body ✓",
+    );
+    expect(opened.payloads[0]).toEqual(payloads[0]);
+  });
+
+  it("reads the clear head without a key and keeps payloads out of it", async () => {
+    const bytes = await sealed();
+    expect(readTrace(bytes).head.events).toHaveLength(2);
+    const text = new TextDecoder("latin1").decode(bytes);
+    expect(text).not.toContain("top-secret");
+    expect(text).not.toContain("secret body");
+  });
+
+  it("uses a fresh data key and nonce per trace", async () => {
+    const a = readTrace(await sealed()).head.recipient.jwe;
+    const b = readTrace(await sealed()).head.recipient.jwe;
+    expect(a).not.toBe(b);
+  });
+
+  it("accepts keys as JWK JSON strings, as jose exportJWK writes them", async () => {
+    const bytes = await sealTrace({ head: head(), payloads }, JSON.stringify(keys.publicJwk));
+    await expect(openTrace(bytes, JSON.stringify(keys.privateJwk))).resolves.toBeTruthy();
+  });
+});
+
+describe("hostile traces", () => {
+  const table: [
+    string,
+    (b: Uint8Array) => Uint8Array | Promise<Uint8Array>,
+    FluxErrorCode,
+    "open" | "read",
+  ][] = [
+    ["empty input", () => new Uint8Array(), "ERR_TRACE_CORRUPT", "read"],
+    [
+      "random bytes",
+      () => Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff),
+      "ERR_TRACE_CORRUPT",
+      "read",
+    ],
+    [
+      "JSON instead of CBOR",
+      () => new TextEncoder().encode('{"format":"fluxrun/trace"}'),
+      "ERR_TRACE_CORRUPT",
+      "read",
+    ],
+    ["another CBOR document", () => encodeCbor({ hello: "world" }), "ERR_TRACE_CORRUPT", "read"],
+    ["truncated file", (b) => b.subarray(0, b.length - 20), "ERR_TRACE_TRUNCATED", "read"],
+    ["half a file", (b) => b.subarray(0, b.length >> 1), "ERR_TRACE_TRUNCATED", "read"],
+    ["unknown version", (b) => mutate(b, (f) => (f.version = 2)), "ERR_TRACE_VERSION", "read"],
+    [
+      "head not matching the schema",
+      (b) => mutate(b, (f) => (f.head = encodeCbor({ id: "x" }))),
+      "ERR_TRACE_SCHEMA",
+      "read",
+    ],
+    [
+      "head bytes not CBOR",
+      (b) => mutate(b, (f) => (f.head = new Uint8Array([0xff, 0xff]))),
+      "ERR_TRACE_CORRUPT",
+      "read",
+    ],
+    [
+      "summary edited (status 500 → 200)",
+      (b) =>
+        mutate(b, (f) => {
+          const h = decodeCbor(f.head as Uint8Array) as TraceHead;
+          h.summary.status = 201;
+          f.head = encodeCbor(h);
+        }),
+      "ERR_TRACE_TAMPERED",
+      "open",
+    ],
+    [
+      "event list edited",
+      (b) =>
+        mutate(b, (f) => {
+          const h = decodeCbor(f.head as Uint8Array) as TraceHead;
+          h.events[1]!.target = "/y";
+          f.head = encodeCbor(h);
+        }),
+      "ERR_TRACE_TAMPERED",
+      "open",
+    ],
+    [
+      "sealed byte flipped",
+      (b) =>
+        mutate(b, (f) => {
+          const s = Uint8Array.from(f.sealed as Uint8Array);
+          s[s.length - 5]! ^= 1;
+          f.sealed = s;
+        }),
+      "ERR_TRACE_TAMPERED",
+      "open",
+    ],
+    [
+      "sealed block cut short",
+      (b) => mutate(b, (f) => (f.sealed = (f.sealed as Uint8Array).subarray(0, 10))),
+      "ERR_TRACE_TAMPERED",
+      "open",
+    ],
+    [
+      "wrapped key replaced",
+      (b) =>
+        mutate(b, (f) => {
+          const h = decodeCbor(f.head as Uint8Array) as TraceHead;
+          const parts = h.recipient.jwe.split(".");
+          parts[1] = parts[1]!.split("").reverse().join("");
+          h.recipient.jwe = parts.join(".");
+          f.head = encodeCbor(h);
+        }),
+      "ERR_TRACE_TAMPERED",
+      "open",
+    ],
+  ];
+
+  it.each(table)("%s → %s", async (_name, make, expected, stage) => {
+    const bytes = await make(await sealed());
+    if (stage === "read") expect(await code(() => readTrace(bytes))).toBe(expected);
+    expect(await code(openTrace(bytes, keys.privateJwk))).toBe(expected);
+  });
+
+  it("refuses the wrong key with ERR_TRACE_KEY", async () => {
+    expect(await code(openTrace(await sealed(), other.privateJwk))).toBe("ERR_TRACE_KEY");
+  });
+});
+
+describe("keys", () => {
+  it("refuses a private key where the public key belongs", () => {
+    expect(() => parsePublicJwk(JSON.stringify(keys.privateJwk))).toThrow(/holds a private key/);
+  });
+  const bad: [string, unknown][] = [
+    ["not JSON", "{nope"],
+    ["an RSA key", { kty: "RSA", n: "x", e: "AQAB" }],
+    ["an Ed25519 key", { kty: "OKP", crv: "Ed25519", x: "abc" }],
+    ["no x", { kty: "OKP", crv: "X25519" }],
+    ["null", null],
+  ];
+  it.each(bad)("refuses %s with ERR_KEY_INVALID", async (_n, value) => {
+    const input = (typeof value === "string" ? value : JSON.stringify(value)) as string;
+    expect(await code(() => parsePublicJwk(input))).toBe("ERR_KEY_INVALID");
+    expect(await code(() => parsePrivateJwk(input))).toBe("ERR_KEY_INVALID");
+  });
+  it("refuses a public key where the private key belongs", async () => {
+    expect(await code(() => parsePrivateJwk(keys.publicJwk))).toBe("ERR_KEY_INVALID");
+  });
+});

@@ -1,0 +1,261 @@
+/**
+ * Sealing and opening traces.
+ *
+ * `sealTrace` is what a recorder calls; `readTrace` reads the clear head without a key (what a
+ * dashboard may do); `openTrace` needs the private key and checks the whole file.
+ * @module
+ */
+import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
+import { FluxError } from "../errors.js";
+import { randomBytes } from "../internal/originals.js";
+import { decodeCbor, encodeCbor } from "./_cbor.js";
+import {
+  importTraceKey,
+  keyId,
+  parsePrivateJwk,
+  parsePublicJwk,
+  type PrivateJwk,
+  type PublicJwk,
+} from "./keys.js";
+import { TRACE_FORMAT, TRACE_VERSION, TraceFile, TraceHead, Payloads } from "./schema.js";
+
+const KEY_ALG = "ECDH-ES+A256KW";
+const AAD_PREFIX = new TextEncoder().encode(`${TRACE_FORMAT}\0v${TRACE_VERSION}\0`);
+
+/** A trace before sealing, or after opening. */
+export interface PlainTrace {
+  head: TraceHead;
+  payloads: unknown[];
+}
+
+/** What `readTrace` gives without a key. */
+export interface ClearTrace {
+  head: TraceHead;
+  /** Size in bytes of the sealed payload block. */
+  sealedBytes: number;
+}
+
+const kidCache = new Map<string, Promise<string>>();
+function cachedKeyId(jwk: PublicJwk): Promise<string> {
+  let kid = kidCache.get(jwk.x);
+  if (!kid) {
+    kid = keyId(jwk);
+    kidCache.set(jwk.x, kid);
+  }
+  return kid;
+}
+
+function aad(headBytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(AAD_PREFIX.length + headBytes.length);
+  out.set(AAD_PREFIX);
+  out.set(headBytes, AAD_PREFIX.length);
+  return out;
+}
+
+/**
+ * Seals a trace to a public key. A fresh data key encrypts the payloads (XChaCha20-Poly1305) and
+ * is wrapped to the public key with JWE ECDH-ES+A256KW; the clear head is authenticated too.
+ *
+ * @example
+ * ```ts
+ * const bytes = await sealTrace({ head, payloads }, publicJwk);
+ * ```
+ */
+export async function sealTrace(
+  trace: { head: Omit<TraceHead, "recipient">; payloads: unknown[] },
+  publicKey: PublicJwk | string,
+): Promise<Uint8Array> {
+  return sealEncoded(trace.head, encodeCbor(trace.payloads), publicKey);
+}
+
+/** {@link sealTrace} for payloads already CBOR-encoded (the recorder encodes once to size them). */
+export async function sealEncoded(
+  head: Omit<TraceHead, "recipient">,
+  payloadBytes: Uint8Array,
+  publicKey: PublicJwk | string,
+): Promise<Uint8Array> {
+  const jwk = typeof publicKey === "string" ? parsePublicJwk(publicKey) : publicKey;
+  const kid = await cachedKeyId(jwk);
+  const dataKey = randomBytes(32);
+  const jwe = await new CompactEncrypt(dataKey)
+    .setProtectedHeader({ alg: KEY_ALG, enc: "A256GCM", kid })
+    .encrypt(await importTraceKey(jwk));
+  const headBytes = encodeCbor({
+    ...head,
+    stats: { ...head.stats, payloadBytes: payloadBytes.length },
+    recipient: { kid, jwe },
+  });
+  const nonce = randomBytes(24);
+  const ciphertext = xchacha20poly1305(dataKey, nonce, aad(headBytes)).encrypt(payloadBytes);
+  dataKey.fill(0);
+  const sealed = new Uint8Array(nonce.length + ciphertext.length);
+  sealed.set(nonce);
+  sealed.set(ciphertext, nonce.length);
+  return encodeCbor({ format: TRACE_FORMAT, version: TRACE_VERSION, head: headBytes, sealed });
+}
+
+/** A trace is a CBOR map whose first key is "format": checked before decoding, so that a cut
+ * trace reads as truncated and anything else as not a trace. */
+const FORMAT_KEY = Uint8Array.of(0x66, ...new TextEncoder().encode("format"));
+
+function looksLikeTrace(bytes: Uint8Array): boolean {
+  const first = bytes[0];
+  if (first === undefined || first >> 5 !== 5) return false;
+  const at = first <= 0xb7 ? 1 : first === 0xb8 ? 2 : first === 0xb9 ? 3 : first === 0xba ? 5 : -1;
+  return (
+    at > 0 &&
+    bytes.length >= at + FORMAT_KEY.length &&
+    FORMAT_KEY.every((b, i) => bytes[at + i] === b)
+  );
+}
+
+function decodeOrThrow(bytes: Uint8Array, what: string): unknown {
+  try {
+    return decodeCbor(bytes);
+  } catch (cause) {
+    if ((cause as { incomplete?: boolean } | null)?.incomplete) {
+      throw new FluxError("ERR_TRACE_TRUNCATED", `Could not read the ${what}: it ends early`, {
+        cause,
+      });
+    }
+    throw new FluxError("ERR_TRACE_CORRUPT", `Could not read the ${what}: it is not valid CBOR`, {
+      cause,
+    });
+  }
+}
+
+function parseFile(bytes: Uint8Array): {
+  headBytes: Uint8Array;
+  head: TraceHead;
+  sealed: Uint8Array;
+} {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) {
+    throw new FluxError("ERR_TRACE_CORRUPT", "Could not read the trace: it is empty");
+  }
+  if (!looksLikeTrace(bytes)) {
+    throw new FluxError("ERR_TRACE_CORRUPT", "Could not read the trace: it is not a FluxRun trace");
+  }
+  const file = decodeOrThrow(bytes, "trace");
+  const format = (file as { format?: unknown } | null)?.format;
+  if (format !== TRACE_FORMAT) {
+    throw new FluxError("ERR_TRACE_CORRUPT", "Could not read the trace: it is not a FluxRun trace");
+  }
+  const version = (file as { version?: unknown }).version;
+  if (version !== TRACE_VERSION) {
+    throw new FluxError(
+      "ERR_TRACE_VERSION",
+      `Could not read the trace: format version ${String(version)} is not supported (this build reads version ${TRACE_VERSION})`,
+    );
+  }
+  const outer = TraceFile.safeParse(file);
+  if (!outer.success) {
+    throw new FluxError("ERR_TRACE_SCHEMA", "Could not read the trace: its envelope is malformed");
+  }
+  const head = TraceHead.safeParse(decodeOrThrow(outer.data.head, "trace head"));
+  if (!head.success) {
+    const where = head.error.issues[0]?.path.join(".") ?? "";
+    throw new FluxError(
+      "ERR_TRACE_SCHEMA",
+      `Could not read the trace: its head does not match the schema (at ${where || "root"})`,
+    );
+  }
+  return { headBytes: outer.data.head, head: head.data, sealed: outer.data.sealed };
+}
+
+/**
+ * Reads the clear part of a trace (summary, events, key id) without a key. Nothing here is
+ * authenticated until {@link openTrace} checks it.
+ *
+ * @example
+ * ```ts
+ * const { head } = readTrace(bytes);
+ * console.log(head.summary.route, head.events.length);
+ * ```
+ */
+export function readTrace(bytes: Uint8Array): ClearTrace {
+  const { head, sealed } = parseFile(bytes);
+  return { head, sealedBytes: sealed.length };
+}
+
+/**
+ * Opens a trace with the private key: unwraps the data key, authenticates the whole file and
+ * decrypts the payloads. Any change to head or payloads fails with `ERR_TRACE_TAMPERED`.
+ *
+ * @example
+ * ```ts
+ * const { head, payloads } = await openTrace(bytes, privateJwk);
+ * ```
+ */
+export async function openTrace(
+  bytes: Uint8Array,
+  privateKey: PrivateJwk | string,
+): Promise<PlainTrace & { dataKey: Uint8Array }> {
+  const { headBytes, head, sealed } = parseFile(bytes);
+  const jwk = typeof privateKey === "string" ? parsePrivateJwk(privateKey) : privateKey;
+  const kid = await cachedKeyId(jwk);
+  if (head.recipient.kid !== kid) {
+    throw new FluxError(
+      "ERR_TRACE_KEY",
+      `Could not open the trace: it is sealed to key ${head.recipient.kid}, not to the given key ${kid}`,
+    );
+  }
+  let protectedKid: unknown;
+  try {
+    protectedKid = decodeProtectedHeader(head.recipient.jwe).kid;
+  } catch (cause) {
+    throw new FluxError(
+      "ERR_TRACE_TAMPERED",
+      "Could not open the trace: its key envelope is damaged",
+      { cause },
+    );
+  }
+  if (protectedKid !== kid) {
+    throw new FluxError(
+      "ERR_TRACE_TAMPERED",
+      "Could not open the trace: its key envelope was altered",
+    );
+  }
+  let dataKey: Uint8Array;
+  try {
+    const { plaintext } = await compactDecrypt(head.recipient.jwe, await importTraceKey(jwk), {
+      keyManagementAlgorithms: [KEY_ALG],
+      contentEncryptionAlgorithms: ["A256GCM"],
+    });
+    dataKey = plaintext;
+  } catch (cause) {
+    throw new FluxError(
+      "ERR_TRACE_TAMPERED",
+      "Could not open the trace: its data key did not unwrap",
+      {
+        cause,
+      },
+    );
+  }
+  if (dataKey.length !== 32 || sealed.length < 24 + 16) {
+    throw new FluxError(
+      "ERR_TRACE_TAMPERED",
+      "Could not open the trace: its sealed block is malformed",
+    );
+  }
+  let plain: Uint8Array;
+  try {
+    plain = xchacha20poly1305(dataKey, sealed.subarray(0, 24), aad(headBytes)).decrypt(
+      sealed.subarray(24),
+    );
+  } catch (cause) {
+    throw new FluxError(
+      "ERR_TRACE_TAMPERED",
+      "Could not open the trace: authentication failed (the file was changed after it was sealed)",
+      { cause },
+    );
+  }
+  const payloads = Payloads.safeParse(decodeOrThrow(plain, "sealed payloads"));
+  if (!payloads.success || payloads.data.length !== head.events.length) {
+    throw new FluxError(
+      "ERR_TRACE_SCHEMA",
+      "Could not open the trace: its payload list does not match its events",
+    );
+  }
+  return { head, payloads: payloads.data, dataKey };
+}

@@ -1,0 +1,191 @@
+/**
+ * The `fluxrun` binary end to end: replay exit codes 0/1/2, one clear line for bad input, JSON
+ * output, a directory of traces in one instance, and keygen.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  FIXTURES,
+  startRecorder,
+  startUpstream,
+  writeConfig,
+  type Recorder,
+  type Upstream,
+} from "./_helpers.js";
+
+const BIN = new URL("../bin/fluxrun.js", import.meta.url).pathname;
+
+function run(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, FLUX_PRIVATE_KEY: "", ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let upstream: Upstream;
+let rec: Recorder;
+let dir: string;
+let config: string;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  rec = await startRecorder("basic/index.ts", {
+    UPSTREAM: upstream.url,
+    SECRET_TOKEN: "cli-test-token",
+  });
+  await (await rec.fetch("/hello", { method: "POST", body: "cli body" })).text();
+  await (await rec.fetch("/boom")).text();
+  const traces = await rec.traces(2);
+  dir = await mkdtemp(join(tmpdir(), "fluxrun-cli-"));
+  await mkdir(join(dir, "traces"));
+  for (const [i, t] of traces.entries()) await writeFile(join(dir, "traces", `${i}.cbor`), t.bytes);
+  await writeFile(join(dir, "key.jwk"), JSON.stringify(rec.keys.privateJwk));
+  config = await writeConfig("basic/index.ts", { UPSTREAM: upstream.url });
+});
+
+afterAll(async () => {
+  await rec?.dispose();
+  await upstream?.close();
+});
+
+describe("fluxrun replay", () => {
+  it("exits 0 on a match and prints the verdict, with no live request", async () => {
+    const before = upstream.hits();
+    const r = await run(["replay", "traces/0.cbor", "--config", config, "--key", "key.jwk"], dir);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("MATCH");
+    expect(upstream.hits()).toBe(before);
+  });
+
+  it("replays a directory in one run and prints JSON with --json", async () => {
+    const r = await run(
+      ["replay", "traces", "--config", config, "--key", "key.jwk", "--json"],
+      dir,
+    );
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      exitCode: number;
+      traces: { report: { verdict: string } }[];
+    };
+    expect(out.exitCode).toBe(0);
+    expect(out.traces.map((t) => t.report.verdict)).toEqual(["match", "match"]);
+  });
+
+  it("exits 1 naming the first divergent boundary after a code change", async () => {
+    const changed = join(dir, "changed");
+    await mkdir(changed, { recursive: true });
+    await writeFile(join(changed, "variant.mjs"), 'globalThis.__VARIANT__ = "changed-url";\n');
+    await writeFile(
+      join(changed, "entry.mjs"),
+      `import "./variant.mjs";\nexport { default } from ${JSON.stringify(join(FIXTURES, "basic/index.ts"))};\n`,
+    );
+    const toml = (await readFile(config, "utf8")).replace(
+      /^main = .*$/m,
+      `main = ${JSON.stringify(join(changed, "entry.mjs"))}`,
+    );
+    await writeFile(join(changed, "wrangler.toml"), toml);
+    const r = await run(["replay", "../traces/0.cbor", "--key", "../key.jwk"], changed);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/DIVERGED/);
+    expect(r.stdout).toMatch(
+      /1\. changed_request at event #\d+ \[fetch GET 127\.0\.0\.1:\d+\/data\]/,
+    );
+    expect(r.stdout).not.toContain("cli-test-token");
+  });
+
+  const bad: [string, (d: string) => Promise<string[]>, RegExp][] = [
+    [
+      "a corrupt trace",
+      async (d) => (
+        await writeFile(join(d, "bad.cbor"), "not a trace"),
+        ["replay", "bad.cbor", "--key", "key.jwk"]
+      ),
+      /ERR_TRACE_CORRUPT/,
+    ],
+    [
+      "a truncated trace",
+      async (d) => {
+        const b = await readFile(join(d, "traces/0.cbor"));
+        await writeFile(join(d, "cut.cbor"), b.subarray(0, b.length - 30));
+        return ["replay", "cut.cbor", "--key", "key.jwk"];
+      },
+      /ERR_TRACE_TRUNCATED/,
+    ],
+    [
+      "a tampered trace",
+      async (d) => {
+        const b = Buffer.from(await readFile(join(d, "traces/0.cbor")));
+        b[b.length - 3]! ^= 0xff;
+        await writeFile(join(d, "tampered.cbor"), b);
+        return ["replay", "tampered.cbor", "--key", "key.jwk"];
+      },
+      /ERR_TRACE_TAMPERED/,
+    ],
+    [
+      "the wrong key",
+      async (d) => {
+        const { generateTraceKeys } = await import("../src/trace/keys.js");
+        await writeFile(
+          join(d, "other.jwk"),
+          JSON.stringify((await generateTraceKeys()).privateJwk),
+        );
+        return ["replay", "traces/0.cbor", "--key", "other.jwk"];
+      },
+      /ERR_TRACE_KEY/,
+    ],
+    ["a missing key", async () => ["replay", "traces/0.cbor"], /ERR_KEY_INVALID/],
+    ["no trace argument", async () => ["replay"], /Usage/],
+  ];
+  it.each(bad)("exits 2 with one clear line for %s", async (_name, setup, pattern) => {
+    const args = await setup(dir);
+    const r = await run([...args, "--config", config], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).not.toMatch(/"d"\s*:|cli-test-token|at .*\.js:\d+/);
+  });
+
+  it("exits 2 for a directory holding any unreadable trace", async () => {
+    const mixed = join(dir, "mixed");
+    await mkdir(mixed);
+    await writeFile(join(mixed, "a.cbor"), await readFile(join(dir, "traces/0.cbor")));
+    await writeFile(join(mixed, "b.cbor"), "junk");
+    const r = await run(["replay", "mixed", "--config", config, "--key", "key.jwk"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain("MATCH");
+    expect(r.stderr).toMatch(/b\.cbor: ERR_TRACE_CORRUPT/);
+  });
+});
+
+describe("fluxrun keygen", () => {
+  it("writes a key pair, the private one 0600, and refuses to overwrite it", async () => {
+    const d = await mkdtemp(join(tmpdir(), "fluxrun-keygen-"));
+    const r = await run(["keygen", "--out", "keys"], d);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/never commit the private key/);
+    const pub = JSON.parse(await readFile(join(d, "keys/public.jwk"), "utf8")) as Record<
+      string,
+      string
+    >;
+    expect(pub).toMatchObject({ kty: "OKP", crv: "X25519" });
+    expect(pub.d).toBeUndefined();
+    expect((await stat(join(d, "keys/agent-private.jwk"))).mode & 0o777).toBe(0o600);
+    const again = await run(["keygen", "--out", "keys"], d);
+    expect(again.code).toBe(2);
+  });
+});

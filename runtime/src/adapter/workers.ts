@@ -13,32 +13,20 @@ import {
 } from "../internal/recorder.js";
 import { runInSession } from "../internal/session.js";
 import { resolveOptions, type FluxOptions } from "../options.js";
-import { REPLAY_HEADER, REPLAY_SECRET_VAR } from "../replay/envelope.js";
+import {
+  AGENT_KEY_VAR,
+  REPLAY_AUTH_HEADER,
+  claimsAgentReplay,
+  hasHarnessSecret,
+  verifyReplay,
+} from "../replay/authorize.js";
 import { decodeEnvelope, encodeResult, executeReplay } from "../replay/execute.js";
 import { r2Sink } from "../sink/r2.js";
-import { isFluxError } from "../errors.js";
+import { FluxError, isFluxError } from "../errors.js";
 
 /** Anything with a Workers-style fetch: a module worker object or a Hono app. */
 export interface FetchHandler<E> {
   fetch(request: Request, env: E, ctx: ExecutionContext): Response | Promise<Response>;
-}
-
-function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
-function isReplay(request: Request, env: Record<string, unknown>): boolean {
-  const secret = env[REPLAY_SECRET_VAR];
-  const header = request.headers.get(REPLAY_HEADER);
-  return (
-    typeof secret === "string" &&
-    secret.length >= 32 &&
-    header !== null &&
-    timingSafeEqual(header, secret)
-  );
 }
 
 /**
@@ -67,9 +55,23 @@ export function withFlux<E extends object>(
   const inner = (request: Request, env: E, ctx: ExecutionContext) =>
     handler.fetch(request, env, ctx);
 
-  async function replay(request: Request, env: E): Promise<Response> {
+  async function replay(request: Request, env: E, signed: boolean): Promise<Response> {
     try {
-      const envelope = decodeEnvelope(new Uint8Array(await request.arrayBuffer()));
+      const body = new Uint8Array(await request.arrayBuffer());
+      const signedFor = signed
+        ? await verifyReplay(
+            request.headers.get(REPLAY_AUTH_HEADER) ?? "",
+            body,
+            (env as Record<string, unknown>)[AGENT_KEY_VAR] as string,
+          )
+        : undefined;
+      const envelope = decodeEnvelope(body);
+      if (signedFor !== undefined && signedFor !== envelope.traceId) {
+        throw new FluxError(
+          "ERR_REPLAY_ENVELOPE",
+          "Replay authorization refused: signed for another trace",
+        );
+      }
       const pending: Promise<unknown>[] = [];
       const result = await executeReplay(
         envelope,
@@ -92,7 +94,7 @@ export function withFlux<E extends object>(
     } catch (err) {
       const code = isFluxError(err) ? err.code : "ERR_REPLAY_ENVELOPE";
       const message = isFluxError(err) ? err.message : "Replay failed inside the worker";
-      return Response.json({ error: { code, message } }, { status: 422 });
+      return Response.json({ error: { code, message } }, { status: signed ? 403 : 422 });
     }
   }
 
@@ -100,7 +102,8 @@ export function withFlux<E extends object>(
     ...(handler as object),
     async fetch(request: Request, env: E, ctx: ExecutionContext): Promise<Response> {
       const rawEnv = env as Record<string, unknown>;
-      if (isReplay(request, rawEnv)) return replay(request, env);
+      if (hasHarnessSecret(request, rawEnv)) return replay(request, env, false);
+      if (claimsAgentReplay(request, rawEnv)) return replay(request, env, true);
       const rec = beginRecording(request, rawEnv, resolved);
       const { session } = rec;
       const flux = {

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys, parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
-import { formatReport } from "./report.js";
+import { formatReport } from "../replay/report.js";
 import { exitCodeOf, replayAll } from "./replay.js";
 
 const USAGE = `Usage:

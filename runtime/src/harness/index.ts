@@ -10,7 +10,12 @@ export {
   type ReplayOutcome,
   type ReplayerOptions,
 } from "./replay.js";
-export { buildReport, formatReport, type ReplayReport, type OutcomeView } from "./report.js";
+export {
+  buildReport,
+  formatReport,
+  type ReplayReport,
+  type OutcomeView,
+} from "../replay/report.js";
 export { readWorkerConfig, type WorkerConfig } from "./config.js";
 export { bundleWorker } from "./bundle.js";
 export { main as cli, loadPrivateKey } from "./cli.js";

@@ -6,19 +6,14 @@
  */
 import { randomBytes } from "node:crypto";
 import { Miniflare } from "miniflare";
-import { FluxError, isFluxError } from "../errors.js";
+import { isFluxError } from "../errors.js";
 import { openTrace } from "../trace/seal.js";
 import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
-import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
-import {
-  REPLAY_HEADER,
-  REPLAY_SECRET_VAR,
-  ReplayResult,
-  type ReplayEnvelope,
-} from "../replay/envelope.js";
+import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
+import { replayThrough } from "../replay/client.js";
 import { bundleWorker } from "./bundle.js";
 import { readWorkerConfig, type WorkerConfig } from "./config.js";
-import { buildReport, type ReplayReport } from "./report.js";
+import type { ReplayReport } from "../replay/report.js";
 
 export interface ReplayerOptions {
   /** wrangler.toml path; default: found in `cwd`. */
@@ -85,40 +80,20 @@ export class Replayer {
 
   /** Opens one trace with `key` and replays it. Throws FluxError for unreadable traces. */
   async replay(bytes: Uint8Array, key: PrivateJwk | string): Promise<ReplayReport> {
-    const { head, payloads } = await openTrace(
-      bytes,
-      typeof key === "string" ? parsePrivateJwk(key) : key,
+    const opened = await openTrace(bytes, typeof key === "string" ? parsePrivateJwk(key) : key);
+    return replayThrough(
+      async (request) => {
+        const res = await this.#mf.dispatchFetch(request.url, {
+          method: request.method,
+          headers: request.headers as never,
+          body: new Uint8Array(await request.arrayBuffer()),
+        });
+        return res as unknown as Response;
+      },
+      opened,
+      { secret: this.#secret },
+      { liveNetworkAttempts: () => this.#liveAttempts },
     );
-    const envelope: ReplayEnvelope = {
-      version: 1,
-      traceId: head.id,
-      events: head.events,
-      payloads,
-    };
-    const before = this.#liveAttempts;
-    const res = await this.#mf.dispatchFetch("http://fluxrun.replay/", {
-      method: "POST",
-      headers: { [REPLAY_HEADER]: this.#secret, "content-type": "application/cbor" },
-      body: encodeCbor(envelope),
-    });
-    const body = new Uint8Array(await res.arrayBuffer());
-    if (res.headers.get("content-type") !== "application/cbor") {
-      let detail = `status ${res.status}`;
-      try {
-        const j = JSON.parse(new TextDecoder().decode(body)) as {
-          error?: { code?: string; message?: string };
-        };
-        if (j.error?.message) detail = `${j.error.code}: ${j.error.message}`;
-      } catch {
-        // not JSON: the worker did not run withFlux's replay path
-      }
-      throw new FluxError(
-        "ERR_REPLAY_ENVELOPE",
-        `The worker did not answer the replay (${detail}); is its default export wrapped with withFlux()?`,
-      );
-    }
-    const result = ReplayResult.parse(decodeCbor(body));
-    return buildReport(head, payloads, result, this.#liveAttempts - before);
   }
 
   async dispose(): Promise<void> {

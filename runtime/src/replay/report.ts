@@ -4,9 +4,9 @@
  * a payload: bodies are sizes and digests.
  * @module
  */
-import type { Divergence } from "../replay/divergence.js";
-import { digest } from "../replay/divergence.js";
-import type { ReplayResult } from "../replay/envelope.js";
+import type { Divergence } from "./divergence.js";
+import { digest } from "./divergence.js";
+import type { ReplayResult } from "./envelope.js";
 import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
 import { sameValue } from "../internal/values.js";
 

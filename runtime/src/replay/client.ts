@@ -1,0 +1,82 @@
+/**
+ * The harness side of a replay, runtime-agnostic: turn an opened trace into an envelope, send it
+ * to the app through any fetch-like target (Miniflare's dispatchFetch, a service binding), and
+ * turn the answer into a report.
+ * @module
+ */
+import type { JWK } from "jose";
+import { FluxError } from "../errors.js";
+import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
+import type { PlainTrace } from "../trace/seal.js";
+import { REPLAY_AUTH_HEADER, signReplay } from "./authorize.js";
+import { REPLAY_HEADER, ReplayResult, type ReplayEnvelope } from "./envelope.js";
+import { buildReport, type ReplayReport } from "./report.js";
+
+/** Anything that can deliver a request to the app: a Fetcher, or Miniflare's dispatchFetch. */
+export type ReplayTarget = (request: Request) => Promise<Response>;
+
+/** The envelope bytes for an opened trace. */
+export function encodeEnvelope(trace: PlainTrace): Uint8Array {
+  const envelope: ReplayEnvelope = {
+    version: 1,
+    traceId: trace.head.id,
+    events: trace.head.events,
+    payloads: trace.payloads,
+  };
+  return encodeCbor(envelope);
+}
+
+/** How the app is told this is a replay: the harness secret, or an agent signature. */
+export type ReplayCredential = { secret: string } | { signingKey: JWK };
+
+/**
+ * Replays an opened trace through `target` and builds the report.
+ *
+ * @example
+ * ```ts
+ * const report = await replayThrough((r) => env.APP.fetch(r), opened, { signingKey });
+ * ```
+ */
+export async function replayThrough(
+  target: ReplayTarget,
+  trace: PlainTrace,
+  credential: ReplayCredential,
+  options: { liveNetworkAttempts?: () => number } = {},
+): Promise<ReplayReport> {
+  const body = encodeEnvelope(trace);
+  const headers = new Headers({ "content-type": "application/cbor" });
+  if ("secret" in credential) headers.set(REPLAY_HEADER, credential.secret);
+  else
+    headers.set(
+      REPLAY_AUTH_HEADER,
+      await signReplay(body, credential.signingKey, { traceId: trace.head.id }),
+    );
+  const before = options.liveNetworkAttempts?.() ?? 0;
+  const res = await target(
+    new Request("https://fluxrun.replay/", { method: "POST", headers, body: body as BodyInit }),
+  );
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (res.headers.get("content-type") !== "application/cbor") {
+    let detail = `status ${res.status}`;
+    try {
+      const j = JSON.parse(new TextDecoder().decode(bytes)) as {
+        error?: { code?: string; message?: string };
+      };
+      if (j.error?.message) detail = `${j.error.code}: ${j.error.message}`;
+    } catch {
+      // not JSON: the worker did not run withFlux's replay path
+    }
+    throw new FluxError(
+      "ERR_REPLAY_ENVELOPE",
+      `The worker did not answer the replay (${detail}); is its default export wrapped with withFlux()?`,
+    );
+  }
+  const parsed = ReplayResult.safeParse(decodeCbor(bytes));
+  if (!parsed.success)
+    throw new FluxError(
+      "ERR_REPLAY_ENVELOPE",
+      "The worker's replay answer does not match the schema",
+    );
+  const live = (options.liveNetworkAttempts?.() ?? 0) - before;
+  return buildReport(trace.head, trace.payloads, parsed.data, live);
+}

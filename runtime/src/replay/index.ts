@@ -1,0 +1,29 @@
+/**
+ * `fluxrun/replay`: drive replays from any runtime (the agent worker, the Node harness):
+ * envelopes, agent signatures, reports and divergence data.
+ * @module
+ */
+export {
+  replayThrough,
+  encodeEnvelope,
+  type ReplayTarget,
+  type ReplayCredential,
+} from "./client.js";
+export { signReplay, verifyReplay, REPLAY_AUTH_HEADER, AGENT_KEY_VAR } from "./authorize.js";
+export {
+  buildReport,
+  formatReport,
+  recordedOutcome,
+  type ReplayReport,
+  type OutcomeView,
+} from "./report.js";
+export { ReplayEnvelope, ReplayResult, REPLAY_HEADER, REPLAY_SECRET_VAR } from "./envelope.js";
+export {
+  describeCall,
+  digest,
+  redactUrl,
+  DIVERGENCE_CODES,
+  type Divergence,
+  type DivergenceCode,
+  type CallDescription,
+} from "./divergence.js";

@@ -75,7 +75,7 @@ describe("agent-signed replay", () => {
         const body = encodeEnvelope(opened);
         const auth = await signReplay(body, agentPrivate, { traceId: opened.head.id });
         const copy = body.slice();
-        copy[copy.length - 1] ^= 1;
+        copy[copy.length - 1]! ^= 1;
         return { body: copy, auth };
       },
       /does not match its signature/,

@@ -1,0 +1,97 @@
+/**
+ * withFlux options and failure isolation in real workerd: a failing sink never touches the
+ * response, sampling keeps every error, the size budget marks what it cuts, masks are listed.
+ */
+import { describe, expect, it } from "vitest";
+import { Miniflare } from "miniflare";
+import { bundleWorker } from "../src/harness/bundle.js";
+import { generateTraceKeys } from "../src/trace/keys.js";
+import { FIXTURES } from "./_helpers.js";
+
+const keys = await generateTraceKeys();
+
+async function start(define: Record<string, string> = {}) {
+  const script = await bundleWorker(`${FIXTURES}options/index.ts`, { define });
+  const logs: string[] = [];
+  const mf = new Miniflare({
+    modules: [{ type: "ESModule", path: "w.js", contents: script }],
+    compatibilityDate: "2026-04-20",
+    compatibilityFlags: ["nodejs_compat"],
+    bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk) },
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.on("data", (d: Buffer) => logs.push(d.toString()));
+      stderr.on("data", (d: Buffer) => logs.push(d.toString()));
+    },
+  });
+  const get = async (path: string, init?: RequestInit) => {
+    const res = await mf.dispatchFetch(`http://o.test${path}`, init as never);
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  };
+  const stats = async () => {
+    for (let i = 0; i < 40; i++) await new Promise((r) => setTimeout(r, 10));
+    return JSON.parse((await get("/_stats")).text) as {
+      stats: {
+        recorded: number;
+        stored: number;
+        sampledOut: number;
+        failed: number;
+        lastErrorCode: string | null;
+      };
+      stored: { route: string; outcome: string; truncated: boolean }[];
+    };
+  };
+  return { mf, get, stats, logs };
+}
+
+describe("a failing sink", () => {
+  it("leaves the response untouched, counts the loss and logs one line without payloads", async () => {
+    const w = await start({ __BROKEN_SINK__: "true" });
+    try {
+      const res = await w.get("/hello", { method: "POST", body: "secret-body-text" });
+      expect(res).toMatchObject({ status: 200, text: "small" });
+      expect(res.headers.get("x-session-token")).toBe("abc");
+      const s = await w.stats();
+      expect(s.stats.failed).toBeGreaterThanOrEqual(1);
+      expect(s.stats.lastErrorCode).toBe("ERR_SINK_WRITE");
+      const log = w.logs.join("");
+      expect(log).toMatch(/\[fluxrun\] ERR_SINK_WRITE: Could not store the trace/);
+      expect(log).not.toContain("secret-body-text");
+    } finally {
+      await w.mf.dispose();
+    }
+  });
+});
+
+describe("sampling", () => {
+  it("with sample 0 drops ok executions and keeps every error", async () => {
+    const w = await start({ __SAMPLE__: "0" });
+    try {
+      for (let i = 0; i < 5; i++) await w.get("/ok");
+      await w.get("/fail");
+      const s = await w.stats();
+      expect(s.stored.map((x) => [x.route, x.outcome])).toEqual([["/fail", "error"]]);
+      expect(s.stats.sampledOut).toBeGreaterThanOrEqual(5);
+    } finally {
+      await w.mf.dispose();
+    }
+  });
+
+  it("refuses a sample rate outside 0..1", async () => {
+    const { withFlux } = await import("../src/adapter/workers.js");
+    expect(() => withFlux({ fetch: () => new Response() }, { sample: 2 })).toThrow(RangeError);
+  });
+});
+
+describe("size budget", () => {
+  it("cuts a body over the limit to size and digest and marks the trace truncated", async () => {
+    const w = await start();
+    try {
+      const res = await w.get("/big?big=5000");
+      expect(res.text).toHaveLength(5000);
+      const s = await w.stats();
+      expect(s.stored.at(-1)).toMatchObject({ route: "/big", truncated: true });
+    } finally {
+      await w.mf.dispose();
+    }
+  });
+});

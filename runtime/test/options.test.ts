@@ -3,6 +3,7 @@
  * response, sampling keeps every error, the size budget marks what it cuts, masks are listed.
  */
 import { describe, expect, it } from "vitest";
+import type { Readable } from "node:stream";
 import { Miniflare } from "miniflare";
 import { bundleWorker } from "../src/harness/bundle.js";
 import { generateTraceKeys } from "../src/trace/keys.js";
@@ -18,7 +19,7 @@ async function start(define: Record<string, string> = {}) {
     compatibilityDate: "2026-04-20",
     compatibilityFlags: ["nodejs_compat"],
     bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk) },
-    handleRuntimeStdio(stdout, stderr) {
+    handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       stdout.on("data", (d: Buffer) => logs.push(d.toString()));
       stderr.on("data", (d: Buffer) => logs.push(d.toString()));
     },

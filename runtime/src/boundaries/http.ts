@@ -7,6 +7,7 @@ import type { CallSpec, Session } from "../internal/session.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
 import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
 import { headerPairs, isTruncated, readStream, sameValue } from "../internal/values.js";
+import { withoutIgnoredHeaders, withoutIgnoredJson, type ReplayPolicy } from "../replay/policy.js";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304]);
@@ -66,25 +67,58 @@ export function captureResponse(response: Response, limit: number): Promise<Http
   }));
 }
 
-/** Which request fields differ: method, url, headers, body. */
-export function compareHttpRequest(recorded: unknown, actual: unknown): string[] {
+/**
+ * Which request fields differ: `method`, `url`, `headers.<name>` for each differing header,
+ * `body`. Ignored headers and JSON paths from the policy are left out of the comparison.
+ */
+export function compareHttpRequest(
+  recorded: unknown,
+  actual: unknown,
+  policy?: ReplayPolicy,
+): string[] {
   const r = recorded as Partial<HttpRequestData> | undefined;
   const a = actual as HttpRequestData;
   if (!r) return ["request"];
   const out: string[] = [];
   if (r.method !== a.method) out.push("method");
   if (r.url !== a.url) out.push("url");
-  if (!sameValue(sortPairs(r.headers ?? []), sortPairs(a.headers))) out.push("headers");
+  out.push(...changedHeaders(r.headers ?? [], a.headers, policy));
   if (isTruncated(r.body)) {
     const size =
       a.body instanceof Uint8Array ? a.body.length : isTruncated(a.body) ? a.body.size : 0;
     if (size !== r.body.size) out.push("body");
-  } else if (!sameValue(r.body ?? null, a.body ?? null)) out.push("body");
+  } else if (!sameBody(r.body ?? null, a.body ?? null, policy)) out.push("body");
   return out;
 }
 
-function sortPairs(pairs: readonly (readonly [string, string])[]): string[] {
-  return pairs.map(([n, v]) => `${n.toLowerCase()}\0${v}`).sort();
+/** `headers.<name>` for every header whose values differ, ignored headers aside. */
+export function changedHeaders(
+  recorded: readonly (readonly [string, string])[],
+  actual: readonly (readonly [string, string])[],
+  policy?: ReplayPolicy,
+): string[] {
+  const group = (pairs: readonly (readonly [string, string])[]) => {
+    const m = new Map<string, string[]>();
+    for (const [n, v] of withoutIgnoredHeaders(pairs, policy)) {
+      const k = n.toLowerCase();
+      m.set(k, [...(m.get(k) ?? []), v]);
+    }
+    return m;
+  };
+  const r = group(recorded);
+  const a = group(actual);
+  const names = [...new Set([...r.keys(), ...a.keys()])].sort();
+  return names
+    .filter((n) => !sameValue(r.get(n)?.sort() ?? null, a.get(n)?.sort() ?? null))
+    .map((n) => `headers.${n}`);
+}
+
+/** Body equality after removing ignored JSON paths. */
+export function sameBody(recorded: unknown, actual: unknown, policy?: ReplayPolicy): boolean {
+  if (recorded instanceof Uint8Array && actual instanceof Uint8Array) {
+    return sameValue(withoutIgnoredJson(recorded, policy), withoutIgnoredJson(actual, policy));
+  }
+  return sameValue(recorded, actual);
 }
 
 /** Masked header names present in a set of pairs. */
@@ -142,7 +176,7 @@ export async function httpExchange(
       return { value: response, data: result, status: response.status };
     },
     revive: (d) => buildResponse(HttpResponseSchema.parse(d)),
-    compare: compareHttpRequest,
+    compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.policy),
   };
   return session.call(spec);
 }

@@ -4,19 +4,29 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys, parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { formatReport } from "../replay/report.js";
-import { exitCodeOf, replayAll } from "./replay.js";
+import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
+import { readWorkerConfig } from "./config.js";
+import { scanWorker } from "./scan.js";
+import { generateGuard } from "./guard.js";
+import { preflight, formatPreflight } from "../replay/preflight.js";
+import { readTrace } from "../trace/seal.js";
 
 const USAGE = `Usage:
-  fluxrun replay <trace.cbor | dir> [--config wrangler.toml] [--key private.jwk] [--json]
+  fluxrun replay <trace.cbor | dir> [--config wrangler.toml] [--key private.jwk] [--policy file] [--json]
+  fluxrun preflight <trace.cbor> [--config wrangler.toml] [--json]
+  fluxrun guard <trace.cbor> --out <dir> [--config wrangler.toml] [--key private.jwk] [--redacted]
   fluxrun keygen [--out dir]
+  fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key private.jwk] ...
 
 Exit codes (replay): 0 all match, 1 a replay diverged, 2 bad input or usage.
-The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else .fluxrun/agent-private.jwk.`;
+Exit codes (preflight): 0 ready, 1 not ready or unknown, 2 bad input.
+The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else .fluxrun/agent-private.jwk.
+The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.`;
 
 interface Io {
   out: (line: string) => void;
@@ -77,6 +87,7 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
     options: {
       config: { type: "string" },
       key: { type: "string" },
+      policy: { type: "string" },
       json: { type: "boolean", default: false },
     },
   });
@@ -90,10 +101,15 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
   const inputs = await Promise.all(
     files.map(async (file) => ({ file, bytes: new Uint8Array(await readFile(file)) })),
   );
-  const outcomes = await replayAll(inputs, key, {
-    cwd: io.cwd,
-    ...(values.config ? { config: resolve(io.cwd, values.config) } : {}),
-  });
+  const config = await readWorkerConfig(
+    values.config ? resolve(io.cwd, values.config) : undefined,
+    io.cwd,
+  );
+  const policy = await loadPolicy(
+    dirname(config.path),
+    values.policy ? resolve(io.cwd, values.policy) : undefined,
+  );
+  const outcomes = await replayAll(inputs, key, { config: config.path, policy });
   const exitCode = exitCodeOf(outcomes);
   if (values.json) {
     io.out(JSON.stringify({ exitCode, traces: outcomes }, null, 2));
@@ -108,6 +124,85 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
     }
   }
   return exitCode;
+}
+
+async function preflightCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { config: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  const target = positionals[0];
+  if (!target || positionals.length > 1) {
+    io.err(USAGE);
+    return 2;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(resolve(io.cwd, target)));
+  } catch (cause) {
+    throw new FluxError("ERR_CONFIG", `No trace at ${target}`, { cause });
+  }
+  const { head } = readTrace(bytes);
+  const config = await readWorkerConfig(
+    values.config ? resolve(io.cwd, values.config) : undefined,
+    io.cwd,
+  );
+  const report = preflight(head, { code: await scanWorker(config) });
+  io.out(values.json ? JSON.stringify(report, null, 2) : formatPreflight(report));
+  return report.readiness === "ready" ? 0 : 1;
+}
+
+async function guardCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: "string" },
+      key: { type: "string" },
+      out: { type: "string" },
+      redacted: { type: "boolean", default: false },
+    },
+  });
+  const target = positionals[0];
+  if (!target || positionals.length > 1 || !values.out) {
+    io.err(USAGE);
+    return 2;
+  }
+  const key = await loadPrivateKey(values.key, io);
+  const files = await generateGuard(resolve(io.cwd, target), {
+    out: values.out,
+    key,
+    redacted: values.redacted,
+    cwd: io.cwd,
+    ...(values.config ? { config: resolve(io.cwd, values.config) } : {}),
+  });
+  io.out(`Guard written: ${files.test}`);
+  io.out(
+    `  fixture: ${files.fixture}${values.redacted ? " (redacted, unsealed)" : " (sealed: the test needs FLUX_PRIVATE_KEY or FLUX_PRIVATE_KEY_FILE)"}`,
+  );
+  io.out(
+    `  asserts: ${files.report.replayed.status ?? files.report.replayed.error?.name} · ${files.report.boundaries.length} boundaries · nothing blocked`,
+  );
+  io.out("  run it with: npx vitest run " + relative(io.cwd, files.test));
+  return 0;
+}
+
+async function agentCommand(args: string[], io: Io): Promise<number> {
+  const connector = "@fluxrun/agent/connector";
+  let mod: { agentCommand?: (argv: string[], io: Io) => Promise<number> };
+  try {
+    mod = (await import(connector)) as typeof mod;
+  } catch (cause) {
+    throw new FluxError(
+      "ERR_CONFIG",
+      `The local agent needs the ${connector} package next to fluxrun`,
+      { cause },
+    );
+  }
+  if (typeof mod.agentCommand !== "function")
+    throw new FluxError("ERR_CONFIG", `${connector} has no agentCommand`);
+  return mod.agentCommand(args, io);
 }
 
 async function keygenCommand(args: string[], io: Io): Promise<number> {
@@ -145,6 +240,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await replayCommand(rest, io);
       case "keygen":
         return await keygenCommand(rest, io);
+      case "preflight":
+        return await preflightCommand(rest, io);
+      case "guard":
+        return await guardCommand(rest, io);
+      case "agent":
+        return await agentCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

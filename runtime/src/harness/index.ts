@@ -19,3 +19,13 @@ export {
 export { readWorkerConfig, type WorkerConfig } from "./config.js";
 export { bundleWorker } from "./bundle.js";
 export { main as cli, loadPrivateKey } from "./cli.js";
+export { loadPolicy } from "./replay.js";
+export { scanWorker } from "./scan.js";
+export {
+  runGuard,
+  generateGuard,
+  loadFixture,
+  BLOCKING_CODES,
+  type GuardResult,
+  type GuardFiles,
+} from "./guard.js";

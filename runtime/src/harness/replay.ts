@@ -6,8 +6,18 @@
  */
 import { randomBytes } from "node:crypto";
 import { Miniflare } from "miniflare";
-import { isFluxError } from "../errors.js";
-import { openTrace } from "../trace/seal.js";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { FluxError, isFluxError } from "../errors.js";
+import {
+  allowsLive,
+  DENY_ALL,
+  parsePolicy,
+  POLICY_FILE,
+  type ReplayPolicy,
+} from "../replay/policy.js";
+import { openTrace, type PlainTrace } from "../trace/seal.js";
 import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
 import { replayThrough } from "../replay/client.js";
@@ -21,6 +31,21 @@ export interface ReplayerOptions {
   cwd?: string;
   /** Worker code to run instead of bundling the config's entry (tests, benchmarks). */
   script?: string;
+  /** Replay policy; default: `fluxrun.policy.json` next to the config, else deny-all. */
+  policy?: ReplayPolicy;
+}
+
+/** Loads `fluxrun.policy.json` from a directory, or deny-all when there is none. */
+export async function loadPolicy(dir: string, path?: string): Promise<ReplayPolicy> {
+  const file = path ?? join(dir, POLICY_FILE);
+  if (!path && !existsSync(file)) return DENY_ALL;
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new FluxError("ERR_CONFIG", `Could not read the policy file ${file}`, { cause });
+  }
+  return parsePolicy(text);
 }
 
 /**
@@ -37,22 +62,34 @@ export class Replayer {
   readonly config: WorkerConfig;
   readonly #mf: Miniflare;
   readonly #secret: string;
+  readonly policy: ReplayPolicy;
   #liveAttempts = 0;
 
-  private constructor(config: WorkerConfig, mf: Miniflare, secret: string) {
+  private constructor(config: WorkerConfig, mf: Miniflare, secret: string, policy: ReplayPolicy) {
     this.config = config;
     this.#mf = mf;
     this.#secret = secret;
+    this.policy = policy;
   }
 
   static async start(options: ReplayerOptions = {}): Promise<Replayer> {
     const config = await readWorkerConfig(options.config, options.cwd);
     const script = options.script ?? (await bundleWorker(config.main));
     const secret = randomBytes(32).toString("hex");
+    const policy = options.policy ?? (await loadPolicy(dirname(config.path)));
     let replayer: Replayer | undefined;
     const refuse = () => {
       if (replayer) replayer.#liveAttempts++;
       return new Response("FluxRun replay: live network access is blocked", { status: 599 });
+    };
+    // The second line of defence: only a fetch the policy allows exactly leaves the sandbox.
+    const outbound = async (request: Request) => {
+      if (!allowsLive(policy, request.method, request.url)) return refuse();
+      return fetch(request.url, {
+        method: request.method,
+        headers: request.headers,
+        redirect: "manual",
+      });
     };
     const mf = new Miniflare({
       name: config.name,
@@ -67,20 +104,28 @@ export class Replayer {
         config.queues.map((q) => [q, { queueName: `fluxrun-replay-${q}` }]),
       ),
       serviceBindings: Object.fromEntries(config.services.map((s) => [s, refuse])),
-      outboundService: refuse,
+      outboundService: outbound as never,
       kvPersist: false,
       r2Persist: false,
       d1Persist: false,
       cachePersist: false,
     });
     await mf.ready;
-    replayer = new Replayer(config, mf, secret);
+    replayer = new Replayer(config, mf, secret, policy);
     return replayer;
   }
 
   /** Opens one trace with `key` and replays it. Throws FluxError for unreadable traces. */
   async replay(bytes: Uint8Array, key: PrivateJwk | string): Promise<ReplayReport> {
     const opened = await openTrace(bytes, typeof key === "string" ? parsePrivateJwk(key) : key);
+    return this.replayOpened(opened);
+  }
+
+  /** Replays an already opened trace (or an unsealed fixture). */
+  async replayOpened(
+    opened: PlainTrace,
+    policy: ReplayPolicy = this.policy,
+  ): Promise<ReplayReport> {
     return replayThrough(
       async (request) => {
         const res = await this.#mf.dispatchFetch(request.url, {
@@ -92,7 +137,7 @@ export class Replayer {
       },
       opened,
       { secret: this.#secret },
-      { liveNetworkAttempts: () => this.#liveAttempts },
+      { liveNetworkAttempts: () => this.#liveAttempts, policy },
     );
   }
 

@@ -11,6 +11,7 @@ import type { EventKind, TraceEvent } from "../trace/schema.js";
 import type { Divergence } from "../replay/divergence.js";
 import { describeCall, closestCandidate } from "../replay/divergence.js";
 import { perfNow } from "./originals.js";
+import { allowsLive, type ReplayPolicy } from "../replay/policy.js";
 import { changedFields, errorData, isTruncated, reviveError } from "./values.js";
 
 type ClearInfo = NonNullable<TraceEvent["info"]>;
@@ -82,6 +83,7 @@ export function runInSession<T>(session: Session | undefined, fn: () => T): T {
 
 /** A replay's findings, as data. */
 export interface ReplayFindings {
+  live: { op: string; target: string }[];
   divergences: Divergence[];
   served: number[];
   unconsumed: number[];
@@ -100,6 +102,9 @@ export class Session {
   /** Lower-cased header names whose values are masked. */
   maskHeaders: ReadonlySet<string> = new Set();
   #readTargets = new Set<string>();
+  /** Replay policy: live read-only effects allowed, noise ignored. */
+  policy: ReplayPolicy | undefined;
+  readonly #live: { op: string; target: string }[] = [];
   /** Called for each console call in replay (output is not printed). */
   onConsole: (() => void) | undefined;
   droppedEvents = 0;
@@ -302,6 +307,10 @@ export class Session {
     const list = this.#streams.get(streamKey(spec.kind, spec.op, spec.target));
     const entry = list?.find((e) => !e.used);
     const actual = describeCall(spec.kind, spec.op, spec.target, spec.request);
+    if (!entry && spec.kind === "fetch" && this.#allowedLive(spec.request)) {
+      this.#live.push({ op: spec.op, target: spec.target });
+      return spec.live();
+    }
     if (!entry) {
       const closest = closestCandidate(this.#entries, spec.kind, spec.op, spec.target);
       this.#diverge({
@@ -360,6 +369,15 @@ export class Session {
       throw reviveError(recorded.error as Parameters<typeof reviveError>[0]);
     }
     return spec.revive(recorded?.result);
+  }
+
+  #allowedLive(request: unknown): boolean {
+    const r = request as { method?: unknown; url?: unknown } | undefined;
+    return (
+      typeof r?.method === "string" &&
+      typeof r.url === "string" &&
+      allowsLive(this.policy, r.method, r.url)
+    );
   }
 
   /** Notes an effect served while an earlier one, finished before it in the recording, waits. */
@@ -455,7 +473,7 @@ export class Session {
       .map((x, i) => ({ ...x, i }))
       .sort((a, b) => a.pos - b.pos || a.i - b.i)
       .map((x) => x.d);
-    return { divergences, served: [...this.#served], unconsumed };
+    return { divergences, served: [...this.#served], unconsumed, live: [...this.#live] };
   }
 }
 

@@ -11,17 +11,19 @@ import type { PlainTrace } from "../trace/seal.js";
 import { REPLAY_AUTH_HEADER, signReplay } from "./authorize.js";
 import { REPLAY_HEADER, ReplayResult, type ReplayEnvelope } from "./envelope.js";
 import { buildReport, type ReplayReport } from "./report.js";
+import type { ReplayPolicy } from "./policy.js";
 
 /** Anything that can deliver a request to the app: a Fetcher, or Miniflare's dispatchFetch. */
 export type ReplayTarget = (request: Request) => Promise<Response>;
 
 /** The envelope bytes for an opened trace. */
-export function encodeEnvelope(trace: PlainTrace): Uint8Array {
+export function encodeEnvelope(trace: PlainTrace, policy?: ReplayPolicy): Uint8Array {
   const envelope: ReplayEnvelope = {
     version: 1,
     traceId: trace.head.id,
     events: trace.head.events,
     payloads: trace.payloads,
+    ...(policy ? { policy } : {}),
   };
   return encodeCbor(envelope);
 }
@@ -41,9 +43,9 @@ export async function replayThrough(
   target: ReplayTarget,
   trace: PlainTrace,
   credential: ReplayCredential,
-  options: { liveNetworkAttempts?: () => number } = {},
+  options: { liveNetworkAttempts?: () => number; policy?: ReplayPolicy } = {},
 ): Promise<ReplayReport> {
-  const body = encodeEnvelope(trace);
+  const body = encodeEnvelope(trace, options.policy);
   const headers = new Headers({ "content-type": "application/cbor" });
   if ("secret" in credential) headers.set(REPLAY_HEADER, credential.secret);
   else
@@ -78,5 +80,5 @@ export async function replayThrough(
       "The worker's replay answer does not match the schema",
     );
   const live = (options.liveNetworkAttempts?.() ?? 0) - before;
-  return buildReport(trace.head, trace.payloads, parsed.data, live);
+  return buildReport(trace.head, trace.payloads, parsed.data, live, options.policy);
 }

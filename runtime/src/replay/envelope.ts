@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { ErrorData, HttpResponseData, TraceEvent } from "../trace/schema.js";
+import { ReplayPolicy } from "./policy.js";
 
 /** Request header that marks a replay; honoured only when it matches env.__FLUX_REPLAY. */
 export const REPLAY_HEADER = "x-fluxrun-replay";
@@ -17,6 +18,8 @@ export const ReplayEnvelope = z.object({
   traceId: z.string(),
   events: z.array(TraceEvent),
   payloads: z.array(z.unknown()),
+  /** Live read-only effects allowed and noise to ignore; default deny-all. */
+  policy: ReplayPolicy.optional(),
 });
 export type ReplayEnvelope = z.infer<typeof ReplayEnvelope>;
 
@@ -42,5 +45,7 @@ export const ReplayResult = z.object({
   served: z.array(z.number().int()),
   unconsumed: z.array(z.number().int()),
   console: z.number().int(),
+  /** Live read-only calls the policy let through. */
+  live: z.array(z.object({ op: z.string(), target: z.string() })).default([]),
 });
 export type ReplayResult = z.infer<typeof ReplayResult>;

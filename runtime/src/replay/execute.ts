@@ -64,6 +64,7 @@ export async function executeReplay(
   });
   session.env = options.env;
   if (options.maskHeaders) session.maskHeaders = options.maskHeaders;
+  session.policy = envelope.policy;
   let consoleCount = 0;
   session.onConsole = () => consoleCount++;
   const request = buildRequest(req.data);
@@ -92,5 +93,6 @@ export async function executeReplay(
     served: findings.served,
     unconsumed: findings.unconsumed,
     console: consoleCount,
+    live: findings.live,
   };
 }

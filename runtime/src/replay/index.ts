@@ -19,6 +19,18 @@ export {
 } from "./report.js";
 export { ReplayEnvelope, ReplayResult, REPLAY_HEADER, REPLAY_SECRET_VAR } from "./envelope.js";
 export {
+  preflight,
+  formatPreflight,
+  UNSUPPORTED_APIS,
+  READINESS,
+  type PreflightReport,
+  type PreflightItem,
+  type CodeFinding,
+  type Readiness,
+  type UnsupportedApi,
+} from "./preflight.js";
+export { ReplayPolicy, parsePolicy, allowsLive, DENY_ALL, POLICY_FILE } from "./policy.js";
+export {
   describeCall,
   digest,
   redactUrl,

@@ -8,7 +8,8 @@ import type { Divergence } from "./divergence.js";
 import { digest } from "./divergence.js";
 import type { ReplayResult } from "./envelope.js";
 import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
-import { sameValue } from "../internal/values.js";
+import { changedHeaders, sameBody } from "../boundaries/http.js";
+import type { ReplayPolicy } from "./policy.js";
 
 export interface OutcomeView {
   status: number | null;
@@ -30,6 +31,10 @@ export interface ReplayReport {
   unconsumed: { seq: number; kind: string; op: string; target: string }[];
   served: number;
   liveNetworkAttempts: number;
+  /** The effects served, in the order the replay made them: `kind op target`. */
+  boundaries: string[];
+  /** Live read-only calls the replay policy let through. */
+  liveAllowed: { op: string; target: string }[];
 }
 
 function bodyView(body: HttpResponseData["body"] | undefined): string | null {
@@ -67,17 +72,15 @@ export function buildReport(
   payloads: unknown[],
   result: ReplayResult,
   liveNetworkAttempts: number,
+  policy?: ReplayPolicy,
 ): ReplayReport {
   const rec = recordedOutcome(head, payloads);
   const divergences: Divergence[] = [...(result.divergences as Divergence[])];
   const fields: string[] = [];
   if ((rec.response?.status ?? null) !== (result.response?.status ?? null)) fields.push("status");
   if (rec.response && result.response) {
-    const sortPairs = (h: [string, string][]) =>
-      h.map(([n, v]) => `${n.toLowerCase()}\0${v}`).sort();
-    if (!sameValue(sortPairs(rec.response.headers), sortPairs(result.response.headers)))
-      fields.push("headers");
-    if (!sameValue(rec.response.body, result.response.body)) fields.push("body");
+    fields.push(...changedHeaders(rec.response.headers, result.response.headers, policy));
+    if (!sameBody(rec.response.body, result.response.body, policy)) fields.push("body");
   }
   if (
     (rec.error?.name ?? null) !== (result.error?.name ?? null) ||
@@ -127,6 +130,14 @@ export function buildReport(
     }),
     served: result.served.length,
     liveNetworkAttempts,
+    liveAllowed: result.live,
+    boundaries: result.served
+      .map((seq) => bySeq.get(seq))
+      .filter(
+        (e): e is TraceEvent =>
+          !!e && (e.kind === "fetch" || e.kind === "host" || e.kind === "binding"),
+      )
+      .map((e) => `${e.kind} ${e.op} ${e.target}`),
   };
 }
 

@@ -9,6 +9,7 @@ export {
   parsePublicJwk,
   parsePrivateJwk,
   keyId,
+  redactionToken,
   type PublicJwk,
   type PrivateJwk,
 } from "./keys.js";

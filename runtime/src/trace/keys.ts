@@ -118,3 +118,37 @@ export function importTraceKey(jwk: PublicJwk | PrivateJwk): Promise<CryptoKey |
   }
   return key;
 }
+
+/**
+ * A deterministic redaction token for a masked value: the same value in the same trace always
+ * gives the same token, so masked data still compares, and the token reveals nothing without the
+ * trace's data key.
+ *
+ * @example
+ * ```ts
+ * await redactionToken(dataKey, "authorization", "Bearer abc"); // "[masked:3f9a0c…]"
+ * ```
+ */
+export async function redactionToken(
+  dataKey: Uint8Array,
+  name: string,
+  value: string,
+): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    dataKey as BufferSource,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = new Uint8Array(
+    await crypto.subtle.sign(
+      "HMAC",
+      key,
+      new TextEncoder().encode(`${name.toLowerCase()}\0${value}`),
+    ),
+  );
+  let hex = "";
+  for (const b of mac.subarray(0, 6)) hex += b.toString(16).padStart(2, "0");
+  return `[masked:${hex}]`;
+}

@@ -1,0 +1,158 @@
+/**
+ * Preflight: what a replay of this trace would need, read-only. It reads the clear head only
+ * (no key, no payloads) plus, where available, findings of a scan of the worker's code, and
+ * never runs user code.
+ * @module
+ */
+import type { TraceHead } from "../trace/schema.js";
+
+export const READINESS = ["ready", "not_ready", "unknown"] as const;
+export type Readiness = (typeof READINESS)[number];
+
+/** Host APIs FluxRun cannot serve in replay. */
+export const UNSUPPORTED_APIS = {
+  raw_socket: "raw TCP sockets (cloudflare:sockets connect)",
+  websocket: "WebSocket upgrades",
+  durable_object: "Durable Object stubs",
+  cache_write: "Cache API writes",
+  key_generation: "crypto.subtle key generation",
+  node_crypto_random: "node:crypto randomness",
+  unsupported_binding: "a binding kind FluxRun does not record",
+} as const;
+export type UnsupportedApi = keyof typeof UNSUPPORTED_APIS;
+
+/** One use of an unsupported API found in the worker's code. */
+export interface CodeFinding {
+  api: UnsupportedApi;
+  /** `file:line`, or the binding name for config findings. */
+  where: string;
+  detail: string;
+}
+
+export interface PreflightItem {
+  code: string;
+  reason: string;
+  seq?: number;
+}
+
+export interface PreflightReport {
+  traceId: string;
+  route: string;
+  readiness: Readiness;
+  /** What stops a faithful replay. */
+  blockers: PreflightItem[];
+  /** Unsupported APIs in the code but not on this trace's path, and other notes. */
+  warnings: PreflightItem[];
+  /** Each boundary the trace holds and whether replay can serve it. */
+  boundaries: { kind: string; op: string; target: string; count: number; replayable: boolean }[];
+  codeScanned: boolean;
+}
+
+function apiOfEvent(op: string, target: string): UnsupportedApi {
+  if (op === "websocket") return "websocket";
+  if (op === "connect") return "raw_socket";
+  if (/^(idFromName|idFromString|newUniqueId|get|getByName)$/.test(op)) return "durable_object";
+  return "unsupported_binding";
+}
+
+/**
+ * Judges whether a trace can be replayed faithfully.
+ *
+ * @example
+ * ```ts
+ * const report = preflight(readTrace(bytes).head, { code: await scanWorker(config) });
+ * if (report.readiness !== "ready") console.log(report.blockers);
+ * ```
+ */
+export function preflight(
+  head: TraceHead,
+  options: { code?: readonly CodeFinding[] } = {},
+): PreflightReport {
+  const blockers: PreflightItem[] = [];
+  const warnings: PreflightItem[] = [];
+  const groups = new Map<
+    string,
+    { kind: string; op: string; target: string; count: number; replayable: boolean }
+  >();
+  const inPath = new Set<UnsupportedApi>();
+  if (head.events[0]?.kind !== "request") {
+    blockers.push({
+      code: "BLOCK_NO_REQUEST",
+      reason: "The trace holds no recorded request to replay",
+    });
+  }
+  for (const e of head.events) {
+    let replayable = true;
+    if (e.kind === "unsupported") {
+      replayable = false;
+      const api = apiOfEvent(e.op, e.target);
+      inPath.add(api);
+      blockers.push({
+        code: "BLOCK_UNSUPPORTED_API",
+        seq: e.seq,
+        reason: `Event #${e.seq} used ${UNSUPPORTED_APIS[api]} (${e.op} on ${e.target}); replay refuses it`,
+      });
+    } else if (e.truncated) {
+      replayable = e.kind === "response";
+      (e.kind === "response" ? warnings : blockers).push({
+        code: "BLOCK_TRUNCATED",
+        seq: e.seq,
+        reason:
+          e.kind === "response"
+            ? `The recorded response body was cut by the size budget; only its size and digest can be compared`
+            : `Event #${e.seq} (${e.kind} ${e.op} ${e.target}) was cut by the size budget; replay cannot serve it`,
+      });
+    }
+    const key = `${e.kind}\0${e.op}\0${e.target}`;
+    const g = groups.get(key);
+    if (g) {
+      g.count++;
+      g.replayable &&= replayable;
+    } else groups.set(key, { kind: e.kind, op: e.op, target: e.target, count: 1, replayable });
+  }
+  if (head.stats.droppedEvents > 0) {
+    blockers.push({
+      code: "BLOCK_EVENTS_DROPPED",
+      reason: `${head.stats.droppedEvents} events were dropped by the event budget; replay would meet calls it cannot serve`,
+    });
+  }
+  for (const f of options.code ?? []) {
+    if (inPath.has(f.api)) continue;
+    warnings.push({
+      code: "WARN_UNSUPPORTED_IN_CODE",
+      reason: `${f.where}: ${f.detail} uses ${UNSUPPORTED_APIS[f.api]}; not on this trace's path, but a replay reaching it will be refused`,
+    });
+  }
+  const codeScanned = options.code !== undefined;
+  const readiness: Readiness = blockers.length ? "not_ready" : codeScanned ? "ready" : "unknown";
+  if (!codeScanned) {
+    warnings.push({
+      code: "WARN_CODE_NOT_SCANNED",
+      reason:
+        "The worker's code was not scanned; run fluxrun preflight next to its wrangler config",
+    });
+  }
+  return {
+    traceId: head.id,
+    route: `${head.summary.method} ${head.summary.route}`,
+    readiness,
+    blockers,
+    warnings,
+    boundaries: [...groups.values()],
+    codeScanned,
+  };
+}
+
+/** Renders a preflight report for a terminal. */
+export function formatPreflight(r: PreflightReport): string {
+  const lines = [`preflight ${r.traceId}  ${r.route}`, `  readiness: ${r.readiness.toUpperCase()}`];
+  for (const b of r.blockers) lines.push(`  blocker ${b.code}: ${b.reason}`);
+  for (const w of r.warnings) lines.push(`  warning ${w.code}: ${w.reason}`);
+  lines.push("  boundaries:");
+  for (const b of r.boundaries) {
+    lines.push(
+      `    ${b.replayable ? "ok  " : "NO  "} ${b.kind} ${b.op} ${b.target}${b.count > 1 ? ` ×${b.count}` : ""}`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -57,7 +57,15 @@ export interface Recorder {
   dispose(): Promise<void>;
 }
 
-const BINDINGS = { kvNamespaces: ["KV"], d1Databases: ["DB"], r2Buckets: ["FLUX_TRACES"] };
+const BINDINGS = {
+  kvNamespaces: ["KV"],
+  d1Databases: ["DB"],
+  r2Buckets: ["FLUX_TRACES", "FILES"],
+  queueProducers: { JOBS: { queueName: "jobs" } },
+  serviceBindings: {
+    SVC: async (req: { text(): Promise<string> }) => new Response(`svc got ${await req.text()}`),
+  },
+};
 
 /** Runs a fixture worker in Miniflare with an in-memory trace bucket. */
 export async function startRecorder(
@@ -137,6 +145,18 @@ database_id = "db"
 [[r2_buckets]]
 binding = "FLUX_TRACES"
 bucket_name = "traces"
+
+[[r2_buckets]]
+binding = "FILES"
+bucket_name = "files"
+
+[[queues.producers]]
+binding = "JOBS"
+queue = "jobs"
+
+[[services]]
+binding = "SVC"
+service = "svc"
 `;
   const path = join(dir, "wrangler.toml");
   await writeFile(path, toml);

@@ -32,7 +32,17 @@ beforeAll(async () => {
   const boom = await rec.fetch("/boom");
   expect(boom.status).toBe(500);
   await boom.text();
-  traces = await rec.traces(2);
+  const neterr = await rec.fetch("/neterr");
+  expect(await neterr.text()).toMatch(/^network error: \w*Error$/);
+  const more = await rec.fetch("/more");
+  if (more.status !== 200) throw new Error(await more.text());
+  expect(await more.json()).toMatchObject({
+    size: 9,
+    type: "text/plain",
+    text: "file body",
+    svc: "200 svc got ping",
+  });
+  traces = await rec.traces(4);
   // Replay config: no SECRET_TOKEN here, so fluxENV must be served from the trace.
   config = await writeConfig("basic/index.ts", { UPSTREAM: upstream.url });
 });
@@ -121,6 +131,39 @@ describe("replay", () => {
     expect(report.replayed).toEqual(report.recorded);
     expect(report.liveNetworkAttempts).toBe(0);
     expect(upstream.hits()).toBe(before);
+  });
+
+  it("replays a network error as the same error", async () => {
+    const report = await replayer.replay(traceFor("/neterr").bytes, rec.keys.privateJwk);
+    expect(report.verdict).toBe("match");
+    expect(report.recorded.status).toBe(502);
+  });
+
+  it("replays R2, Queue, D1 batch and service-binding calls from the trace", async () => {
+    const { head } = readTrace(traceFor("/more").bytes);
+    expect(
+      head.events.filter((e) => e.kind === "binding").map((e) => `${e.target}.${e.op}`),
+    ).toEqual([
+      "FILES.put",
+      "FILES.head",
+      "FILES.get",
+      "FILES.list",
+      "JOBS.send",
+      "DB.exec",
+      "DB.batch",
+      "SVC.POST",
+      "KV.get",
+    ]);
+    expect(head.events.filter((e) => e.write).map((e) => `${e.target}.${e.op}`)).toEqual([
+      "FILES.put",
+      "JOBS.send",
+      "DB.exec",
+      "DB.batch",
+      "SVC.POST",
+    ]);
+    const report = await replayer.replay(traceFor("/more").bytes, rec.keys.privateJwk);
+    expect(report.divergences).toEqual([]);
+    expect(report.replayed).toEqual(report.recorded);
   });
 
   it("replays a thrown error as the same outcome", async () => {

@@ -26,11 +26,11 @@ export const GLOBAL_BOUNDARIES: readonly GlobalBoundary[] = [
 
 /** Binding kinds, most specific first; the last one takes any other binding object. */
 export const BINDING_BOUNDARIES: readonly BindingBoundary[] = [
+  serviceBinding,
   d1Binding,
   r2Binding,
   kvBinding,
   queueBinding,
-  serviceBinding,
   unsupportedBinding,
 ];
 

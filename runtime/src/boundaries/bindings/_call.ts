@@ -23,9 +23,24 @@ export function bindingCall<T>(bindingName: string, spec: BindingCall<T>): Promi
   });
 }
 
-/** True when every named member is a function on `value`. */
+/**
+ * True when `value` is an RPC stub (a service binding or Durable Object stub with JS RPC): those
+ * answer any property name with a callable stub, so method probing would match every kind.
+ */
+export function isRpcStub(value: object): boolean {
+  try {
+    return typeof (value as Record<string, unknown>)["__fluxrun_probe__"] === "function";
+  } catch {
+    return false;
+  }
+}
+
+/** True when every named member is a function on `value` (never for RPC stubs). */
 export function hasMethods(value: object, ...names: string[]): boolean {
-  return names.every((n) => typeof (value as Record<string, unknown>)[n] === "function");
+  return (
+    !isRpcStub(value) &&
+    names.every((n) => typeof (value as Record<string, unknown>)[n] === "function")
+  );
 }
 
 /** A stream of the given bytes (a real ReadableStream). */

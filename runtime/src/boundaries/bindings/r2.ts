@@ -72,20 +72,22 @@ function objectFrom(data: ObjectData): R2Object | R2ObjectBody {
     used = true;
     return bytes.slice();
   };
-  return Object.assign(base, {
-    get body() {
-      stream ??= streamOf(bytes);
-      used = true;
-      return stream;
+  // defineProperties, not Object.assign: assign would call the body getter and mark it used.
+  return Object.defineProperties(base, {
+    body: {
+      enumerable: true,
+      get() {
+        stream ??= streamOf(bytes);
+        used = true;
+        return stream;
+      },
     },
-    get bodyUsed() {
-      return used;
-    },
-    arrayBuffer: async () => take().buffer,
-    bytes: async () => take(),
-    text: async () => new TextDecoder().decode(take()),
-    json: async () => JSON.parse(new TextDecoder().decode(take())) as unknown,
-    blob: async () => new Blob([take()]),
+    bodyUsed: { enumerable: true, get: () => used },
+    arrayBuffer: { value: async () => take().buffer },
+    bytes: { value: async () => take() },
+    text: { value: async () => new TextDecoder().decode(take()) },
+    json: { value: async () => JSON.parse(new TextDecoder().decode(take())) as unknown },
+    blob: { value: async () => new Blob([take()]) },
   }) as unknown as R2ObjectBody;
 }
 

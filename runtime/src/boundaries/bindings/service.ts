@@ -6,7 +6,7 @@
 import { currentSession } from "../../internal/session.js";
 import type { BindingBoundary } from "../_boundary.js";
 import { httpExchange } from "../http.js";
-import { hasMethods } from "./_call.js";
+import { hasMethods, isRpcStub } from "./_call.js";
 import { unsupportedWrapper } from "./unsupported.js";
 
 function wrapService(service: Fetcher, name: string): Fetcher {
@@ -31,6 +31,8 @@ function wrapService(service: Fetcher, name: string): Fetcher {
 
 export const serviceBinding: BindingBoundary = {
   name: "service",
-  matches: (v) => hasMethods(v, "fetch") && !hasMethods(v, "idFromName"),
+  matches: (v) =>
+    typeof (v as { fetch?: unknown }).fetch === "function" &&
+    (isRpcStub(v) || (hasMethods(v, "fetch") && !hasMethods(v, "idFromName"))),
   wrap: (binding, name) => wrapService(binding as Fetcher, name),
 };

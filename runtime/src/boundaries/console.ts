@@ -30,7 +30,14 @@ export const consoleBoundary: GlobalBoundary = {
       (globalThis as unknown as { console: Console }).console[level] = (...args: unknown[]) => {
         const session = currentSession();
         if (session) {
-          session.note("console", level, "console", args.map(recordable));
+          const err = args.find((a): a is Error => a instanceof Error);
+          session.note(
+            "console",
+            level,
+            "console",
+            args.map(recordable),
+            err ? { error: err.name } : {},
+          );
           if (session.mode === "replay") return;
         }
         original(...args);

@@ -43,6 +43,7 @@ export const fluxHost = {
       target: name,
       request: recordable([...args]),
       live: async () => fn(),
+      nests: true,
       capture: (value) => ({ value, data: recordable(value) }),
       revive: (data) => data as T,
     });

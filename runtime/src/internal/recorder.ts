@@ -96,6 +96,8 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
   const fetches: TraceSummary["fetches"] = [];
   let status = 0;
   let errorClass: string | undefined;
+  // Frameworks such as Hono catch the error, log it and answer 500: the logged class stands in.
+  let loggedError: string | undefined;
   for (const e of session.events) {
     counts[e.kind] = (counts[e.kind] ?? 0) + 1;
     if (e.kind === "fetch" && fetches.length < 32) {
@@ -106,6 +108,8 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
     }
     if (e.kind === "response") status = e.status ?? 0;
     if (e.kind === "exception") errorClass = e.error;
+    else if (e.kind === "console" && e.op === "error" && e.error && loggedError === undefined)
+      loggedError = e.error;
   }
   const outcome: Outcome = errorClass !== undefined ? "exception" : status >= 500 ? "error" : "ok";
   const summary: TraceSummary = {
@@ -123,6 +127,7 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
     runtime,
   };
   if (errorClass !== undefined) summary.errorClass = errorClass;
+  else if (outcome === "error" && loggedError !== undefined) summary.errorClass = loggedError;
   return summary;
 }
 

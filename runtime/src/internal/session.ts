@@ -33,6 +33,8 @@ export interface CallSpec<T> {
   ): { value: T; data: unknown; status?: number };
   /** Builds the value handed back in replay from recorded data. */
   revive(data: unknown): T;
+  /** True when `live` runs user code (fluxHost): calls inside it are recorded as its children. */
+  nests?: boolean;
   /** Differing request fields; default: top-level structural comparison. */
   compare?(recorded: unknown, actual: unknown): string[];
 }
@@ -69,16 +71,22 @@ interface Entry {
   used: boolean;
 }
 
-const storage = new AsyncLocalStorage<Session | undefined>();
+/** What the async context holds: the session, and the host call we are inside, if any. */
+interface Scope {
+  session: Session;
+  parent?: number;
+}
+
+const storage = new AsyncLocalStorage<Scope | undefined>();
 
 /** The session of the running execution, if any. */
 export function currentSession(): Session | undefined {
-  return storage.getStore();
+  return storage.getStore()?.session;
 }
 
 /** Runs `fn` inside `session` (or outside any, for FluxRun's own work). */
 export function runInSession<T>(session: Session | undefined, fn: () => T): T {
-  return storage.run(session, fn);
+  return storage.run(session ? { session } : undefined, fn);
 }
 
 /** A replay's findings, as data. */
@@ -134,6 +142,7 @@ export class Session {
         used: false,
       }));
       for (const e of this.#entries) {
+        if (e.event.parent !== undefined) continue;
         const key = streamKey(e.event.kind, e.event.op, e.event.target);
         let list = this.#streams.get(key);
         if (!list) this.#streams.set(key, (list = []));
@@ -173,12 +182,14 @@ export class Session {
       this.droppedEvents++;
       return null;
     }
+    const parent = storage.getStore()?.parent;
     const event: TraceEvent = {
       seq: this.events.length,
       kind,
       op,
       target,
       at: this.elapsed(),
+      ...(parent === undefined ? {} : { parent }),
       ...extra,
     };
     this.events.push(event);
@@ -216,7 +227,11 @@ export class Session {
     const t0 = this.elapsed();
     let value: T;
     try {
-      value = await spec.live();
+      // Calls made inside a host call's own code are evidence of it, not boundaries of their own:
+      // they carry `parent`, and replay (which never runs that code) leaves them aside.
+      value = await (spec.nests && event
+        ? storage.run({ session: this, parent: event.seq }, spec.live)
+        : spec.live());
     } catch (err) {
       if (event) {
         event.dur = this.elapsed() - t0;
@@ -293,7 +308,9 @@ export class Session {
   #diverge(d: Divergence): void {
     const pos =
       d.seq ??
-      this.#entries.find((e) => !e.used && e.event.kind !== "request")?.event.seq ??
+      this.#entries.find(
+        (e) => !e.used && e.event.parent === undefined && e.event.kind !== "request",
+      )?.event.seq ??
       Infinity;
     this.#divergences.push({ d, pos });
   }
@@ -385,7 +402,12 @@ export class Session {
     for (const other of this.#entries) {
       if (other.event.seq >= entry.event.seq) break;
       const o = other.event;
-      if (!other.used && EFFECT_KINDS.has(o.kind) && o.at + (o.dur ?? 0) <= entry.event.at) {
+      if (
+        !other.used &&
+        o.parent === undefined &&
+        EFFECT_KINDS.has(o.kind) &&
+        o.at + (o.dur ?? 0) <= entry.event.at
+      ) {
         this.#reorders.push({ entry, before: other });
         return;
       }
@@ -429,6 +451,7 @@ export class Session {
     const unconsumed: number[] = [];
     for (const e of this.#entries) {
       if (
+        e.event.parent !== undefined ||
         e.used ||
         e.event.kind === "request" ||
         e.event.kind === "response" ||

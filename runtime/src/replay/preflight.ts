@@ -83,7 +83,9 @@ export function preflight(
   }
   for (const e of head.events) {
     let replayable = true;
-    if (e.kind === "unsupported") {
+    if (e.parent !== undefined) {
+      // Inside a host call: evidence only; replay serves the host call and never runs its code.
+    } else if (e.kind === "unsupported") {
       replayable = false;
       const api = apiOfEvent(e.op, e.target);
       inPath.add(api);

@@ -48,6 +48,8 @@ export const TraceEvent = z.object({
   error: z.string().max(256).optional(),
   /** True when the call is a write-class effect (KV put, D1 write, Queue send, POST fetch...). */
   write: z.boolean().optional(),
+  /** The host call (seq) this event happened inside: evidence only, replay leaves it aside. */
+  parent: z.number().int().nonnegative().optional(),
   /** True when some of its payload was cut by the size budget; replay cannot serve it. */
   truncated: z.boolean().optional(),
   /** Clear, non-sensitive facts for the dashboard (header names, sizes, masked field names). */

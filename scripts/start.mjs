@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// `npm start`: the example worker (and, as they land, the agent and the dashboard) on wrangler
+// dev with local R2/D1/KV persisted under .wrangler/state, plus the local upstream stand-in.
+// First run: generates a local trace key pair under .fluxrun/ and a test-only .dev.vars.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { generateTraceKeys } from "fluxrun/trace";
+import { startUpstream } from "../worker/upstream/server.mjs";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+const PERSIST = join(ROOT, ".wrangler/state");
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+};
+const demo = !process.argv.includes("--no-demo") && process.env.FLUX_DEMO !== "0";
+
+async function ensureKeys() {
+  const dir = join(ROOT, ".fluxrun");
+  const priv = join(dir, "agent-private.jwk");
+  const pub = join(dir, "public.jwk");
+  if (!existsSync(priv)) {
+    const { publicJwk, privateJwk, kid } = await generateTraceKeys();
+    await mkdir(dir, { recursive: true });
+    await writeFile(priv, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
+    await writeFile(pub, `${JSON.stringify(publicJwk)}\n`);
+    console.log(
+      `Generated local trace key ${kid} in .fluxrun/ (git-ignored; never commit agent-private.jwk).`,
+    );
+  }
+  await chmod(priv, 0o600);
+  return JSON.parse(await readFile(pub, "utf8"));
+}
+
+async function ensureDevVars() {
+  const file = join(ROOT, ".dev.vars");
+  if (existsSync(file)) return;
+  await writeFile(
+    file,
+    `# Local, test-only secrets for wrangler dev (git-ignored).\nPAYMENTS_API_KEY="test-only-${randomBytes(12).toString("hex")}"\n`,
+    { mode: 0o600 },
+  );
+  console.log("Wrote a test-only .dev.vars (PAYMENTS_API_KEY).");
+}
+
+function run(args, { name, wait = true } = {}) {
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    env,
+    stdio: wait ? "inherit" : ["ignore", "pipe", "pipe"],
+  });
+  if (!wait) {
+    const prefix = (chunk) =>
+      chunk
+        .toString()
+        .split("\n")
+        .filter((l) => l.trim())
+        .map((l) => `[${name}] ${l}`)
+        .join("\n");
+    child.stdout.on("data", (d) => console.log(prefix(d)));
+    child.stderr.on("data", (d) => console.error(prefix(d)));
+    return child;
+  }
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`wrangler ${args.join(" ")} exited ${code}`)),
+    ),
+  );
+}
+
+async function waitFor(url, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(url);
+      if (res.status < 500) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`${url} did not come up within ${timeoutMs / 1000}s`);
+}
+
+const publicJwk = await ensureKeys();
+await ensureDevVars();
+const upstream = await startUpstream({ port: Number(process.env.UPSTREAM_PORT ?? 8790) });
+console.log(`Upstream stand-in on ${upstream.url}`);
+await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", PERSIST], { name: "d1" });
+
+/** The workers `npm start` runs; each is its own wrangler dev on a fixed loopback port. */
+const WORKERS = [
+  {
+    name: "example",
+    config: "wrangler.toml",
+    port: 8787,
+    vars: { FLUX_PUBLIC_KEY: JSON.stringify(publicJwk) },
+  },
+];
+
+const children = [];
+for (const w of WORKERS) {
+  const args = [
+    "dev",
+    "-c",
+    w.config,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(w.port),
+    "--persist-to",
+    PERSIST,
+    "--log-level",
+    "warn",
+  ];
+  for (const [k, v] of Object.entries(w.vars ?? {})) args.push("--var", `${k}:${v}`);
+  children.push(run(args, { name: w.name, wait: false }));
+}
+const stop = () => {
+  for (const c of children) c.kill("SIGINT");
+  upstream.close().finally(() => process.exit(0));
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+
+await waitFor("http://127.0.0.1:8787/health");
+console.log(`
+FluxRun example running:
+  shop API   http://127.0.0.1:8787   (every request is recorded into local R2, bucket fluxrun-traces)
+
+Send traffic:
+  curl http://127.0.0.1:8787/products/p-1
+  curl -X POST http://127.0.0.1:8787/orders -H 'content-type: application/json' \\
+       -d '{"items":[{"productId":"p-1","qty":2}],"coupon":"WELCOME10"}'
+  curl -X POST http://127.0.0.1:8787/orders -H 'content-type: application/json' \\
+       -d '{"items":[{"productId":"p-404","qty":1}]}'      # the bug: 500
+  node scripts/traffic.mjs                                 # a burst of demo traffic
+
+Replay a trace: node scripts/pull-traces.mjs (copies local traces to .fluxrun/traces/), then
+  npx fluxrun replay .fluxrun/traces/<file>.cbor     (key: .fluxrun/agent-private.jwk)
+Ctrl-C stops everything.`);
+if (demo) {
+  const { sendTraffic } = await import("./traffic.mjs");
+  const n = await sendTraffic("http://127.0.0.1:8787");
+  console.log(`Sent ${n} demo requests.`);
+}

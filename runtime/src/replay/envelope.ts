@@ -4,7 +4,7 @@
  * customer's own processes (the local harness, or the agent over a service binding).
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ErrorData, HttpResponseData, TraceEvent } from "../trace/schema.js";
 import { ReplayPolicy } from "./policy.js";
 
@@ -19,33 +19,35 @@ export const ReplayEnvelope = z.object({
   events: z.array(TraceEvent),
   payloads: z.array(z.unknown()),
   /** Live read-only effects allowed and noise to ignore; default deny-all. */
-  policy: ReplayPolicy.optional(),
+  policy: z.optional(ReplayPolicy),
 });
 export type ReplayEnvelope = z.infer<typeof ReplayEnvelope>;
 
 export const DivergenceData = z.object({
   code: z.string(),
-  seq: z.number().int().nullable(),
+  seq: z.nullable(z.int()),
   kind: z.string(),
   op: z.string(),
   target: z.string(),
   message: z.string(),
-  fields: z.array(z.string()).optional(),
-  expected: z.unknown().optional(),
-  actual: z.unknown().optional(),
-  closest: z.object({ seq: z.number(), op: z.string(), target: z.string() }).nullable().optional(),
+  fields: z.optional(z.array(z.string())),
+  expected: z.optional(z.unknown()),
+  actual: z.optional(z.unknown()),
+  closest: z.optional(
+    z.nullable(z.object({ seq: z.number(), op: z.string(), target: z.string() })),
+  ),
 });
 
 export const ReplayResult = z.object({
   version: z.literal(1),
   traceId: z.string(),
-  response: HttpResponseData.nullable(),
-  error: ErrorData.nullable(),
+  response: z.nullable(HttpResponseData),
+  error: z.nullable(ErrorData),
   divergences: z.array(DivergenceData),
-  served: z.array(z.number().int()),
-  unconsumed: z.array(z.number().int()),
-  console: z.number().int(),
+  served: z.array(z.int()),
+  unconsumed: z.array(z.int()),
+  console: z.int(),
   /** Live read-only calls the policy let through. */
-  live: z.array(z.object({ op: z.string(), target: z.string() })).default([]),
+  live: z._default(z.array(z.object({ op: z.string(), target: z.string() })), []),
 });
 export type ReplayResult = z.infer<typeof ReplayResult>;

@@ -12,41 +12,42 @@
  * ```
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 import { FluxError } from "../errors.js";
 
 export const POLICY_FILE = "fluxrun.policy.json";
 
-const AllowRule = z
-  .object({
-    kind: z.literal("fetch"),
-    /** Only read-only methods can be allowed live. */
-    method: z.enum(["GET", "HEAD"]),
-    /** Exact `host` or `host:port`. */
-    host: z
-      .string()
-      .min(1)
-      .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "a host name, with an optional port"),
-    /** Exact path; when absent, any path on the host. */
-    path: z.string().startsWith("/").optional(),
-  })
-  .strict();
+const AllowRule = z.strictObject({
+  kind: z.literal("fetch"),
+  /** Only read-only methods can be allowed live. */
+  method: z.enum(["GET", "HEAD"]),
+  /** Exact `host` or `host:port`. */
+  host: z
+    .string()
+    .check(
+      z.minLength(1),
+      z.regex(/^[A-Za-z0-9.-]+(:\d+)?$/, "a host name, with an optional port"),
+    ),
+  /** Exact path; when absent, any path on the host. */
+  path: z.optional(z.string().check(z.startsWith("/"))),
+});
 
-export const ReplayPolicy = z
-  .object({
-    version: z.literal(1),
-    allow: z.array(AllowRule).default([]),
-    ignore: z
-      .object({
-        headers: z.array(z.string().min(1)).default([]),
-        jsonPaths: z
-          .array(z.string().regex(/^[^.]+(\.[^.]+)*$/, "dot-separated path, * for any element"))
-          .default([]),
-      })
-      .strict()
-      .default({ headers: [], jsonPaths: [] }),
-  })
-  .strict();
+export const ReplayPolicy = z.strictObject({
+  version: z.literal(1),
+  allow: z._default(z.array(AllowRule), []),
+  ignore: z._default(
+    z.strictObject({
+      headers: z._default(z.array(z.string().check(z.minLength(1))), []),
+      jsonPaths: z._default(
+        z.array(
+          z.string().check(z.regex(/^[^.]+(\.[^.]+)*$/, "dot-separated path, * for any element")),
+        ),
+        [],
+      ),
+    }),
+    { headers: [], jsonPaths: [] },
+  ),
+});
 export type ReplayPolicy = z.infer<typeof ReplayPolicy>;
 
 /** The policy used when no file exists: deny every live effect, ignore nothing. */

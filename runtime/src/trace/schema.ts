@@ -8,7 +8,7 @@
  * tag and the exact `head` bytes as associated data, so a change anywhere is detected on open.
  * @module
  */
-import { z } from "zod";
+import * as z from "zod/mini";
 
 export const TRACE_FORMAT = "fluxrun/trace";
 export const TRACE_VERSION = 1;
@@ -33,27 +33,27 @@ const clearValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.strin
 
 /** One boundary crossing, in clear. Its payload, if any, sits sealed at the same index. */
 export const TraceEvent = z.object({
-  seq: z.number().int().nonnegative(),
+  seq: z.int().check(z.nonnegative()),
   kind: z.enum(EVENT_KINDS),
   /** What was done: an HTTP method, a binding method, `now`, `randomUUID`, `log`. */
-  op: z.string().max(256),
+  op: z.string().check(z.maxLength(256)),
   /** Where: `host/path` for fetch, `BINDING` for bindings, the call name for fluxHost. */
-  target: z.string().max(2048),
+  target: z.string().check(z.maxLength(2048)),
   /** Start offset from the trace start, in microseconds. */
-  at: z.number().int().nonnegative(),
+  at: z.int().check(z.nonnegative()),
   /** Duration in microseconds, for calls that take time. */
-  dur: z.number().int().nonnegative().optional(),
-  status: z.number().int().optional(),
+  dur: z.optional(z.int().check(z.nonnegative())),
+  status: z.optional(z.int()),
   /** Error class (name) when the call failed. */
-  error: z.string().max(256).optional(),
+  error: z.optional(z.string().check(z.maxLength(256))),
   /** True when the call is a write-class effect (KV put, D1 write, Queue send, POST fetch...). */
-  write: z.boolean().optional(),
+  write: z.optional(z.boolean()),
   /** The host call (seq) this event happened inside: evidence only, replay leaves it aside. */
-  parent: z.number().int().nonnegative().optional(),
+  parent: z.optional(z.int().check(z.nonnegative())),
   /** True when some of its payload was cut by the size budget; replay cannot serve it. */
-  truncated: z.boolean().optional(),
+  truncated: z.optional(z.boolean()),
   /** Clear, non-sensitive facts for the dashboard (header names, sizes, masked field names). */
-  info: z.record(z.string(), clearValue).optional(),
+  info: z.optional(z.record(z.string(), clearValue)),
 });
 export type TraceEvent = z.infer<typeof TraceEvent>;
 
@@ -62,36 +62,37 @@ export type Outcome = (typeof OUTCOMES)[number];
 
 /** The unsealed summary a dashboard indexes. Also stored as R2 custom metadata. */
 export const TraceSummary = z.object({
-  traceId: z.string().regex(/^[0-9a-f]{32}$/),
-  app: z.string().max(128),
-  route: z.string().max(1024),
-  method: z.string().max(32),
-  status: z.number().int(),
+  traceId: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
+  app: z.string().check(z.maxLength(128)),
+  route: z.string().check(z.maxLength(1024)),
+  method: z.string().check(z.maxLength(32)),
+  status: z.int(),
   outcome: z.enum(OUTCOMES),
-  start: z.number().int(),
-  durationMs: z.number().nonnegative(),
-  eventCounts: z.record(z.string(), z.number().int().nonnegative()),
-  fetches: z.array(
-    z.object({ host: z.string(), method: z.string(), status: z.number().int().optional() }),
-  ),
-  errorClass: z.string().optional(),
+  start: z.int(),
+  durationMs: z.number().check(z.nonnegative()),
+  eventCounts: z.record(z.string(), z.int().check(z.nonnegative())),
+  fetches: z.array(z.object({ host: z.string(), method: z.string(), status: z.optional(z.int()) })),
+  errorClass: z.optional(z.string()),
   truncated: z.boolean(),
   runtime: z.string(),
 });
 export type TraceSummary = z.infer<typeof TraceSummary>;
 
 export const TraceHead = z.object({
-  id: z.string().regex(/^[0-9a-f]{32}$/),
+  id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
   version: z.literal(TRACE_VERSION),
   summary: TraceSummary,
-  recipient: z.object({ kid: z.string().max(128), jwe: z.string().max(4096) }),
+  recipient: z.object({
+    kid: z.string().check(z.maxLength(128)),
+    jwe: z.string().check(z.maxLength(4096)),
+  }),
   events: z.array(TraceEvent),
   /** Header and JSON-field names the recorder was told to mask: revealed only when named. */
   masks: z.object({ headers: z.array(z.string()), fields: z.array(z.string()) }),
   stats: z.object({
-    droppedEvents: z.number().int().nonnegative(),
-    truncatedPayloads: z.number().int().nonnegative(),
-    payloadBytes: z.number().int().nonnegative(),
+    droppedEvents: z.int().check(z.nonnegative()),
+    truncatedPayloads: z.int().check(z.nonnegative()),
+    payloadBytes: z.int().check(z.nonnegative()),
   }),
 });
 export type TraceHead = z.infer<typeof TraceHead>;
@@ -100,7 +101,7 @@ const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, "expected byt
 
 export const TraceFile = z.object({
   format: z.literal(TRACE_FORMAT),
-  version: z.number().int(),
+  version: z.int(),
   head: bytes,
   sealed: bytes,
 });
@@ -108,7 +109,7 @@ export const TraceFile = z.object({
 /** A payload cut by the size budget: its size and digest survive, its bytes do not. */
 export const Truncated = z.object({
   truncated: z.literal(true),
-  size: z.number().int().nonnegative(),
+  size: z.int().check(z.nonnegative()),
   sha256: z.string(),
 });
 export type Truncated = z.infer<typeof Truncated>;
@@ -128,7 +129,7 @@ export const HttpRequestData = z.object({
 export type HttpRequestData = z.infer<typeof HttpRequestData>;
 
 export const HttpResponseData = z.object({
-  status: z.number().int(),
+  status: z.int(),
   statusText: z.string(),
   headers: Headers,
   body: Body,
@@ -138,8 +139,8 @@ export type HttpResponseData = z.infer<typeof HttpResponseData>;
 export const ErrorData = z.object({
   name: z.string(),
   message: z.string(),
-  stack: z.string().optional(),
-  code: z.union([z.string(), z.number()]).optional(),
+  stack: z.optional(z.string()),
+  code: z.optional(z.union([z.string(), z.number()])),
 });
 export type ErrorData = z.infer<typeof ErrorData>;
 

@@ -6,7 +6,7 @@
 import type { CallSpec, Session } from "../internal/session.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
 import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
-import { headerPairs, isTruncated, readStream, sameValue } from "../internal/values.js";
+import { headerPairs, isTruncated, readBody, readStream, sameValue } from "../internal/values.js";
 import { withoutIgnoredHeaders, withoutIgnoredJson, type ReplayPolicy } from "../replay/policy.js";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -28,7 +28,7 @@ export function httpTarget(url: string): string {
 }
 
 export async function captureRequest(request: Request, limit: number): Promise<HttpRequestData> {
-  const body = request.body ? await readStream(request.clone().body, limit) : null;
+  const body = request.body ? await readBody(request.clone(), limit) : null;
   return { method: request.method, url: request.url, headers: headerPairs(request.headers), body };
 }
 
@@ -59,7 +59,7 @@ export function buildResponse(data: HttpResponseData): Response {
 /** Reads a response copy into sealed data without touching the one handed back. */
 export function captureResponse(response: Response, limit: number): Promise<HttpResponseData> {
   const copy = response.body ? response.clone() : null;
-  return (copy ? readStream(copy.body, limit) : Promise.resolve(null)).then((body) => ({
+  return (copy ? readBody(copy, limit) : Promise.resolve(null)).then((body) => ({
     status: response.status,
     statusText: response.statusText,
     headers: headerPairs(response.headers),

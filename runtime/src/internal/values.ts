@@ -164,12 +164,31 @@ export function changedFields(expected: unknown, actual: unknown): string[] {
   );
 }
 
+/** Header pairs in order; iteration yields each set-cookie on its own (Fetch standard). */
 export function headerPairs(headers: Headers): [string, string][] {
-  const out: [string, string][] = [];
-  headers.forEach((value, name) => {
-    if (name !== "set-cookie") out.push([name, value]);
-  });
-  const cookies = (headers as Headers & { getSetCookie?: () => string[] }).getSetCookie?.() ?? [];
-  for (const c of cookies) out.push(["set-cookie", c]);
-  return out;
+  return [...(headers as unknown as Iterable<[string, string]>)];
+}
+
+/**
+ * Reads a body in full when its declared length is within `limit` (one native call), else
+ * through {@link readStream}, which stops at the limit.
+ */
+export async function readBody(
+  message: {
+    body: ReadableStream<Uint8Array> | null;
+    headers: Headers;
+    arrayBuffer(): Promise<ArrayBuffer>;
+  },
+  limit: number,
+): Promise<Body> {
+  if (!message.body) return null;
+  const declared = Number(message.headers.get("content-length") ?? NaN);
+  if (declared >= 0 && declared <= limit) {
+    try {
+      return new Uint8Array(await message.arrayBuffer());
+    } catch {
+      return { truncated: true, size: declared, sha256: "" };
+    }
+  }
+  return readStream(message.body, limit);
 }

@@ -1,0 +1,84 @@
+/**
+ * Finding and opening a trace by id. Ids start with their time, so the storage prefix (app, day,
+ * hour) follows from app and id; one listing of that hour finds the object.
+ * @module
+ */
+import { isFluxError } from "fluxrun";
+import {
+  openTrace,
+  parsePrivateJwk,
+  readTrace,
+  tracePrefix,
+  type PlainTrace,
+  type PrivateJwk,
+  type TraceHead,
+} from "fluxrun/trace";
+import { AgentError } from "./errors.js";
+
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+export function privateKey(json: string | undefined): PrivateJwk {
+  if (!json)
+    throw new AgentError(
+      "ERR_KEY_MISSING",
+      503,
+      "The agent has no FLUX_PRIVATE_KEY: wrangler secret put FLUX_PRIVATE_KEY",
+    );
+  try {
+    return parsePrivateJwk(json);
+  } catch {
+    throw new AgentError("ERR_KEY_MISSING", 503, "FLUX_PRIVATE_KEY is not a private X25519 JWK");
+  }
+}
+
+export async function fetchTrace(
+  bucket: R2Bucket | undefined,
+  app: string,
+  id: string,
+): Promise<Uint8Array> {
+  if (!bucket)
+    throw new AgentError("ERR_TRACE_NOT_FOUND", 404, "The agent has no FLUX_TRACES bucket binding");
+  if (!TRACE_ID.test(id))
+    throw new AgentError("ERR_BAD_REQUEST", 400, "A trace id is 32 hex characters");
+  const prefix = tracePrefix(app, id);
+  let cursor: string | undefined;
+  for (let page = 0; page < 20; page++) {
+    const list = await bucket.list({ prefix, ...(cursor ? { cursor } : {}) });
+    const hit = list.objects.find((o) => o.key.endsWith(`-${id}.cbor`));
+    if (hit) {
+      const obj = await bucket.get(hit.key);
+      if (obj) return new Uint8Array(await obj.arrayBuffer());
+    }
+    if (!list.truncated) break;
+    cursor = list.cursor;
+  }
+  throw new AgentError("ERR_TRACE_NOT_FOUND", 404, `No trace ${id} for app ${app}`);
+}
+
+function traceRefusal(err: unknown): never {
+  if (isFluxError(err)) {
+    const status = err.code === "ERR_KEY_INVALID" ? 503 : 422;
+    const code = err.code === "ERR_KEY_INVALID" ? "ERR_KEY_MISSING" : err.code;
+    throw new AgentError(code as AgentError["code"], status, err.message);
+  }
+  throw err;
+}
+
+export async function openStored(
+  bytes: Uint8Array,
+  key: PrivateJwk,
+): Promise<PlainTrace & { dataKey: Uint8Array }> {
+  try {
+    return await openTrace(bytes, key);
+  } catch (err) {
+    return traceRefusal(err);
+  }
+}
+
+export function readStored(bytes: Uint8Array): TraceHead {
+  try {
+    return readTrace(bytes).head;
+  } catch (err) {
+    return traceRefusal(err);
+  }
+}

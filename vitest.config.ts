@@ -8,6 +8,7 @@ export default defineConfig({
       "worker/test/**/*.test.ts",
       "agent/test/**/*.test.ts",
       "dashboard/test/**/*.test.ts",
+      "dashboard/e2e/**/*.test.ts",
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -1,0 +1,73 @@
+/**
+ * Who is calling: an API token (`Authorization: Bearer fxd_…`), a Cloudflare Access JWT
+ * (`Cf-Access-Jwt-Assertion` or the `CF_Authorization` cookie), or the session cookie a login
+ * with an API token sets. Cookie-authenticated writes must come from this origin (CSRF).
+ * @module
+ */
+import { getCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../env.js";
+import { DashboardError } from "../errors.js";
+import { ensureUser, userByToken } from "../db/users.js";
+import { verifyAccessJwt } from "./access.js";
+import type { Clock } from "../deps.js";
+
+export const SESSION_COOKIE = "flux_session";
+
+export interface Principal {
+  userId: string;
+  email: string;
+  via: "token" | "access" | "cookie";
+}
+
+/** Resolves the principal (or null) for every request. */
+export function authenticate(deps: Clock) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const db = c.env.DB;
+    const now = deps.now();
+    let principal: Principal | null = null;
+    const auth = c.req.header("authorization");
+    if (auth) {
+      const m = /^Bearer\s+(\S+)$/i.exec(auth);
+      const user = m ? await userByToken(db, m[1]!, now) : null;
+      if (!user) {
+        throw new DashboardError(
+          "ERR_AUTH_INVALID",
+          "The API token is unknown, expired or revoked",
+          {
+            fix: "Create a new token on your account page, or sign in again",
+          },
+        );
+      }
+      principal = { userId: user.id, email: user.email, via: "token" };
+    } else {
+      const accessJwt = c.req.header("cf-access-jwt-assertion") ?? getCookie(c, "CF_Authorization");
+      if (accessJwt) {
+        const email = await verifyAccessJwt(accessJwt, c.env);
+        if (email) {
+          const user = await ensureUser(db, email, { now, id: deps.id });
+          principal = { userId: user.id, email: user.email, via: "access" };
+        }
+      }
+      const session = principal ? undefined : getCookie(c, SESSION_COOKIE);
+      if (session) {
+        const user = await userByToken(db, session, now);
+        if (user) principal = { userId: user.id, email: user.email, via: "cookie" };
+      }
+    }
+    if (
+      principal &&
+      principal.via !== "token" &&
+      !["GET", "HEAD", "OPTIONS"].includes(c.req.method)
+    ) {
+      const origin = c.req.header("origin");
+      if (origin !== new URL(c.req.url).origin) {
+        throw new DashboardError("ERR_CSRF", "Refused a write from another origin", {
+          fix: "Use the dashboard's own pages, or an API token in the Authorization header",
+        });
+      }
+    }
+    c.set("principal", principal);
+    await next();
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * The dashboard worker's bindings and variables, and the Hono environment built on them.
+ * @module
+ */
+import type { Principal } from "./auth/principal.js";
+import type { Role } from "./auth/roles.js";
+
+/** Bindings and vars from dashboard/wrangler.toml (secrets via `wrangler secret put`). */
+export interface Env {
+  DB: D1Database;
+  /** The trace bucket the recorded workers write (read for execution pages, listed by the sweep). */
+  FLUX_TRACES?: R2Bucket;
+  /** Secret: Ed25519 private JWK (JSON) that signs agent tokens. Its public half is at /.well-known/jwks.json. */
+  FLUX_DASHBOARD_SIGNING_KEY?: string;
+  /** Default agent origin and id for workspaces that set none. */
+  FLUX_AGENT_ORIGIN?: string;
+  FLUX_AGENT_ID?: string;
+  /** Workspace that apps seen for the first time in R2 join (none: they wait, unassigned). */
+  FLUX_DEFAULT_WORKSPACE?: string;
+  /** Email made admin of FLUX_DEFAULT_WORKSPACE on first request (Cloudflare Access deployments). */
+  FLUX_BOOTSTRAP_ADMIN?: string;
+  /** "true" enables /dev/login and the seeded local admin. Never set it in production. */
+  FLUX_DEV?: string;
+  /** Local dev: the seeded admin's API token (`npm start` prints the login link). */
+  FLUX_DEV_ADMIN_TOKEN?: string;
+  /** Cloudflare Access: team domain (`<team>.cloudflareaccess.com`) and application audience tag. */
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
+  /** Cloudflare Access keys as a JWKS (JSON). Unset: fetched from the team domain's certs URL. */
+  ACCESS_JWKS?: string;
+  /** How far behind the last indexed key each sweep looks again, in ms (late trace writes). */
+  FLUX_INDEX_LOOKBACK_MS?: string;
+}
+
+/** Per-request values set by middleware. */
+export interface Vars {
+  principal: Principal | null;
+  /** Set by the workspace middleware on `/w/:ws/*` and workspace-scoped API routes. */
+  ws: string;
+  role: Role;
+  /** CSP nonce for the inline scripts of this response. */
+  nonce: string;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: Vars;
+}

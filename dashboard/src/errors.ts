@@ -1,0 +1,62 @@
+/**
+ * The dashboard's domain error: a literal `code`, a message that says what was attempted, and
+ * the fix. Messages never carry tokens, keys or payloads.
+ * @module
+ */
+
+export const DASHBOARD_ERROR_CODES = {
+  ERR_AUTH_REQUIRED: 401,
+  ERR_AUTH_INVALID: 401,
+  ERR_FORBIDDEN: 403,
+  ERR_CSRF: 403,
+  ERR_NOT_FOUND: 404,
+  ERR_BAD_REQUEST: 400,
+  ERR_CONFLICT: 409,
+  ERR_TOO_LARGE: 413,
+  ERR_AGENT_NOT_CONFIGURED: 409,
+  ERR_SIGNING_KEY_MISSING: 503,
+  ERR_SIGNING_KEY_INVALID: 503,
+  ERR_BINDING_MISSING: 503,
+  ERR_ACCESS_CONFIG: 503,
+  ERR_INGEST_TOKEN: 401,
+  ERR_GUARD_NOT_REPAIRED: 409,
+  ERR_TRACE_UNREADABLE: 422,
+  ERR_DB_NOT_MIGRATED: 503,
+  ERR_INTERNAL: 500,
+} as const;
+
+export type DashboardErrorCode = keyof typeof DASHBOARD_ERROR_CODES;
+
+/**
+ * A refusal or failure with a code the UI and API clients switch on.
+ *
+ * @example
+ * ```ts
+ * throw new DashboardError("ERR_FORBIDDEN", "Issuing a replay token needs the responder role");
+ * ```
+ */
+export class DashboardError extends Error {
+  override name = "DashboardError";
+  readonly code: DashboardErrorCode;
+  readonly fix: string | undefined;
+
+  constructor(
+    code: DashboardErrorCode,
+    message: string,
+    options: { fix?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.fix = options.fix;
+  }
+
+  get status(): 400 | 401 | 403 | 404 | 409 | 413 | 422 | 500 | 503 {
+    return DASHBOARD_ERROR_CODES[this.code];
+  }
+
+  toJSON(): { error: { code: DashboardErrorCode; message: string; fix?: string } } {
+    return {
+      error: { code: this.code, message: this.message, ...(this.fix ? { fix: this.fix } : {}) },
+    };
+  }
+}

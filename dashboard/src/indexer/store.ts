@@ -1,0 +1,55 @@
+/**
+ * Writes index rows in D1 batches: apps first seen join the default workspace, rows are inserted
+ * idempotently by trace id, and the rollups grow by exactly the rows each batch inserted.
+ * @module
+ */
+import { insertStatement, type ExecutionRow } from "../db/executions.js";
+import { rollupStatements } from "../db/rollups.js";
+
+/** Rows per D1 batch: keeps the rollup statements under D1's 100 bound parameters. */
+export const CHUNK = 50;
+
+/**
+ * Indexes rows; returns how many were new.
+ *
+ * @example
+ * ```ts
+ * const inserted = await storeRows(env.DB, rows, { now: Date.now(), defaultWorkspace: "default" });
+ * ```
+ */
+export async function storeRows(
+  db: D1Database,
+  rows: readonly ExecutionRow[],
+  options: { now: number; defaultWorkspace?: string | undefined; id?: () => string },
+): Promise<number> {
+  const id = options.id ?? (() => crypto.randomUUID());
+  let inserted = 0;
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const chunk = rows.slice(i, i + CHUNK);
+    const batch = id();
+    const statements: D1PreparedStatement[] = [];
+    if (options.defaultWorkspace) {
+      for (const app of new Set(chunk.map((r) => r.app))) {
+        statements.push(
+          db
+            .prepare(
+              "INSERT OR IGNORE INTO apps (name, ws, created_at) SELECT ?, id, ? FROM workspaces WHERE id = ?",
+            )
+            .bind(app, options.now, options.defaultWorkspace),
+        );
+      }
+    }
+    const first = statements.length;
+    for (const r of chunk) statements.push(insertStatement(db, r, { now: options.now, batch }));
+    statements.push(
+      ...rollupStatements(
+        db,
+        batch,
+        chunk.map((r) => r.traceId),
+      ),
+    );
+    const results = await db.batch(statements);
+    for (let j = first; j < first + chunk.length; j++) inserted += results[j]?.meta.changes ?? 0;
+  }
+  return inserted;
+}

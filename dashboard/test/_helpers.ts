@@ -1,0 +1,337 @@
+/**
+ * Test helpers: a real D1 database and R2 bucket from Miniflare (workerd), the dashboard's
+ * migrations applied to it, sealed traces made with the runtime's own sealing and stored with its
+ * key layout and metadata, seeded workspaces/users/tokens, and a frozen clock.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { exportJWK, generateKeyPair } from "jose";
+import {
+  generateTraceKeys,
+  sealTrace,
+  summaryMetadata,
+  traceKey,
+  type TraceEvent,
+  type TraceSummary,
+} from "fluxrun/trace";
+import type { Env } from "../src/env.js";
+import type { Clock } from "../src/deps.js";
+import { createApiToken, ensureUser, setMember } from "../src/db/users.js";
+import { createWorkspace, registerApp } from "../src/db/workspaces.js";
+
+export const MIGRATIONS = new URL("../migrations/", import.meta.url).pathname;
+/** 2026-04-20 12:00:00 UTC: the frozen "now" of the tests. */
+export const T0 = Date.UTC(2026, 3, 20, 12, 0, 0);
+
+/** Splits a migration file into statements (no semicolons inside literals in our SQL). */
+export function statements(sql: string): string[] {
+  return sql
+    .split("\n")
+    .map((l) => l.replace(/--.*$/, ""))
+    .join("\n")
+    .split(/;\s*(?:\n|$)/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export async function migrate(db: D1Database): Promise<void> {
+  for (const file of readdirSync(MIGRATIONS)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()) {
+    const sql = readFileSync(join(MIGRATIONS, file), "utf8");
+    await db.batch(statements(sql).map((s) => db.prepare(s)));
+  }
+}
+
+export interface TestEnv {
+  mf: Miniflare;
+  db: D1Database;
+  bucket: R2Bucket;
+  dispose(): Promise<void>;
+}
+
+/** A fresh Miniflare with D1 `DB` and R2 `FLUX_TRACES`, migrated. */
+export async function startStorage(): Promise<TestEnv> {
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response('storage only') } }",
+    compatibilityDate: "2026-04-20",
+    d1Databases: { DB: "fluxrun-dashboard" },
+    r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
+  });
+  await mf.ready;
+  const db = (await mf.getD1Database("DB")) as unknown as D1Database;
+  const bucket = (await mf.getR2Bucket("FLUX_TRACES")) as unknown as R2Bucket;
+  await migrate(db);
+  return { mf, db, bucket, dispose: () => mf.dispose() };
+}
+
+export async function signingJwk(): Promise<string> {
+  const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+  return JSON.stringify(await exportJWK(privateKey));
+}
+
+let counter = 0;
+/** A frozen clock with sequential ids. */
+export function frozenClock(now = T0): Clock & { set(t: number): void } {
+  let t = now;
+  return {
+    now: () => t,
+    id: () =>
+      `id-${(++counter).toString().padStart(6, "0")}-${Math.random().toString(16).slice(2, 10)}`,
+    set(v: number) {
+      t = v;
+    },
+  };
+}
+
+export function hexId(n: number): string {
+  return n.toString(16).padStart(32, "0");
+}
+
+export interface TraceSpec {
+  id: string;
+  app: string;
+  route: string;
+  method?: string;
+  status?: number;
+  outcome?: TraceSummary["outcome"];
+  start: number;
+  durationMs?: number;
+  errorClass?: string;
+  /** Outbound fetches: host/path, status. */
+  fetches?: { target: string; method?: string; status?: number; dur?: number }[];
+  console?: number;
+}
+
+/** A realistic clear head + payloads for a spec. */
+export function traceParts(spec: TraceSpec): {
+  head: Parameters<typeof sealTrace>[0]["head"];
+  payloads: unknown[];
+} {
+  const events: TraceEvent[] = [];
+  const payloads: unknown[] = [];
+  const enc = new TextEncoder();
+  const status = spec.status ?? 200;
+  const outcome = spec.outcome ?? (status >= 500 ? "error" : "ok");
+  const dur = spec.durationMs ?? 42;
+  const push = (e: Omit<TraceEvent, "seq">, p: unknown) => {
+    events.push({ seq: events.length, ...e } as TraceEvent);
+    payloads.push(p);
+  };
+  push(
+    {
+      kind: "request",
+      op: spec.method ?? "GET",
+      target: `shop.example.com${spec.route}`,
+      at: 0,
+      info: { masked: ["authorization"] },
+    },
+    {
+      method: spec.method ?? "GET",
+      url: `https://shop.example.com${spec.route}?card=4242`,
+      headers: [["authorization", "Bearer secret-user-token"]],
+      body: enc.encode('{"item":"sku-secret-123"}'),
+    },
+  );
+  push({ kind: "env", op: "get", target: "PAYMENTS_API_KEY", at: 120 }, "sk_live_secret_value");
+  push({ kind: "clock", op: "now", target: "Date", at: 150 }, spec.start);
+  let at = 200;
+  for (const f of spec.fetches ?? []) {
+    push(
+      {
+        kind: "fetch",
+        op: f.method ?? "GET",
+        target: f.target,
+        at,
+        dur: (f.dur ?? 10) * 1000,
+        ...(f.status !== undefined ? { status: f.status } : {}),
+        ...(f.method && f.method !== "GET" ? { write: true } : {}),
+        info: { reqBytes: 0, resBytes: 27, masked: ["authorization"] },
+      },
+      {
+        request: {
+          method: f.method ?? "GET",
+          url: `https://${f.target}`,
+          headers: [["authorization", "Bearer sk_live"]],
+          body: null,
+        },
+        result: {
+          status: f.status ?? 200,
+          statusText: "",
+          headers: [["content-type", "application/json"]],
+          body: enc.encode('{"charge":"ch_secret_1"}'),
+        },
+      },
+    );
+    at += (f.dur ?? 10) * 1000 + 100;
+  }
+  push(
+    { kind: "binding", op: "get", target: "KV", at, dur: 800 },
+    { request: ["cart:1"], result: "cached-cart-secret" },
+  );
+  for (let i = 0; i < (spec.console ?? 1); i++)
+    push({ kind: "console", op: "log", target: "console", at: at + 900 + i }, [
+      "handled",
+      "user@example.com",
+    ]);
+  if (outcome === "exception") {
+    push(
+      {
+        kind: "exception",
+        op: "throw",
+        target: spec.route,
+        at: dur * 1000 - 10,
+        error: spec.errorClass ?? "TypeError",
+      },
+      {
+        name: spec.errorClass ?? "TypeError",
+        message: "card 4242 declined: secret detail",
+        stack: "at handler",
+      },
+    );
+  } else {
+    push(
+      { kind: "response", op: "respond", target: spec.route, at: dur * 1000 - 10, status },
+      {
+        status,
+        statusText: "",
+        headers: [["content-type", "application/json"]],
+        body: enc.encode('{"ok":true,"secret":"resp-secret"}'),
+      },
+    );
+  }
+  const eventCounts: Record<string, number> = {};
+  for (const e of events) eventCounts[e.kind] = (eventCounts[e.kind] ?? 0) + 1;
+  const summary: TraceSummary = {
+    traceId: spec.id,
+    app: spec.app,
+    route: spec.route,
+    method: spec.method ?? "GET",
+    status,
+    outcome,
+    start: spec.start,
+    durationMs: dur,
+    eventCounts,
+    fetches: (spec.fetches ?? []).map((f) => ({
+      host: f.target.split("/")[0]!,
+      method: f.method ?? "GET",
+      ...(f.status !== undefined ? { status: f.status } : {}),
+    })),
+    ...(spec.errorClass ? { errorClass: spec.errorClass } : {}),
+    truncated: false,
+    runtime: "workerd",
+  };
+  return {
+    head: {
+      id: spec.id,
+      version: 1,
+      summary,
+      events,
+      masks: { headers: ["authorization"], fields: [] },
+      stats: { droppedEvents: 0, truncatedPayloads: 0, payloadBytes: 0 },
+    },
+    payloads,
+  };
+}
+
+let keysPromise: ReturnType<typeof generateTraceKeys> | null = null;
+export function traceKeys(): ReturnType<typeof generateTraceKeys> {
+  keysPromise ??= generateTraceKeys();
+  return keysPromise;
+}
+
+/** Seals a trace and stores it like the runtime's R2 sink. Returns its key. */
+export async function putTrace(
+  bucket: R2Bucket,
+  spec: TraceSpec,
+  options: { metadata?: boolean } = {},
+): Promise<string> {
+  const { head, payloads } = traceParts(spec);
+  const bytes = await sealTrace({ head, payloads }, (await traceKeys()).publicJwk);
+  const key = traceKey(head.summary);
+  await bucket.put(key, bytes, {
+    httpMetadata: { contentType: "application/cbor" },
+    ...(options.metadata === false ? {} : { customMetadata: summaryMetadata(head.summary) }),
+  });
+  return key;
+}
+
+export async function sealedBytes(spec: TraceSpec): Promise<Uint8Array> {
+  const { head, payloads } = traceParts(spec);
+  return sealTrace({ head, payloads }, (await traceKeys()).publicJwk);
+}
+
+export interface Seeded {
+  tokens: Record<"acmeAdmin" | "acmeResponder" | "acmeViewer" | "globexAdmin" | "loner", string>;
+  emails: Record<"acmeAdmin" | "acmeResponder" | "acmeViewer" | "globexAdmin" | "loner", string>;
+}
+
+/** Two workspaces (acme with shop-api, globex with billing) and a user per role. */
+export async function seed(db: D1Database, clock: Clock): Promise<Seeded> {
+  const now = clock.now();
+  await createWorkspace(db, { id: "acme", name: "Acme" }, now);
+  await createWorkspace(
+    db,
+    {
+      id: "globex",
+      name: "Globex",
+      agentOrigin: "https://agent.globex.example",
+      agentId: "globex-agent",
+    },
+    now,
+  );
+  await registerApp(db, "acme", "shop-api", now);
+  await registerApp(db, "globex", "billing", now);
+  const emails = {
+    acmeAdmin: "admin@acme.test",
+    acmeResponder: "oncall@acme.test",
+    acmeViewer: "viewer@acme.test",
+    globexAdmin: "admin@globex.test",
+    loner: "nobody@else.test",
+  };
+  const roles = {
+    acmeAdmin: ["acme", "admin"],
+    acmeResponder: ["acme", "responder"],
+    acmeViewer: ["acme", "viewer"],
+    globexAdmin: ["globex", "admin"],
+    loner: null,
+  } as const;
+  const tokens = {} as Seeded["tokens"];
+  for (const [k, email] of Object.entries(emails) as [keyof typeof emails, string][]) {
+    const user = await ensureUser(db, email, { now, id: () => clock.id() });
+    const r = roles[k];
+    if (r) await setMember(db, r[0], user.id, r[1], now);
+    tokens[k] = await createApiToken(db, user.id, { name: "test", now });
+  }
+  return { tokens, emails };
+}
+
+export function makeEnv(t: TestEnv, extra: Partial<Env> = {}): Env {
+  return {
+    DB: t.db,
+    FLUX_TRACES: t.bucket,
+    FLUX_AGENT_ORIGIN: "http://127.0.0.1:8788",
+    FLUX_AGENT_ID: "test-agent",
+    ...extra,
+  };
+}
+
+export function bearer(token: string, init: RequestInit = {}): RequestInit {
+  return {
+    ...init,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(init.headers as Record<string, string> | undefined),
+    },
+  };
+}
+
+export function jsonPost(token: string, body: unknown): RequestInit {
+  return bearer(token, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}

@@ -39,9 +39,17 @@ export function randomBytes(length: number): Uint8Array {
   return getRandomValues(new Uint8Array(length));
 }
 
-/** A 32-hex-character trace id from the host's randomness. */
-export function newTraceId(): string {
-  let out = "";
-  for (const b of randomBytes(16)) out += b.toString(16).padStart(2, "0");
+/**
+ * A 32-hex-character id: 12 hex digits of the start time in ms, then 80 random bits. Ids sort by
+ * time, and a trace's storage prefix (app, day, hour) can be found from its id alone.
+ */
+export function newTraceId(at: number = now()): string {
+  let out = Math.max(0, Math.floor(at)).toString(16).padStart(12, "0").slice(-12);
+  for (const b of randomBytes(10)) out += b.toString(16).padStart(2, "0");
   return out;
+}
+
+/** The start time (ms) a trace id carries. */
+export function traceIdTime(id: string): number {
+  return Number.parseInt(id.slice(0, 12), 16);
 }

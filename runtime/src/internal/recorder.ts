@@ -61,7 +61,8 @@ export function beginRecording(
   } catch {
     route = httpTarget(request.url);
   }
-  const recording = { session, id: newTraceId(), start: now(), request, route };
+  const start = now();
+  const recording = { session, id: newTraceId(start), start, request, route };
   session.pushLater(
     "request",
     request.method,

@@ -32,6 +32,15 @@ export function traceKey(summary: Pick<TraceSummary, "app" | "start" | "traceId"
   return `traces/${app}/${day}/${hh}/${stamp}-${summary.traceId}.cbor`;
 }
 
+/**
+ * The storage prefix holding a trace, from its app and id alone (ids start with their time):
+ * list it and match the `-<traceId>.cbor` suffix.
+ */
+export function tracePrefix(app: string, traceId: string): string {
+  const key = traceKey({ app, traceId, start: Number.parseInt(traceId.slice(0, 12), 16) });
+  return key.slice(0, key.lastIndexOf("/") + 1);
+}
+
 /** The summary as R2 custom metadata (string values only). */
 export function summaryMetadata(summary: TraceSummary): Record<string, string> {
   const hosts = [...new Set(summary.fetches.map((f) => f.host))].join(",").slice(0, 512);

@@ -15,7 +15,7 @@ export {
 } from "./keys.js";
 export * from "./schema.js";
 export { encodeCbor, decodeCbor } from "./_cbor.js";
-export { traceKey, summaryMetadata } from "../sink/_sink.js";
+export { traceKey, tracePrefix, summaryMetadata } from "../sink/_sink.js";
 export {
   ReplayEnvelope,
   ReplayResult,

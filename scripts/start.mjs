@@ -8,6 +8,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { generateTraceKeys } from "fluxrun/trace";
+import { exportJWK, generateKeyPair } from "jose";
 import { startUpstream } from "../worker/upstream/server.mjs";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -35,6 +36,32 @@ async function ensureKeys() {
   }
   await chmod(priv, 0o600);
   return JSON.parse(await readFile(pub, "utf8"));
+}
+
+/** The agent's Ed25519 replay-signing key; the app gets the public half as FLUX_AGENT_KEY. */
+async function ensureAgentSigningKey() {
+  const file = join(ROOT, ".fluxrun/agent-signing.jwk");
+  if (!existsSync(file)) {
+    const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    await writeFile(file, `${JSON.stringify(await exportJWK(privateKey))}\n`, { mode: 0o600 });
+  }
+  const jwk = JSON.parse(await readFile(file, "utf8"));
+  const { d: _d, ...pub } = jwk;
+  return { jwk, pub };
+}
+
+/** agent/.dev.vars (git-ignored): the agent's secrets for wrangler dev, from .fluxrun/. */
+async function writeAgentDevVars(signing) {
+  const priv = await readFile(join(ROOT, ".fluxrun/agent-private.jwk"), "utf8");
+  const jwks = await readFile(join(ROOT, ".fluxrun/dashboard-jwks.json"), "utf8");
+  const lines = [
+    "# Written by npm start from .fluxrun/. Local only; never commit.",
+    `FLUX_PRIVATE_KEY='${priv.trim()}'`,
+    `FLUX_AGENT_SIGNING_KEY='${JSON.stringify(signing.jwk)}'`,
+    `FLUX_DASHBOARD_JWKS='${jwks.trim()}'`,
+    "",
+  ];
+  await writeFile(join(ROOT, "agent/.dev.vars"), lines.join("\n"), { mode: 0o600 });
 }
 
 async function ensureDevVars() {
@@ -89,6 +116,22 @@ async function waitFor(url, timeoutMs = 60_000) {
 
 const publicJwk = await ensureKeys();
 await ensureDevVars();
+const signing = await ensureAgentSigningKey();
+// The dashboard's setup writes its signing key, JWKS, dev token and D1 schema.
+await new Promise((resolve, reject) => {
+  const setup = spawn(
+    process.execPath,
+    [join(ROOT, "dashboard/scripts/dev.mjs"), "--setup-only", "--persist-to", PERSIST],
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  setup.stdout.on("data", (d) => (out += d));
+  setup.on("exit", (code) =>
+    code === 0 ? resolve(out) : reject(new Error("dashboard setup failed")),
+  );
+});
+await writeAgentDevVars(signing);
+const login = `http://127.0.0.1:8789/dev/login?token=${(await readFile(join(ROOT, ".fluxrun/dashboard-dev-token"), "utf8")).trim()}`;
 const upstream = await startUpstream({ port: Number(process.env.UPSTREAM_PORT ?? 8790) });
 console.log(`Upstream stand-in on ${upstream.url}`);
 await run(["d1", "migrations", "apply", "DB", "--local", "--persist-to", PERSIST], { name: "d1" });
@@ -99,8 +142,18 @@ const WORKERS = [
     name: "example",
     config: "wrangler.toml",
     port: 8787,
+    vars: {
+      FLUX_PUBLIC_KEY: JSON.stringify(publicJwk),
+      FLUX_AGENT_KEY: JSON.stringify(signing.pub),
+    },
+  },
+  {
+    name: "agent",
+    config: "agent/wrangler.toml",
+    port: 8788,
     vars: { FLUX_PUBLIC_KEY: JSON.stringify(publicJwk) },
   },
+  { name: "dashboard", config: "dashboard/wrangler.toml", port: 8789, vars: {} },
 ];
 
 const children = [];
@@ -115,6 +168,8 @@ for (const w of WORKERS) {
     String(w.port),
     "--persist-to",
     PERSIST,
+    "--inspector-port",
+    "0",
     "--log-level",
     "warn",
   ];
@@ -129,9 +184,14 @@ process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 
 await waitFor("http://127.0.0.1:8787/health");
+await waitFor("http://127.0.0.1:8788/v1/health");
+await waitFor("http://127.0.0.1:8789/healthz");
 console.log(`
-FluxRun example running:
+FluxRun running locally:
   shop API   http://127.0.0.1:8787   (every request is recorded into local R2, bucket fluxrun-traces)
+  agent      http://127.0.0.1:8788   (holds .fluxrun/agent-private.jwk; GET /v1/health)
+  dashboard  http://127.0.0.1:8789   sign in as the seeded dev admin:
+             ${login}
 
 Send traffic:
   curl http://127.0.0.1:8787/products/p-1

@@ -1,0 +1,155 @@
+// The local connector: `fluxrun agent` runs this agent on a developer machine, bound to a
+// loopback address only, replaying in Miniflare against the local checkout (the worker named by
+// the wrangler config in the current directory), so the dashboard can drive a local repair loop.
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { exportJWK, generateKeyPair } from "jose";
+import { Miniflare } from "miniflare";
+import { bundleWorker, readWorkerConfig } from "fluxrun/harness";
+import { parsePrivateJwk } from "fluxrun/trace";
+
+const AGENT_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "../src/index.ts");
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
+
+/** Refuses anything but a loopback host: the connector must never listen on a network. */
+export function assertLoopback(host) {
+  if (!LOOPBACK.has(String(host))) {
+    const err = new Error(
+      `The local agent binds loopback only (127.0.0.1, ::1, localhost), not ${host}`,
+    );
+    err.code = "ERR_CONNECTOR_HOST";
+    throw err;
+  }
+}
+
+async function readJsonArg(value, what) {
+  if (!value) return undefined;
+  const text = value.trim().startsWith("{") ? value : await readFile(value, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw Object.assign(new Error(`${what} is not JSON`), { code: "ERR_CONFIG" });
+  }
+}
+
+/**
+ * Starts the agent and the local app in one Miniflare. Resolves to `{ url, dispose }`.
+ * The app's outbound network is refused; the agent reads traces from the local R2 state that
+ * `wrangler dev` keeps (`persistTo`, default .wrangler/state).
+ */
+export async function startConnector(options = {}) {
+  const host = options.host ?? "127.0.0.1";
+  assertLoopback(host);
+  const cwd = options.cwd ?? process.cwd();
+  const config = await readWorkerConfig(options.config, cwd);
+  const privateKey = parsePrivateJwk(
+    await readFile(resolve(cwd, options.key ?? ".fluxrun/agent-private.jwk"), "utf8"),
+  );
+  const jwks = await readJsonArg(
+    options.dashboardJwks ??
+      (existsSync(join(cwd, ".fluxrun/dashboard-jwks.json"))
+        ? join(cwd, ".fluxrun/dashboard-jwks.json")
+        : undefined),
+    "The dashboard JWKS",
+  );
+  const signing = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+  const persist = resolve(cwd, options.persistTo ?? ".wrangler/state");
+  const common = {
+    compatibilityDate: config.compatibilityDate,
+    compatibilityFlags: config.compatibilityFlags,
+  };
+  let refused = 0;
+  const mf = new Miniflare({
+    host,
+    port: options.port ?? 8788,
+    workers: [
+      {
+        name: "fluxrun-agent",
+        modules: [
+          { type: "ESModule", path: "agent.js", contents: await bundleWorker(AGENT_ENTRY) },
+        ],
+        ...common,
+        bindings: {
+          FLUX_PRIVATE_KEY: JSON.stringify(privateKey),
+          FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(signing.privateKey)),
+          FLUX_DASHBOARD_JWKS: jwks ? JSON.stringify(jwks) : "",
+          FLUX_AGENT_ID: options.agentId ?? "fluxrun-local-agent",
+          FLUX_ALLOWED_ORIGINS:
+            options.allowedOrigins ?? "http://127.0.0.1:8789,http://localhost:8789",
+        },
+        r2Buckets: { FLUX_TRACES: options.bucket ?? "fluxrun-traces" },
+        r2Persist: join(persist, "v3/r2"),
+        d1Databases: ["FLUX_AUDIT"],
+        d1Persist: join(persist, "v3/d1"),
+        durableObjects: { FLUX_JTI: "JtiStore" },
+        serviceBindings: { APP: "app" },
+      },
+      {
+        name: "app",
+        modules: [{ type: "ESModule", path: "app.js", contents: await bundleWorker(config.main) }],
+        ...common,
+        bindings: {
+          ...config.vars,
+          FLUX_AGENT_KEY: JSON.stringify(await exportJWK(signing.publicKey)),
+        },
+        kvNamespaces: config.kv,
+        r2Buckets: config.r2,
+        d1Databases: config.d1,
+        outboundService: () => {
+          refused++;
+          return new Response("FluxRun local agent: live network access is blocked during replay", {
+            status: 599,
+          });
+        },
+      },
+    ],
+  });
+  const url = await mf.ready;
+  return { url: url.toString(), refused: () => refused, dispose: () => mf.dispose() };
+}
+
+/** `fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key file] [--dashboard-jwks file]` */
+export async function agentCommand(argv, io) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: "8788" },
+      config: { type: "string" },
+      key: { type: "string" },
+      "dashboard-jwks": { type: "string" },
+      "agent-id": { type: "string" },
+      "allowed-origins": { type: "string" },
+      "persist-to": { type: "string" },
+    },
+  });
+  try {
+    assertLoopback(values.host);
+  } catch (err) {
+    io.err(`fluxrun: ${err.code}: ${err.message}`);
+    return 2;
+  }
+  const connector = await startConnector({
+    host: values.host,
+    port: Number(values.port),
+    cwd: io.cwd,
+    ...(values.config ? { config: values.config } : {}),
+    ...(values.key ? { key: values.key } : {}),
+    ...(values["dashboard-jwks"] ? { dashboardJwks: values["dashboard-jwks"] } : {}),
+    ...(values["agent-id"] ? { agentId: values["agent-id"] } : {}),
+    ...(values["allowed-origins"] ? { allowedOrigins: values["allowed-origins"] } : {}),
+    ...(values["persist-to"] ? { persistTo: values["persist-to"] } : {}),
+  });
+  io.out(
+    `FluxRun local agent on ${connector.url} (loopback only); replaying against ${io.cwd}. Ctrl-C stops it.`,
+  );
+  await new Promise((resolveStop) => {
+    process.once("SIGINT", resolveStop);
+    process.once("SIGTERM", resolveStop);
+  });
+  await connector.dispose();
+  return 0;
+}

@@ -65,6 +65,9 @@ export async function startConnector(options = {}) {
   const mf = new Miniflare({
     host,
     port: options.port ?? 8788,
+    // Persistence is per instance: wrangler dev's local state, so the agent sees local traces.
+    r2Persist: join(persist, "v3/r2"),
+    d1Persist: join(persist, "v3/d1"),
     workers: [
       {
         name: "fluxrun-agent",
@@ -81,9 +84,7 @@ export async function startConnector(options = {}) {
             options.allowedOrigins ?? "http://127.0.0.1:8789,http://localhost:8789",
         },
         r2Buckets: { FLUX_TRACES: options.bucket ?? "fluxrun-traces" },
-        r2Persist: join(persist, "v3/r2"),
         d1Databases: ["FLUX_AUDIT"],
-        d1Persist: join(persist, "v3/d1"),
         durableObjects: { FLUX_JTI: "JtiStore" },
         serviceBindings: { APP: "app" },
       },

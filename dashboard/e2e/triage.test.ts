@@ -134,7 +134,11 @@ describe("triage loop", () => {
       /toUpperCase|undefined/,
     );
     expect(unlocked).not.toContain("sk_test_e2e_secret_key");
-    expect(stack.agent.requests.at(-1)).toEqual({ path: "/v1/unlock", code: null });
+    expect(await stack.agent.lastAudit()).toMatchObject({
+      action: "unlock",
+      outcome: "allowed",
+      code: null,
+    });
   });
 
   it("replays against the repaired code, shows the divergence and saves a guard", async () => {
@@ -143,6 +147,7 @@ describe("triage loop", () => {
     expect(await page.getAttribute("#verdict", "data-verdict")).toBe("diverged");
     expect(await page.locator('#report tr[data-code="changed_outcome"]').count()).toBe(1);
     expect(await page.textContent("#verdict")).toMatch(/replayed: 402/);
+    expect(stack.agent.liveAttempts()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/replay.png`, fullPage: true });
     await page.click("#guard-btn");
     await page.waitForSelector("#guard-saved");
@@ -169,15 +174,21 @@ describe("agent failure states in the page", () => {
   }
 
   it("an origin the agent refuses reads as CORS, with the fix", async () => {
-    const allowed = stack.agent.allowedOrigins;
-    stack.agent.allowedOrigins = ["https://other.example"];
+    // A second, real agent whose FLUX_ALLOWED_ORIGINS does not list this dashboard.
+    await page.goto(`${stack.dashboard}/w/default/admin`);
+    await page.fill("#agent-settings input[name=origin]", stack.agent.otherOriginUrl);
+    await page.fill("#agent-settings input[name=id]", "e2e-agent");
+    await page.click("#agent-settings button[type=submit]");
     await openFailing();
     await page.click("#replay-btn");
     await page.waitForSelector('#agent-state [data-code="CORS"]');
     expect(await page.textContent("#agent-state")).toContain(
       `Add ${stack.dashboard} to the agent's FLUX_ALLOWED_ORIGINS`,
     );
-    stack.agent.allowedOrigins = allowed;
+    await page.goto(`${stack.dashboard}/w/default/admin`);
+    await page.fill("#agent-settings input[name=origin]", "");
+    await page.fill("#agent-settings input[name=id]", "");
+    await page.click("#agent-settings button[type=submit]");
   });
 
   it("a dead agent endpoint reads as unreachable", async () => {

@@ -3,7 +3,9 @@
  * with every outbound request refused). The dashboard's token issuance is a small helper here,
  * signing with an Ed25519 key made at test time.
  */
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from "jose";
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+
+type KeyLike = CryptoKey | Uint8Array;
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker } from "../../runtime/src/harness/bundle.js";

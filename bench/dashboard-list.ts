@@ -1,0 +1,106 @@
+// Dashboard row of `npm run bench`: the executions-list query with 1,000,000 indexed executions
+// in local D1 (Miniflare/workerd SQLite). Times each list shape by D1's own meta.duration (SQL
+// inside workerd) and by the round trip from Node, and one full API request through the app.
+// Bundled for Node by bench/run.mjs (it imports the dashboard's TypeScript).
+import { createApp } from "../dashboard/src/app.js";
+import { listExecutions, type ListFilter } from "../dashboard/src/db/executions.js";
+import {
+  bearer,
+  frozenClock,
+  makeEnv,
+  seed,
+  startStorage,
+  T0,
+} from "../dashboard/test/_helpers.js";
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+export async function measureDashboardList(rows = 1_000_000): Promise<{
+  rows: number;
+  sql: { p50: number; p95: number };
+  roundTrip: { p50: number; p95: number };
+  apiRequestMs: number;
+}> {
+  const t = await startStorage();
+  try {
+    const clock = frozenClock();
+    const s = await seed(t.db, clock);
+    const chunk = 250_000;
+    for (let from = 0; from < rows; from += chunk) {
+      await t.db
+        .prepare(
+          `WITH RECURSIVE n(i) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
+           INSERT INTO executions (trace_id, app, ws, route, method, status, status_class, outcome, start,
+             duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at)
+           SELECT printf('%032x', i), CASE i % 3 WHEN 0 THEN 'shop-api' WHEN 1 THEN 'shop-web' ELSE 'billing' END,
+             CASE i % 3 WHEN 2 THEN 'globex' ELSE 'acme' END, '/route/' || (i % 8), 'GET',
+             CASE WHEN i % 50 = 0 THEN 500 WHEN i % 20 = 0 THEN 404 ELSE 200 END,
+             CASE WHEN i % 50 = 0 THEN 5 WHEN i % 20 = 0 THEN 4 ELSE 2 END,
+             CASE WHEN i % 50 = 0 THEN 'exception' ELSE 'ok' END,
+             CAST(? AS INTEGER) - i * 250, (i % 97) + 0.5, 12, 'api.example.com',
+             CASE WHEN i % 50 = 0 THEN (CASE WHEN i % 100 = 0 THEN 'TypeError' ELSE 'RangeError' END) END,
+             0, 'workerd', '1', 'traces/x/' || i, ?
+           FROM n`,
+        )
+        .bind(from, Math.min(rows, from + chunk), T0, T0)
+        .run();
+    }
+    await t.db.prepare("ANALYZE").run();
+    const shapes: [ListFilter, boolean][] = [
+      [{ ws: "acme", app: "shop-api" }, false],
+      [{ ws: "acme" }, false],
+      [{ ws: "acme", app: "shop-api", outcome: "exception" }, false],
+      [{ ws: "acme", app: "shop-api", statusClass: 5 }, false],
+      [{ ws: "acme", app: "shop-api", errorClass: "TypeError" }, false],
+      [{ ws: "acme", app: "shop-api", route: "/route/3" }, false],
+      [{ ws: "acme", app: "shop-api", from: T0 - 3_600_000 }, false],
+      [{ ws: "acme", app: "shop-api" }, true],
+      [{ ws: "acme", app: "shop-api", outcome: "exception" }, true],
+    ];
+    const sql: number[] = [];
+    const round: number[] = [];
+    const timedDb = {
+      prepare: (q: string) => {
+        const wrap = (st: D1PreparedStatement): D1PreparedStatement =>
+          ({
+            bind: (...a: unknown[]) => wrap(st.bind(...a)),
+            all: async () => {
+              const r = await st.all();
+              sql.push(r.meta.duration);
+              return r;
+            },
+          }) as unknown as D1PreparedStatement;
+        return wrap(t.db.prepare(q));
+      },
+    } as unknown as D1Database;
+    for (let run = 0; run < 10; run++) {
+      for (const [filter, deep] of shapes) {
+        const cursor = deep
+          ? { start: T0 - Math.floor(rows * 0.6) * 250, traceId: "f".repeat(32) }
+          : null;
+        const t0 = performance.now();
+        await listExecutions(timedDb, filter, { cursor });
+        round.push(performance.now() - t0);
+      }
+    }
+    const app = createApp({ clock });
+    const r0 = performance.now();
+    const res = await app.request(
+      "/api/w/acme/executions?app=shop-api&outcome=exception",
+      bearer(s.tokens.acmeViewer),
+      makeEnv(t),
+    );
+    await res.text();
+    return {
+      rows,
+      sql: { p50: pct(sql, 50), p95: pct(sql, 95) },
+      roundTrip: { p50: pct(round, 50), p95: pct(round, 95) },
+      apiRequestMs: performance.now() - r0,
+    };
+  } finally {
+    await t.dispose();
+  }
+}

@@ -28,26 +28,7 @@ export async function measureDashboardList(rows = 1_000_000): Promise<{
   try {
     const clock = frozenClock();
     const s = await seed(t.db, clock);
-    const chunk = 250_000;
-    for (let from = 0; from < rows; from += chunk) {
-      await t.db
-        .prepare(
-          `WITH RECURSIVE n(i) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
-           INSERT INTO executions (trace_id, app, ws, route, method, status, status_class, outcome, start,
-             duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at)
-           SELECT printf('%032x', i), CASE i % 3 WHEN 0 THEN 'shop-api' WHEN 1 THEN 'shop-web' ELSE 'billing' END,
-             CASE i % 3 WHEN 2 THEN 'globex' ELSE 'acme' END, '/route/' || (i % 8), 'GET',
-             CASE WHEN i % 50 = 0 THEN 500 WHEN i % 20 = 0 THEN 404 ELSE 200 END,
-             CASE WHEN i % 50 = 0 THEN 5 WHEN i % 20 = 0 THEN 4 ELSE 2 END,
-             CASE WHEN i % 50 = 0 THEN 'exception' ELSE 'ok' END,
-             CAST(? AS INTEGER) - i * 250, (i % 97) + 0.5, 12, 'api.example.com',
-             CASE WHEN i % 50 = 0 THEN (CASE WHEN i % 100 = 0 THEN 'TypeError' ELSE 'RangeError' END) END,
-             0, 'workerd', '1', 'traces/x/' || i, ?
-           FROM n`,
-        )
-        .bind(from, Math.min(rows, from + chunk), T0, T0)
-        .run();
-    }
+    await fillExecutions(t.db, rows);
     await t.db.prepare("ANALYZE").run();
     const shapes: [ListFilter, boolean][] = [
       [{ ws: "acme", app: "shop-api" }, false],

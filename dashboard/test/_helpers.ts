@@ -335,3 +335,32 @@ export function jsonPost(token: string, body: unknown): RequestInit {
     body: JSON.stringify(body),
   });
 }
+
+/**
+ * Fills `executions` with `rows` synthetic rows in one recursive INSERT per 250,000: three apps
+ * (one in another workspace), ~2% exceptions, 5% 4xx, 8 routes, one row every 250 ms before T0.
+ * Used by the scale test and by `npm run bench`.
+ */
+export async function fillExecutions(db: D1Database, rows: number): Promise<void> {
+  const chunk = 250_000;
+  for (let from = 0; from < rows; from += chunk) {
+    await db
+      .prepare(
+        `WITH RECURSIVE n(i) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
+         INSERT INTO executions (trace_id, app, ws, route, method, status, status_class, outcome, start,
+           duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at)
+         SELECT printf('%032x', i), CASE i % 3 WHEN 0 THEN 'shop-api' WHEN 1 THEN 'shop-web' ELSE 'billing' END,
+           CASE i % 3 WHEN 2 THEN 'globex' ELSE 'acme' END,
+           '/route/' || (i % 8), 'GET',
+           CASE WHEN i % 50 = 0 THEN 500 WHEN i % 20 = 0 THEN 404 ELSE 200 END,
+           CASE WHEN i % 50 = 0 THEN 5 WHEN i % 20 = 0 THEN 4 ELSE 2 END,
+           CASE WHEN i % 50 = 0 THEN 'exception' ELSE 'ok' END,
+           CAST(? AS INTEGER) - i * 250, (i % 97) + 0.5, 12, 'api.example.com',
+           CASE WHEN i % 50 = 0 THEN (CASE WHEN i % 100 = 0 THEN 'TypeError' ELSE 'RangeError' END) END,
+           0, 'workerd', '1', 'traces/x/' || i, ?
+         FROM n`,
+      )
+      .bind(from, Math.min(rows, from + chunk), T0, T0)
+      .run();
+  }
+}

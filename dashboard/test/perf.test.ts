@@ -9,6 +9,7 @@ import { listExecutions, countExecutions, type ListFilter } from "../src/db/exec
 import type { Env } from "../src/env.js";
 import {
   bearer,
+  fillExecutions,
   frozenClock,
   makeEnv,
   seed,
@@ -31,29 +32,7 @@ beforeAll(async () => {
   t = await startStorage();
   s = await seed(t.db, clock);
   env = makeEnv(t);
-  // Three apps (one in another workspace), ~2% exceptions, 5% 4xx, 8 routes, one row every 250 ms.
-  const chunk = 250_000;
-  for (let from = 0; from < ROWS; from += chunk) {
-    const to = Math.min(ROWS, from + chunk);
-    await t.db
-      .prepare(
-        `WITH RECURSIVE n(i) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
-         INSERT INTO executions (trace_id, app, ws, route, method, status, status_class, outcome, start,
-           duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at)
-         SELECT printf('%032x', i), CASE i % 3 WHEN 0 THEN 'shop-api' WHEN 1 THEN 'shop-web' ELSE 'billing' END,
-           CASE i % 3 WHEN 2 THEN 'globex' ELSE 'acme' END,
-           '/route/' || (i % 8), 'GET',
-           CASE WHEN i % 50 = 0 THEN 500 WHEN i % 20 = 0 THEN 404 ELSE 200 END,
-           CASE WHEN i % 50 = 0 THEN 5 WHEN i % 20 = 0 THEN 4 ELSE 2 END,
-           CASE WHEN i % 50 = 0 THEN 'exception' ELSE 'ok' END,
-           CAST(? AS INTEGER) - i * 250, (i % 97) + 0.5, 12, 'api.example.com',
-           CASE WHEN i % 50 = 0 THEN (CASE WHEN i % 100 = 0 THEN 'TypeError' ELSE 'RangeError' END) END,
-           0, 'workerd', '1', 'traces/x/' || i, ?
-         FROM n`,
-      )
-      .bind(from, to, T0, T0)
-      .run();
-  }
+  await fillExecutions(t.db, ROWS);
   await t.db
     .prepare("INSERT OR IGNORE INTO apps (name, ws, created_at) VALUES ('shop-web', 'acme', 0)")
     .run();

@@ -5,6 +5,7 @@
  * FLUX_DASHBOARD_SIGNING_KEY (Ed25519 private JWK); its public half is served as a JWKS.
  * @module
  */
+import type { AgentTokenClaims as AgentContractClaims } from "../../../agent/src/contract.js";
 import { calculateJwkThumbprint, importJWK, SignJWT, type JWK } from "jose";
 import type { Env } from "../env.js";
 import { DashboardError } from "../errors.js";
@@ -92,18 +93,11 @@ export async function publicJwks(env: Env): Promise<{ keys: SigningKey["publicJw
   }
 }
 
-export interface AgentTokenClaims {
-  /** The agent's FLUX_AGENT_ID. */
-  aud: string;
-  /** The user (email). */
-  sub: string;
-  ws: string;
-  app: string;
-  trace: string;
-  act: AgentAction;
-  /** Unlock only: the field paths the user chose (the agent may bind the unlock to them). */
-  fields?: string[];
-}
+/** What the dashboard puts in an agent token, besides iss/iat/exp/jti: the agent's contract. */
+export type AgentTokenClaims = Pick<
+  AgentContractClaims,
+  "aud" | "sub" | "ws" | "app" | "trace" | "act" | "fields"
+>;
 
 /**
  * Signs a token for one action.

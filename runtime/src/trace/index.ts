@@ -1,6 +1,6 @@
 /**
- * `fluxrun/trace`: read, open and seal traces; keys; the format's schemas; replay envelopes and
- * divergence data. Runtime-agnostic (Workers, Deno, Node).
+ * `fluxrun/trace`: read, open and seal traces; keys; the format's schemas. Replay envelopes and
+ * divergence data are in `fluxrun/replay`. Runtime-agnostic (Workers, Deno, Node).
  * @module
  */
 export { readTrace, openTrace, sealTrace, type PlainTrace, type ClearTrace } from "./seal.js";
@@ -16,17 +16,3 @@ export {
 export * from "./schema.js";
 export { encodeCbor, decodeCbor } from "./_cbor.js";
 export { traceKey, tracePrefix, summaryMetadata } from "../sink/_sink.js";
-export {
-  ReplayEnvelope,
-  ReplayResult,
-  REPLAY_HEADER,
-  REPLAY_SECRET_VAR,
-} from "../replay/envelope.js";
-export {
-  describeCall,
-  digest,
-  redactUrl,
-  DIVERGENCE_CODES,
-  type Divergence,
-  type DivergenceCode,
-} from "../replay/divergence.js";

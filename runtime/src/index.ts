@@ -16,5 +16,6 @@ export { fluxStats, type FluxStats } from "./internal/recorder.js";
 export { DEFAULT_MASK_HEADERS, type FluxOptions } from "./options.js";
 export { FluxError, isFluxError, FLUX_ERROR_CODES, type FluxErrorCode } from "./errors.js";
 export { r2Sink } from "./sink/r2.js";
+export { httpSink, type HttpSink, type HttpSinkOptions, type HttpSinkStats } from "./sink/http.js";
 export type { TraceSink, SealedTrace } from "./sink/_sink.js";
 export type { SessionLimits } from "./internal/session.js";

@@ -2,7 +2,7 @@
  * Global fetch: every request and response (or network error) the handler makes.
  * @module
  */
-import { currentSession } from "../internal/session.js";
+import { currentSession, runInSession } from "../internal/session.js";
 import { fetch as originalFetch } from "../internal/originals.js";
 import type { GlobalBoundary } from "./_boundary.js";
 import { httpExchange, httpTarget } from "./http.js";
@@ -18,13 +18,15 @@ function fluxFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Respon
   }
   if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
     session.note("unsupported", "websocket", httpTarget(request.url), null);
-    return originalFetch(request);
+    return runInSession(undefined, () => originalFetch(request));
   }
   return httpExchange(session, {
     kind: "fetch",
     target: httpTarget(request.url),
     request,
-    live: (r) => originalFetch(r),
+    // The host's own fetch may read the clock (Node's does): outside the session, so those
+    // reads are not the handler's.
+    live: (r) => runInSession(undefined, () => originalFetch(r)),
   });
 }
 

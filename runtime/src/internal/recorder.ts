@@ -174,6 +174,8 @@ export function finishRecording(
     try {
       await rec.session.settle();
       const { session } = rec;
+      // From here on the trace is fixed: late, untracked work is counted as dropped.
+      session.closed = true;
       const payloads = session.payloads.map((p) => (p === undefined ? null : p));
       const payloadBytes = await fitPayloads(payloads, session);
       const truncatedPayloads = session.events.filter((e) => e.truncated).length;

@@ -116,6 +116,8 @@ export class Session {
   /** Called for each console call in replay (output is not printed). */
   onConsole: (() => void) | undefined;
   droppedEvents = 0;
+  /** Set when the trace is being closed: later events are counted as dropped, not recorded. */
+  closed = false;
   #pending: Promise<unknown>[] = [];
   // replay state
   #entries: Entry[] = [];
@@ -178,7 +180,7 @@ export class Session {
     payload: unknown,
     extra: Partial<TraceEvent> = {},
   ): TraceEvent | null {
-    if (this.events.length >= this.limits.maxEvents) {
+    if (this.closed || this.events.length >= this.limits.maxEvents) {
       this.droppedEvents++;
       return null;
     }

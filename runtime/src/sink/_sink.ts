@@ -16,6 +16,8 @@ export interface SealedTrace {
 export interface TraceSink {
   readonly name: string;
   write(trace: SealedTrace): Promise<void>;
+  /** Sinks that batch send what they hold (call before shutdown). */
+  flush?(): Promise<void>;
 }
 
 function pad(n: number, width = 2): string {

@@ -4,7 +4,6 @@
  * @module
  */
 import { currentSession } from "../internal/session.js";
-import { errorData } from "../internal/values.js";
 import { encodeCbor } from "../trace/_cbor.js";
 
 function recordable(value: unknown): unknown {
@@ -49,5 +48,3 @@ export const fluxHost = {
     });
   },
 };
-
-export { errorData };

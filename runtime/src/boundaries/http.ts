@@ -6,7 +6,7 @@
 import type { CallSpec, Session } from "../internal/session.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
 import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
-import { headerPairs, isTruncated, readBody, readStream, sameValue } from "../internal/values.js";
+import { headerPairs, isTruncated, readBody, sameValue } from "../internal/values.js";
 import { withoutIgnoredHeaders, withoutIgnoredJson, type ReplayPolicy } from "../replay/policy.js";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);

@@ -202,6 +202,7 @@ export function finishRecording(
         summary,
         events: session.events,
         masks: { headers: [...resolved.maskHeaders], fields: [...resolved.maskFields] },
+        // payloadBytes is filled in by sealEncoded from the encoded payload list.
         stats: { droppedEvents: session.droppedEvents, truncatedPayloads, payloadBytes: 0 },
       };
       const bytes = await sealEncoded(head, payloadBytes, target.publicKey);

@@ -174,18 +174,34 @@ for (const w of WORKERS) {
     "warn",
   ];
   for (const [k, v] of Object.entries(w.vars ?? {})) args.push("--var", `${k}:${v}`);
-  children.push(run(args, { name: w.name, wait: false }));
+  const child = run(args, { name: w.name, wait: false });
+  // One worker failing (a busy port, a bad config) takes the others down instead of orphaning them.
+  child.on("exit", (code) => {
+    if (stopping) return;
+    console.error(`[${w.name}] wrangler dev exited (${code}); stopping everything.`);
+    stop(1);
+  });
+  children.push(child);
 }
-const stop = () => {
-  for (const c of children) c.kill("SIGINT");
-  upstream.close().finally(() => process.exit(0));
-};
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+let stopping = false;
+function stop(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill("SIGINT");
+  upstream.close().finally(() => process.exit(code));
+}
+process.on("SIGINT", () => stop(0));
+process.on("SIGTERM", () => stop(0));
 
-await waitFor("http://127.0.0.1:8787/health");
-await waitFor("http://127.0.0.1:8788/v1/health");
-await waitFor("http://127.0.0.1:8789/healthz");
+try {
+  await waitFor("http://127.0.0.1:8787/health");
+  await waitFor("http://127.0.0.1:8788/v1/health");
+  await waitFor("http://127.0.0.1:8789/healthz");
+} catch (err) {
+  console.error(`${err.message}; stopping everything.`);
+  stop(1);
+  await new Promise(() => {}); // stop() exits the process
+}
 console.log(`
 FluxRun running locally:
   shop API   http://127.0.0.1:8787   (every request is recorded into local R2, bucket fluxrun-traces)

@@ -3,14 +3,15 @@
 // inside workerd) and by the round trip from Node, and one full API request through the app.
 // Bundled for Node by bench/run.mjs (it imports the dashboard's TypeScript).
 import { createApp } from "../dashboard/src/app.js";
-import { listExecutions, type ListFilter } from "../dashboard/src/db/executions.js";
+import { listExecutions } from "../dashboard/src/db/executions.js";
 import {
   bearer,
+  fillExecutions,
   frozenClock,
+  listShapes,
   makeEnv,
   seed,
   startStorage,
-  T0,
 } from "../dashboard/test/_helpers.js";
 
 function pct(xs: number[], p: number): number {
@@ -30,17 +31,7 @@ export async function measureDashboardList(rows = 1_000_000): Promise<{
     const s = await seed(t.db, clock);
     await fillExecutions(t.db, rows);
     await t.db.prepare("ANALYZE").run();
-    const shapes: [ListFilter, boolean][] = [
-      [{ ws: "acme", app: "shop-api" }, false],
-      [{ ws: "acme" }, false],
-      [{ ws: "acme", app: "shop-api", outcome: "exception" }, false],
-      [{ ws: "acme", app: "shop-api", statusClass: 5 }, false],
-      [{ ws: "acme", app: "shop-api", errorClass: "TypeError" }, false],
-      [{ ws: "acme", app: "shop-api", route: "/route/3" }, false],
-      [{ ws: "acme", app: "shop-api", from: T0 - 3_600_000 }, false],
-      [{ ws: "acme", app: "shop-api" }, true],
-      [{ ws: "acme", app: "shop-api", outcome: "exception" }, true],
-    ];
+    const shapes = listShapes(rows);
     const sql: number[] = [];
     const round: number[] = [];
     const timedDb = {
@@ -58,10 +49,7 @@ export async function measureDashboardList(rows = 1_000_000): Promise<{
       },
     } as unknown as D1Database;
     for (let run = 0; run < 10; run++) {
-      for (const [filter, deep] of shapes) {
-        const cursor = deep
-          ? { start: T0 - Math.floor(rows * 0.6) * 250, traceId: "f".repeat(32) }
-          : null;
+      for (const { filter, cursor } of shapes) {
         const t0 = performance.now();
         await listExecutions(timedDb, filter, { cursor });
         round.push(performance.now() - t0);

@@ -3,6 +3,7 @@
  * migrations applied to it, sealed traces made with the runtime's own sealing and stored with its
  * key layout and metadata, seeded workspaces/users/tokens, and a frozen clock.
  */
+import type { ListFilter } from "../src/db/executions.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -363,4 +364,26 @@ export async function fillExecutions(db: D1Database, rows: number): Promise<void
       .bind(from, Math.min(rows, from + chunk), T0, T0)
       .run();
   }
+}
+
+/**
+ * The executions-list shapes the scale test checks and `npm run bench` times, each with its
+ * cursor for a table of `rows` rows filled by {@link fillExecutions} (deep ones start 60% in).
+ */
+export function listShapes(
+  rows: number,
+): { filter: ListFilter; cursor: { start: number; traceId: string } | null }[] {
+  const deep = { start: T0 - Math.floor(rows * 0.6) * 250, traceId: "f".repeat(32) };
+  const app = { ws: "acme", app: "shop-api" };
+  return [
+    { filter: app, cursor: null },
+    { filter: { ws: "acme" }, cursor: null },
+    { filter: { ...app, outcome: "exception" }, cursor: null },
+    { filter: { ...app, statusClass: 5 }, cursor: null },
+    { filter: { ...app, errorClass: "TypeError" }, cursor: null },
+    { filter: { ...app, route: "/route/3" }, cursor: null },
+    { filter: { ...app, from: T0 - 3_600_000 }, cursor: null },
+    { filter: app, cursor: deep },
+    { filter: { ...app, outcome: "exception" }, cursor: deep },
+  ];
 }

@@ -5,11 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/app.js";
-import { listExecutions, countExecutions, type ListFilter } from "../src/db/executions.js";
+import { listExecutions, countExecutions } from "../src/db/executions.js";
 import type { Env } from "../src/env.js";
 import {
   bearer,
   fillExecutions,
+  listShapes,
   frozenClock,
   makeEnv,
   seed,
@@ -59,19 +60,7 @@ describe(`list query over ${ROWS.toLocaleString("en-US")} executions`, () => {
   });
 
   it("pages each list shape at scale: full pages, in order, keyset cursors", async () => {
-    const shapes: [ListFilter, boolean][] = [
-      [{ ws: "acme", app: "shop-api" }, false],
-      [{ ws: "acme" }, false],
-      [{ ws: "acme", app: "shop-api", outcome: "exception" }, false],
-      [{ ws: "acme", app: "shop-api", statusClass: 5 }, false],
-      [{ ws: "acme", app: "shop-api", errorClass: "TypeError" }, false],
-      [{ ws: "acme", app: "shop-api", route: "/route/3" }, false],
-      [{ ws: "acme", app: "shop-api" }, true],
-    ];
-    for (const [filter, deep] of shapes) {
-      const cursor = deep
-        ? { start: T0 - Math.floor(ROWS * 0.6) * 250, traceId: "f".repeat(32) }
-        : null;
+    for (const { filter, cursor } of listShapes(ROWS)) {
       const page = await listExecutions(t.db, filter, { cursor });
       expect(page.rows.length, JSON.stringify(filter)).toBe(50);
       const starts = page.rows.map((r) => r.start);

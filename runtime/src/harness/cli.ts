@@ -28,6 +28,16 @@ Exit codes (preflight): 0 ready, 1 not ready or unknown, 2 bad input.
 The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else .fluxrun/agent-private.jwk.
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.`;
 
+/** Wrong arguments: main prints the usage and exits 2. */
+class UsageError extends Error {}
+
+/** The one positional argument a command takes. */
+function onlyArgument(positionals: string[]): string {
+  const [target] = positionals;
+  if (target === undefined || positionals.length !== 1) throw new UsageError();
+  return target;
+}
+
 interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
@@ -91,11 +101,7 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  const target = positionals[0];
-  if (!target || positionals.length > 1) {
-    io.err(USAGE);
-    return 2;
-  }
+  const target = onlyArgument(positionals);
   const key = await loadPrivateKey(values.key, io);
   const files = await traceFiles(resolve(io.cwd, target));
   const inputs = await Promise.all(
@@ -132,11 +138,7 @@ async function preflightCommand(args: string[], io: Io): Promise<number> {
     allowPositionals: true,
     options: { config: { type: "string" }, json: { type: "boolean", default: false } },
   });
-  const target = positionals[0];
-  if (!target || positionals.length > 1) {
-    io.err(USAGE);
-    return 2;
-  }
+  const target = onlyArgument(positionals);
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(resolve(io.cwd, target)));
@@ -164,11 +166,8 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
       redacted: { type: "boolean", default: false },
     },
   });
-  const target = positionals[0];
-  if (!target || positionals.length > 1 || !values.out) {
-    io.err(USAGE);
-    return 2;
-  }
+  const target = onlyArgument(positionals);
+  if (!values.out) throw new UsageError();
   const key = await loadPrivateKey(values.key, io);
   const files = await generateGuard(resolve(io.cwd, target), {
     out: values.out,
@@ -257,6 +256,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return 2;
     }
   } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(USAGE);
+      return 2;
+    }
     if (isFluxError(err)) {
       io.err(`fluxrun: ${err.code}: ${err.message}`);
       return 2;

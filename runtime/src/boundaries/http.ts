@@ -4,9 +4,10 @@
  * @module
  */
 import type { CallSpec, Session } from "../internal/session.js";
+import type { Trigger } from "../internal/recorder.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
 import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
-import { headerPairs, isTruncated, readBody, sameValue } from "../internal/values.js";
+import { headerPairs, isTruncated, readBody, recordable, sameValue } from "../internal/values.js";
 import { withoutIgnoredHeaders, withoutIgnoredJson, type ReplayPolicy } from "../replay/policy.js";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -29,15 +30,27 @@ export function httpTarget(url: string): string {
 
 export async function captureRequest(request: Request, limit: number): Promise<HttpRequestData> {
   const body = request.body ? await readBody(request.clone(), limit) : null;
-  return { method: request.method, url: request.url, headers: headerPairs(request.headers), body };
+  const data: HttpRequestData = {
+    method: request.method,
+    url: request.url,
+    headers: headerPairs(request.headers),
+    body,
+  };
+  const cf = (request as { cf?: unknown }).cf;
+  if (cf && typeof cf === "object") data.cf = recordable(cf) as Record<string, unknown>;
+  return data;
 }
 
 export function buildRequest(data: HttpRequestData): Request {
-  const init: RequestInit = { method: data.method, headers: toHeaders(data.headers) };
+  const init: RequestInit & { cf?: unknown } = {
+    method: data.method,
+    headers: toHeaders(data.headers),
+  };
   if (data.body instanceof Uint8Array && data.method !== "GET" && data.method !== "HEAD") {
     init.body = data.body as BodyInit;
   }
-  return new Request(data.url, init);
+  if (data.cf) init.cf = data.cf;
+  return new Request(data.url, init as RequestInit);
 }
 
 function toHeaders(pairs: readonly (readonly [string, string])[]): Headers {
@@ -179,4 +192,21 @@ export async function httpExchange(
     compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.policy),
   };
   return session.call(spec);
+}
+
+/** The fetch trigger: the request (with `request.cf`) in, the response out. */
+export function fetchTrigger(request: Request, route: string): Trigger<Response> {
+  return {
+    handler: "fetch",
+    method: request.method,
+    route,
+    op: request.method,
+    target: route,
+    capture: (limit) => captureRequest(request, limit),
+    result: (response, limit) => ({
+      op: String(response.status),
+      status: response.status,
+      payload: captureResponse(response, limit),
+    }),
+  };
 }

@@ -49,8 +49,20 @@ export interface ReadSpec<T> {
   live(): T;
   encode?(value: T): unknown;
   revive(data: unknown): T;
-  /** Value served when replay runs out of recorded reads (also reported). */
+  /** Value served when replay runs out of recorded reads (also reported, unless `quiet`). */
   fallback?(): T;
+  /** A missing recorded read is not a divergence (the env shape of an old trace). */
+  quiet?: boolean;
+}
+
+/** How a synchronous IO call (DO SQL, a D1 session bookmark) is recorded and replayed. */
+export interface SyncCallSpec<T> {
+  kind: EventKind;
+  op: string;
+  target: string;
+  write?: boolean;
+  request: unknown;
+  live(): T;
 }
 
 export interface SessionLimits {
@@ -119,6 +131,7 @@ export class Session {
   /** Set when the trace is being closed: later events are counted as dropped, not recorded. */
   closed = false;
   #pending: Promise<unknown>[] = [];
+  #memo = new Map<string, unknown>();
   // replay state
   #entries: Entry[] = [];
   #streams = new Map<string, Entry[]>();
@@ -259,6 +272,14 @@ export class Session {
     return captured.value;
   }
 
+  /** A value computed once per execution under `key`. */
+  memo<T>(key: string, make: () => T): T {
+    if (this.#memo.has(key)) return this.#memo.get(key) as T;
+    const value = make();
+    this.#memo.set(key, value);
+    return value;
+  }
+
   /** Records or replays a synchronous read. */
   read<T>(spec: ReadSpec<T>): T {
     if (this.mode === "replay") return this.#replayRead(spec);
@@ -270,6 +291,37 @@ export class Session {
     }
     this.push(spec.kind, spec.op, spec.target, spec.encode ? spec.encode(value) : value);
     return value;
+  }
+
+  /** Records or replays a synchronous IO call; its recorded result is data (no capture step). */
+  callSync<T>(spec: SyncCallSpec<T>): T {
+    if (this.mode === "replay") {
+      return this.#serve<T>(spec, (d) => d as T);
+    }
+    const event = this.push(
+      spec.kind,
+      spec.op,
+      spec.target,
+      undefined,
+      spec.write ? { write: true } : {},
+    );
+    const t0 = this.elapsed();
+    try {
+      const value = spec.live();
+      if (event) {
+        event.dur = this.elapsed() - t0;
+        this.payloads[event.seq] = { request: spec.request, result: value };
+        if (isTruncatedDeep(value)) event.truncated = true;
+      }
+      return value;
+    } catch (err) {
+      if (event) {
+        event.dur = this.elapsed() - t0;
+        event.error = errorData(err).name;
+        this.payloads[event.seq] = { request: spec.request, error: errorData(err) };
+      }
+      throw err;
+    }
   }
 
   /** Records an event with no result to serve (console, unsupported API use). */
@@ -323,13 +375,24 @@ export class Session {
   }
 
   async #replayCall<T>(spec: CallSpec<T>): Promise<T> {
-    const list = this.#streams.get(streamKey(spec.kind, spec.op, spec.target));
-    const entry = list?.find((e) => !e.used);
-    const actual = describeCall(spec.kind, spec.op, spec.target, spec.request);
-    if (!entry && spec.kind === "fetch" && this.#allowedLive(spec.request)) {
+    if (spec.kind === "fetch" && !this.#unused(spec) && this.#allowedLive(spec.request)) {
       this.#live.push({ op: spec.op, target: spec.target });
       return spec.live();
     }
+    return this.#serve(spec, spec.revive);
+  }
+
+  #unused(spec: { kind: EventKind; op: string; target: string }): Entry | undefined {
+    return this.#streams.get(streamKey(spec.kind, spec.op, spec.target))?.find((e) => !e.used);
+  }
+
+  /** Serves one recorded call: its result revived, or its recorded error thrown. */
+  #serve<T>(
+    spec: Pick<CallSpec<T>, "kind" | "op" | "target" | "write" | "request" | "compare">,
+    revive: (data: unknown) => T,
+  ): T {
+    const entry = this.#unused(spec);
+    const actual = describeCall(spec.kind, spec.op, spec.target, spec.request);
     if (!entry) {
       const closest = closestCandidate(this.#entries, spec.kind, spec.op, spec.target);
       this.#diverge({
@@ -387,7 +450,7 @@ export class Session {
     if (recorded && "error" in recorded && recorded.error) {
       throw reviveError(recorded.error as Parameters<typeof reviveError>[0]);
     }
-    return spec.revive(recorded?.result);
+    return revive(recorded?.result);
   }
 
   #allowedLive(request: unknown): boolean {
@@ -423,6 +486,7 @@ export class Session {
       if (!entry.used) this.#use(entry);
       return spec.revive(entry.payload);
     }
+    if (spec.fallback && spec.quiet) return spec.fallback();
     if (spec.fallback) {
       this.#diverge({
         code: "extra_call",
@@ -430,7 +494,9 @@ export class Session {
         kind: spec.kind,
         op: spec.op,
         target: spec.target,
-        message: `${spec.kind} ${spec.op} was read more often than recorded; a fixed value was served`,
+        message: spec.byTarget
+          ? `${spec.kind} ${spec.target} was not read in the recording; the replay's own value was served`
+          : `${spec.kind} ${spec.op} was read more often than recorded; a fixed value was served`,
       });
       return spec.fallback();
     }

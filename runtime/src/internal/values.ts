@@ -3,7 +3,10 @@
  * structural equality, digests.
  * @module
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Body, ErrorData, Truncated } from "../trace/schema.js";
+import { encodeCbor } from "../trace/_cbor.js";
 
 const enc = new TextEncoder();
 
@@ -26,6 +29,24 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export async function fitBytes(bytes: Uint8Array, limit: number): Promise<Uint8Array | Truncated> {
   if (bytes.length <= limit) return bytes;
   return { truncated: true, size: bytes.length, sha256: await sha256Hex(bytes) };
+}
+
+/**
+ * A string or bytes within `limit` bytes as they are, else a truncation marker with the size and
+ * digest. Other values are returned unchanged.
+ */
+export function capped<T>(value: T, limit: number): T | Truncated {
+  if (typeof value === "string") {
+    if (value.length * 3 <= limit) return value;
+    const bytes = enc.encode(value);
+    return bytes.length <= limit ? value : marker(bytes);
+  }
+  if (value instanceof Uint8Array && value.length > limit) return marker(value);
+  return value;
+}
+
+function marker(bytes: Uint8Array): Truncated {
+  return { truncated: true, size: bytes.length, sha256: bytesToHex(sha256(bytes)) };
 }
 
 /**
@@ -109,6 +130,30 @@ export function reviveError(data: ErrorData): Error {
   if (data.stack !== undefined) err.stack = data.stack;
   if (data.code !== undefined) (err as { code?: unknown }).code = data.code;
   return err;
+}
+
+/** What stands in the trace for a value CBOR cannot hold (a function, a stub, a stream). */
+export interface Unencodable {
+  unencodable: string;
+}
+
+/** `value` when the trace can hold it, else an {@link Unencodable} marker naming its type. */
+export function recordable(value: unknown): unknown {
+  try {
+    encodeCbor(value);
+    return value;
+  } catch {
+    return { unencodable: Object.prototype.toString.call(value) } satisfies Unencodable;
+  }
+}
+
+export function isUnencodable(value: unknown): value is Unencodable {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Unencodable).unencodable === "string" &&
+    Object.keys(value).length === 1
+  );
 }
 
 export function safeString(value: unknown): string {

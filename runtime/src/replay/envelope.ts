@@ -5,7 +5,7 @@
  * @module
  */
 import * as z from "zod/mini";
-import { ErrorData, HttpResponseData, TraceEvent } from "../trace/schema.js";
+import { ErrorData, HANDLER_KINDS, HttpResponseData, TraceEvent } from "../trace/schema.js";
 import { ReplayPolicy } from "./policy.js";
 
 /** Request header that marks a replay; honoured only when it matches env.__FLUX_REPLAY. */
@@ -16,6 +16,10 @@ export const REPLAY_SECRET_VAR = "__FLUX_REPLAY";
 export const ReplayEnvelope = z.object({
   version: z.literal(1),
   traceId: z.string(),
+  /** The handler to run (from the trace's summary); absent means `fetch`. */
+  handler: z.optional(z.enum(HANDLER_KINDS)),
+  /** The Durable Object or entrypoint class that ran it, if not the default export. */
+  entry: z.optional(z.string()),
   events: z.array(TraceEvent),
   payloads: z.array(z.unknown()),
   /** Live read-only effects allowed and noise to ignore; default deny-all. */
@@ -43,6 +47,8 @@ export const ReplayResult = z.object({
   traceId: z.string(),
   response: z.nullable(HttpResponseData),
   error: z.nullable(ErrorData),
+  /** What a non-fetch handler returned (an RPC method's value). */
+  returned: z.optional(z.unknown()),
   divergences: z.array(DivergenceData),
   served: z.array(z.int()),
   unconsumed: z.array(z.int()),

@@ -5,10 +5,10 @@
  * @module
  */
 import { FluxError } from "../errors.js";
-import { buildRequest } from "../boundaries/http.js";
+import { INCOMING } from "../boundaries/incoming/index.js";
 import { runInSession, Session } from "../internal/session.js";
-import { errorData, readStream } from "../internal/values.js";
-import { HttpRequestData } from "../trace/schema.js";
+import { errorData, readStream, recordable } from "../internal/values.js";
+import type { HandlerKind, TraceEvent } from "../trace/schema.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
 import { ReplayEnvelope, type ReplayResult } from "./envelope.js";
 import { headerPairs } from "../internal/values.js";
@@ -40,23 +40,53 @@ export function encodeResult(result: ReplayResult): Uint8Array {
   return encodeCbor(result);
 }
 
+/** What a replay runs: the handler, its class if not the default export, its arguments. */
+export interface ReplayInvocation {
+  handler: HandlerKind;
+  entry?: string;
+  /** The recorded request event (its target is the RPC method name). */
+  event: TraceEvent;
+  args: unknown[];
+}
+
 /**
- * Replays one recorded execution through `invoke` (the wrapped handler's inner call).
+ * Replays one recorded execution: the trigger's arguments are rebuilt from the trace and `run`
+ * calls the handler with them inside a replay session; the response, returned value or thrown
+ * error is collected with the session's findings.
  */
 export async function executeReplay(
   envelope: ReplayEnvelope,
-  invoke: (request: Request, session: Session) => Promise<Response>,
-  options: { env: Record<string, unknown>; maskHeaders?: ReadonlySet<string> },
+  run: (invocation: ReplayInvocation, session: Session) => Promise<unknown>,
+  options: {
+    env: Record<string, unknown>;
+    maskHeaders?: ReadonlySet<string>;
+    route?: (request: Request) => string;
+  },
 ): Promise<ReplayResult> {
   const first = envelope.events[0];
-  const req = HttpRequestData.safeParse(envelope.payloads[0]);
-  if (first?.kind !== "request" || !req.success) {
+  if (first?.kind !== "request") {
     throw new FluxError("ERR_REPLAY_ENVELOPE", "The trace has no recorded request to replay");
   }
   if (first.truncated) {
     throw new FluxError(
       "ERR_REPLAY_TRUNCATED",
       "The recorded request body was truncated; it cannot be replayed",
+    );
+  }
+  const handler = envelope.handler ?? "fetch";
+  const context = {
+    ...(envelope.entry === undefined ? {} : { entry: envelope.entry }),
+    ...(options.route ? { route: options.route } : {}),
+    method: first.target,
+  };
+  let revived: ReturnType<(typeof INCOMING)[HandlerKind]["revive"]>;
+  try {
+    revived = INCOMING[handler].revive(envelope.payloads[0], context);
+  } catch (cause) {
+    throw new FluxError(
+      "ERR_REPLAY_ENVELOPE",
+      `The recorded ${handler} trigger does not match the schema`,
+      { cause },
     );
   }
   const session = new Session("replay", {
@@ -67,18 +97,32 @@ export async function executeReplay(
   session.policy = envelope.policy;
   let consoleCount = 0;
   session.onConsole = () => consoleCount++;
-  const request = buildRequest(req.data);
+  const invocation: ReplayInvocation = {
+    handler,
+    ...(envelope.entry === undefined ? {} : { entry: envelope.entry }),
+    event: first,
+    args: revived.args,
+  };
   let response: ReplayResult["response"] = null;
   let error: ReplayResult["error"] = null;
+  let returned: unknown;
   try {
-    const res = await runInSession(session, () => invoke(request, session));
-    const body = await readStream(res.body, Infinity);
-    response = {
-      status: res.status,
-      statusText: res.statusText,
-      headers: headerPairs(res.headers),
-      body: body instanceof Uint8Array ? body : null,
-    };
+    const value = await runInSession(session, () => {
+      const unsupported = revived.unsupported;
+      if (unsupported) session.note("unsupported", unsupported.op, unsupported.target, null);
+      return run(invocation, session);
+    });
+    if (value instanceof Response) {
+      const body = await readStream(value.body, Infinity);
+      response = {
+        status: value.status,
+        statusText: value.statusText,
+        headers: headerPairs(value.headers),
+        body: body instanceof Uint8Array ? body : null,
+      };
+    } else if (handler !== "fetch") {
+      returned = recordable(value);
+    }
   } catch (err) {
     error = errorData(err);
   }
@@ -89,6 +133,7 @@ export async function executeReplay(
     traceId: envelope.traceId,
     response,
     error,
+    ...(returned === undefined ? {} : { returned }),
     divergences: findings.divergences as Divergence[] as ReplayResult["divergences"],
     served: findings.served,
     unconsumed: findings.unconsumed,

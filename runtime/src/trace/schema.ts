@@ -25,9 +25,19 @@ export const EVENT_KINDS = [
   "random",
   "console",
   "binding",
+  "cache",
+  "storage",
+  "incoming",
   "unsupported",
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
+
+/**
+ * What started an execution: an HTTP request, a cron trigger, a queue batch, an email, a JS RPC
+ * call on an entrypoint or Durable Object, or a Durable Object alarm.
+ */
+export const HANDLER_KINDS = ["fetch", "scheduled", "queue", "email", "rpc", "alarm"] as const;
+export type HandlerKind = (typeof HANDLER_KINDS)[number];
 
 const clearValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
@@ -75,6 +85,10 @@ export const TraceSummary = z.object({
   errorClass: z.optional(z.string()),
   truncated: z.boolean(),
   runtime: z.string(),
+  /** The handler that ran; absent means `fetch` (traces from before handler kinds). */
+  handler: z.optional(z.enum(HANDLER_KINDS)),
+  /** The class that ran it, for a Durable Object or a named entrypoint. */
+  entry: z.optional(z.string().check(z.maxLength(256))),
 });
 export type TraceSummary = z.infer<typeof TraceSummary>;
 
@@ -125,6 +139,8 @@ export const HttpRequestData = z.object({
   url: z.string(),
   headers: Headers,
   body: Body,
+  /** `request.cf` of an incoming request (country, colo, TLS...), handed back in replay. */
+  cf: z.optional(z.record(z.string(), z.unknown())),
 });
 export type HttpRequestData = z.infer<typeof HttpRequestData>;
 

@@ -11,7 +11,7 @@ import { fetchIncoming } from "../boundaries/incoming/fetch.js";
 import { recordExecution, type ExecutionSettings } from "../internal/recorder.js";
 import { resolveOptions, type FluxOptions } from "../options.js";
 import { executeReplay } from "../replay/execute.js";
-import type { ReplayEnvelope } from "../replay/envelope.js";
+import { envelopeOf } from "../replay/client.js";
 import type { ReplayPolicy } from "../replay/policy.js";
 import { buildReport, type ReplayReport } from "../replay/report.js";
 import type { TraceSink } from "../sink/_sink.js";
@@ -152,13 +152,7 @@ export async function replayTrace(
   const inner = (handler as { [REPLAYABLE]?: Replayable } | null)?.[REPLAYABLE];
   const invoke = inner?.invoke ?? toFetchFunction(handler, "replayTrace");
   installBoundaries();
-  const envelope: ReplayEnvelope = {
-    version: 1,
-    traceId: trace.head.id,
-    events: trace.head.events,
-    payloads: trace.payloads,
-    ...(options.policy ? { policy: options.policy } : {}),
-  };
+  const envelope = envelopeOf(trace, options.policy);
   const before = options.liveNetworkAttempts?.() ?? 0;
   const result = await executeReplay(
     envelope,

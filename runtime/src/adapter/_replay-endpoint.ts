@@ -1,11 +1,10 @@
 /**
  * The replay endpoint inside a wrapped worker: a request carrying the harness's per-run secret or
  * an agent-signed authorization is a replay envelope, not app traffic. This module checks the
- * credential, decodes the envelope, runs it and answers the result as CBOR.
+ * credential, decodes the envelope, and answers a result (CBOR) or a refusal (JSON).
  * @module
  */
 import { FluxError, isFluxError } from "../errors.js";
-import type { Session } from "../internal/session.js";
 import {
   AGENT_KEY_VAR,
   REPLAY_AUTH_HEADER,
@@ -13,12 +12,8 @@ import {
   hasHarnessSecret,
   verifyReplay,
 } from "../replay/authorize.js";
-import {
-  decodeEnvelope,
-  encodeResult,
-  executeReplay,
-  type ReplayInvocation,
-} from "../replay/execute.js";
+import { decodeEnvelope, encodeResult } from "../replay/execute.js";
+import type { ReplayEnvelope, ReplayResult } from "../replay/envelope.js";
 
 /** Who asks for a replay: the local harness (per-run secret) or a deployed agent (signature). */
 export type ReplayAccess = "harness" | "agent";
@@ -33,13 +28,24 @@ export function replayAccess(
   return undefined;
 }
 
-/** Runs one replay envelope with `run` and answers its result (CBOR), or an error (JSON). */
+/** A checked replay request: its envelope, and the bytes and headers to forward it with. */
+export interface ReplayRequest {
+  envelope: ReplayEnvelope;
+  body: Uint8Array;
+  headers: Headers;
+  access: ReplayAccess;
+}
+
+/**
+ * Answers a replay request: checks the credential (an agent's signature covers the exact
+ * envelope bytes and names its trace), decodes the envelope and hands it to `handle`, whose
+ * result is answered as CBOR. A refusal is JSON with a code, 403 for a signed request.
+ */
 export async function serveReplay(
   request: Request,
   env: Record<string, unknown>,
   access: ReplayAccess,
-  run: (invocation: ReplayInvocation, session: Session) => Promise<unknown>,
-  options: { maskHeaders: ReadonlySet<string>; route: (request: Request) => string },
+  handle: (replay: ReplayRequest) => Promise<ReplayResult | Response>,
 ): Promise<Response> {
   const signed = access === "agent";
   try {
@@ -58,13 +64,19 @@ export async function serveReplay(
         "Replay authorization refused: signed for another trace",
       );
     }
-    const result = await executeReplay(envelope, run, { env, ...options });
+    const result = await handle({ envelope, body, headers: request.headers, access });
+    if (result instanceof Response) return result;
     return new Response(encodeResult(result), {
       headers: { "content-type": "application/cbor" },
     });
   } catch (err) {
-    const code = isFluxError(err) ? err.code : "ERR_REPLAY_ENVELOPE";
-    const message = isFluxError(err) ? err.message : "Replay failed inside the worker";
-    return Response.json({ error: { code, message } }, { status: signed ? 403 : 422 });
+    return replayRefusal(err, signed ? 403 : 422);
   }
+}
+
+/** A replay refusal as JSON: the FluxError's code and message, never a payload. */
+export function replayRefusal(err: unknown, status: number): Response {
+  const code = isFluxError(err) ? err.code : "ERR_REPLAY_ENVELOPE";
+  const message = isFluxError(err) ? err.message : "Replay failed inside the worker";
+  return Response.json({ error: { code, message } }, { status });
 }

@@ -8,17 +8,24 @@
  * serves replays started by a harness or an agent.
  * @module
  */
-import { installBoundaries, wrapEnv } from "../boundaries/index.js";
+import { bindingKind, installBoundaries, wrapEnv } from "../boundaries/index.js";
+import { durableObjectBinding } from "../boundaries/bindings/durable-object.js";
 import { INCOMING } from "../boundaries/incoming/index.js";
-import { isReplayState, replayState, wrapStorage } from "../boundaries/storage.js";
+import { wrapStorage } from "../boundaries/storage.js";
 import { FluxError } from "../errors.js";
 import { recordExecution, type ExecutionSettings, type StoreTarget } from "../internal/recorder.js";
 import { currentSession, runInSession, type Session } from "../internal/session.js";
 import { resolveOptions, type FluxOptions, type ResolvedOptions } from "../options.js";
-import type { ReplayInvocation } from "../replay/execute.js";
+import type { ReplayEnvelope } from "../replay/envelope.js";
+import { executeReplay, type ReplayInvocation } from "../replay/execute.js";
 import { r2Sink } from "../sink/r2.js";
 import type { HandlerKind } from "../trace/schema.js";
-import { replayAccess, serveReplay } from "./_replay-endpoint.js";
+import {
+  replayAccess,
+  serveReplay,
+  type ReplayAccess,
+  type ReplayRequest,
+} from "./_replay-endpoint.js";
 
 /** Anything with a Workers-style fetch: a module worker object or a Hono app. */
 export interface FetchHandler<E> {
@@ -31,9 +38,15 @@ type AnyFunction = (...args: unknown[]) => unknown;
 /** Handler members of a module worker object that are executions. */
 const OBJECT_HANDLERS: readonly HandlerKind[] = ["fetch", "scheduled", "queue", "email"];
 
+/** The app name of the first withFlux call that gave one: classes wrapped alone share it. */
+let isolateApp: string | undefined;
+
 function storeTarget(resolved: ResolvedOptions, env: Env): StoreTarget {
   return {
-    app: resolved.options.app ?? (typeof env.FLUX_APP === "string" ? env.FLUX_APP : "app"),
+    app:
+      resolved.options.app ??
+      isolateApp ??
+      (typeof env.FLUX_APP === "string" ? env.FLUX_APP : "app"),
     runtime: "workerd",
     sink:
       resolved.options.sink ?? (env.FLUX_TRACES ? r2Sink(env.FLUX_TRACES as R2Bucket) : undefined),
@@ -54,44 +67,65 @@ function settings(
   };
 }
 
-/** Members of `target` bound to it once each (native methods refuse a Proxy as `this`). */
-function boundMembers(target: object) {
-  const memo = new Map<PropertyKey, unknown>();
-  return (prop: PropertyKey): unknown => {
-    if (memo.has(prop)) return memo.get(prop);
-    const value = Reflect.get(target, prop) as unknown;
-    if (typeof value !== "function") return value;
-    const bound = (value as AnyFunction).bind(target);
-    memo.set(prop, bound);
-    return bound;
-  };
-}
-
-/** The execution context with `waitUntil` work tracked by the current session. */
-function wrapCtx<C extends object>(ctx: C): C {
-  if (typeof ctx !== "object" || ctx === null) return ctx;
-  const member = boundMembers(ctx);
-  const waitUntil = (p: Promise<unknown>) => {
-    currentSession()?.track(p);
-    (ctx as { waitUntil(p: Promise<unknown>): void }).waitUntil(p);
-  };
-  return new Proxy(ctx, {
-    get: (_target, prop) => (prop === "waitUntil" ? waitUntil : member(prop)),
+/**
+ * Shadows `prop` on a live runtime object with `value`, keeping the original's enumerability:
+ * the object keeps its class (the runtime checks it), only the member differs.
+ */
+function shadow(target: object, prop: string, value: PropertyDescriptor): void {
+  const own = Object.getOwnPropertyDescriptor(target, prop);
+  Object.defineProperty(target, prop, {
+    configurable: true,
+    enumerable: own?.enumerable ?? false,
+    ...value,
   });
 }
 
-/** A Durable Object's state with its storage wrapped and `waitUntil` tracked. */
-function wrapState<C extends object>(state: C): C {
-  const member = boundMembers(state);
-  const storage = wrapStorage(Reflect.get(state, "storage") as object, isReplayState(state));
-  const waitUntil = (p: Promise<unknown>) => {
-    currentSession()?.track(p);
-    (state as { waitUntil(p: Promise<unknown>): void }).waitUntil(p);
-  };
-  return new Proxy(state, {
-    get: (_target, prop) =>
-      prop === "storage" ? storage : prop === "waitUntil" ? waitUntil : member(prop),
+const patched = new WeakSet<object>();
+
+/** Tracks `waitUntil` work of the current session, in place (once per context object). */
+function patchCtx<C>(ctx: C): C {
+  if (typeof ctx !== "object" || ctx === null || patched.has(ctx)) return ctx;
+  const waitUntil = Reflect.get(ctx, "waitUntil") as unknown;
+  if (typeof waitUntil !== "function") return ctx;
+  patched.add(ctx);
+  shadow(ctx, "waitUntil", {
+    writable: true,
+    value: (p: Promise<unknown>) => {
+      currentSession()?.track(p);
+      return Reflect.apply(waitUntil, ctx, [p]) as unknown;
+    },
   });
+  return ctx;
+}
+
+/**
+ * A Durable Object's state, patched in place (the runtime refuses a stand-in): its storage
+ * recorded, its `waitUntil` tracked, its `id` the recorded one in replay.
+ */
+function patchState<C extends object>(state: C): C {
+  if (patched.has(state)) return state;
+  patchCtx(state);
+  const storage = Reflect.get(state, "storage") as unknown;
+  if (typeof storage === "object" && storage !== null) {
+    shadow(state, "storage", { writable: false, value: wrapStorage(storage) });
+  }
+  const id = Reflect.get(state, "id") as DurableObjectId;
+  shadow(state, "id", {
+    get: () => {
+      const session = currentSession();
+      const recorded = session?.mode === "replay" ? objectId(session) : null;
+      return recorded ? recordedId(recorded) : id;
+    },
+  });
+  return state;
+}
+
+function recordedId(data: { id: string; name: string | null }): DurableObjectId {
+  return {
+    toString: () => data.id,
+    equals: (other: DurableObjectId) => String(other) === data.id,
+    ...(data.name === null ? {} : { name: data.name }),
+  } as unknown as DurableObjectId;
 }
 
 function isDurableObjectState(value: unknown): value is { id: DurableObjectId; storage: object } {
@@ -107,7 +141,7 @@ function replayCtx(session: Session): ExecutionContext {
   } as unknown as ExecutionContext;
 }
 
-/** The Durable Object's id, recorded once per execution (replay builds its stand-in state). */
+/** The Durable Object's id, recorded once per execution, served in replay. */
 function objectId(session: Session, state?: { id: DurableObjectId }) {
   return session.read<{ id: string; name: string | null } | null>({
     kind: "env",
@@ -121,6 +155,11 @@ function objectId(session: Session, state?: { id: DurableObjectId }) {
   });
 }
 
+/** True when a trace is a Durable Object's execution (it recorded the object's id). */
+function isObjectTrace(envelope: ReplayEnvelope): boolean {
+  return envelope.events.some((e) => e.kind === "env" && e.op === "object" && e.target === "id");
+}
+
 // ---------------------------------------------------------------- classes
 
 interface WrappedClass {
@@ -129,7 +168,7 @@ interface WrappedClass {
   methods: Map<string, AnyFunction>;
 }
 
-/** Classes wrapped in this isolate, by name: a replay of one of their executions builds one. */
+/** Classes wrapped in this isolate, by name: a replay of one of their executions finds it here. */
 const classes = new Map<string, WrappedClass>();
 
 /** Base classes from `cloudflare:workers` whose members are the runtime's, not the app's. */
@@ -169,6 +208,25 @@ function ownMethods(Base: AnyFunction): Map<string, AnyFunction> {
   return out;
 }
 
+/** Runs the replayed execution's method (unwrapped) on `instance`. */
+function runMethod(
+  cls: WrappedClass,
+  entry: string,
+  instance: object,
+  invocation: ReplayInvocation,
+): unknown {
+  const name =
+    invocation.handler === "rpc" ? invocation.event.target : (invocation.handler as string);
+  const method = cls.methods.get(name);
+  if (!method) {
+    throw new FluxError("ERR_REPLAY_ENVELOPE", `Class ${entry} has no method ${name} to replay`);
+  }
+  return Reflect.apply(method, instance, invocation.args);
+}
+
+/** Status a Durable Object answers when a replay envelope is for another class. */
+const OTHER_ENTRY = 421;
+
 function wrapClass<C extends AnyFunction>(Base: C, resolved: ResolvedOptions): C {
   const entry = Base.name;
   const raw = new WeakMap<object, { env: Env; ctx: object }>();
@@ -176,16 +234,27 @@ function wrapClass<C extends AnyFunction>(Base: C, resolved: ResolvedOptions): C
   const Wrapped = class extends Parent {
     constructor(...args: unknown[]) {
       const [ctx, env, ...rest] = args;
-      const isState = isDurableObjectState(ctx);
-      super(
-        isState ? wrapState(ctx) : wrapCtx(ctx as object),
-        typeof env === "object" && env !== null ? wrapEnv(env) : env,
-        ...rest,
-      );
+      const context = isDurableObjectState(ctx) ? patchState(ctx) : patchCtx(ctx);
+      super(context, typeof env === "object" && env !== null ? wrapEnv(env) : env, ...rest);
       raw.set(this, { env: (env ?? {}) as Env, ctx: ctx as object });
     }
   };
   const methods = ownMethods(Base);
+  const cls: WrappedClass = { Wrapped: Wrapped as WrappedClass["Wrapped"], methods };
+
+  /** A replay envelope sent to this instance (a Durable Object): run here if it is ours. */
+  const replayHere = (instance: object, request: Request, env: Env, access: ReplayAccess) =>
+    serveReplay(request, env, access, async ({ envelope }) => {
+      if (envelope.entry !== entry) {
+        return Response.json({ error: { code: "ERR_REPLAY_ENVELOPE" } }, { status: OTHER_ENTRY });
+      }
+      return executeReplay(envelope, async (inv) => runMethod(cls, entry, instance, inv), {
+        env,
+        maskHeaders: resolved.maskHeaders,
+        route: resolved.route,
+      });
+    });
+
   for (const [name, real] of methods) {
     const kind = handlerKindOf(name);
     if (!kind) continue;
@@ -194,7 +263,7 @@ function wrapClass<C extends AnyFunction>(Base: C, resolved: ResolvedOptions): C
       if (!r) return Reflect.apply(real, this, args);
       if (kind === "fetch") {
         const access = replayAccess(args[0] as Request, r.env);
-        if (access) return replay(args[0] as Request, r.env, access, resolved, undefined);
+        if (access) return replayHere(this, args[0] as Request, r.env, access);
       }
       const state = isDurableObjectState(r.ctx) ? r.ctx : undefined;
       const incoming = INCOMING[kind].record(args, {
@@ -219,60 +288,87 @@ function wrapClass<C extends AnyFunction>(Base: C, resolved: ResolvedOptions): C
       enumerable: false,
     });
   }
+  if (!methods.has("fetch")) {
+    // A Durable Object without fetch still takes replay envelopes; anything else is refused as
+    // the runtime would refuse it.
+    Object.defineProperty(Wrapped.prototype, "fetch", {
+      configurable: true,
+      writable: true,
+      enumerable: false,
+      value(this: object, request: Request) {
+        const r = raw.get(this);
+        const access = r ? replayAccess(request, r.env) : undefined;
+        if (r && access) return replayHere(this, request, r.env, access);
+        throw new TypeError("Handler does not export a fetch() function.");
+      },
+    });
+  }
   Object.defineProperty(Wrapped, "name", { value: entry });
-  classes.set(entry, { Wrapped: Wrapped as WrappedClass["Wrapped"], methods });
+  classes.set(entry, cls);
   return Wrapped as unknown as C;
 }
 
-/** Replays an execution of a wrapped class on a fresh instance built for it. */
-async function runEntry(invocation: ReplayInvocation, env: Env, session: Session) {
-  const entry = invocation.entry!;
-  const cls = classes.get(entry);
-  if (!cls) {
-    throw new FluxError(
-      "ERR_REPLAY_ENVELOPE",
-      `The trace ran class ${entry}, which this worker does not wrap with withFlux`,
-    );
+// ---------------------------------------------------------------- the default export
+
+/**
+ * Sends a Durable Object's replay envelope to a fresh instance of each namespace in turn until
+ * one runs that class (only an instance has real Durable Object state to run in).
+ */
+async function replayInObject(env: Env, replay: ReplayRequest): Promise<Response> {
+  for (const value of Object.values(env)) {
+    if (bindingKind(value) !== durableObjectBinding) continue;
+    const ns = value as DurableObjectNamespace;
+    const res = await ns.get(ns.newUniqueId()).fetch("https://fluxrun.replay/", {
+      method: "POST",
+      headers: replay.headers,
+      body: replay.body,
+    });
+    if (res.status !== OTHER_ENTRY) return res;
+    await res.body?.cancel();
   }
-  const id = objectId(session);
-  const ctx = id ? replayState(id) : replayCtx(session);
-  const instance = runInSession(undefined, () => new cls.Wrapped(ctx, env));
-  const name =
-    invocation.handler === "rpc" ? invocation.event.target : (invocation.handler as string);
-  const method = cls.methods.get(name);
-  if (!method) {
-    throw new FluxError("ERR_REPLAY_ENVELOPE", `Class ${entry} has no method ${name} to replay`);
-  }
-  return Reflect.apply(method, instance, invocation.args);
+  throw new FluxError(
+    "ERR_REPLAY_ENVELOPE",
+    `No Durable Object namespace of this worker runs class ${replay.envelope.entry}`,
+  );
 }
 
-// ---------------------------------------------------------------- objects
-
-/** The replay endpoint for a handler object (or a class, which replays on fresh instances). */
-function replay(
+/** The replay endpoint of the default export (an object's handlers, or the classes). */
+function replayDefault(
   request: Request,
   env: Env,
-  access: "harness" | "agent",
+  access: ReplayAccess,
   resolved: ResolvedOptions,
   handler: object | undefined,
 ): Promise<Response> {
-  return serveReplay(
-    request,
-    env,
-    access,
-    async (invocation, session) => {
-      if (invocation.entry !== undefined) return runEntry(invocation, env, session);
-      const real = handler ? (Reflect.get(handler, invocation.handler) as unknown) : undefined;
-      if (typeof real !== "function") {
-        throw new FluxError(
-          "ERR_REPLAY_ENVELOPE",
-          `The worker's default export has no ${invocation.handler} handler to replay`,
-        );
-      }
-      return Reflect.apply(real, handler, [...invocation.args, wrapEnv(env), replayCtx(session)]);
-    },
-    { maskHeaders: resolved.maskHeaders, route: resolved.route },
-  );
+  return serveReplay(request, env, access, async (replay) => {
+    const { envelope } = replay;
+    if (envelope.entry !== undefined && isObjectTrace(envelope)) return replayInObject(env, replay);
+    return executeReplay(
+      envelope,
+      async (invocation, session) => {
+        if (invocation.entry !== undefined) {
+          const cls = classes.get(invocation.entry);
+          if (!cls) {
+            throw new FluxError(
+              "ERR_REPLAY_ENVELOPE",
+              `The trace ran class ${invocation.entry}, which this worker does not wrap with withFlux`,
+            );
+          }
+          const instance = runInSession(undefined, () => new cls.Wrapped(replayCtx(session), env));
+          return runMethod(cls, invocation.entry, instance, invocation);
+        }
+        const real = handler ? (Reflect.get(handler, invocation.handler) as unknown) : undefined;
+        if (typeof real !== "function") {
+          throw new FluxError(
+            "ERR_REPLAY_ENVELOPE",
+            `The worker's default export has no ${invocation.handler} handler to replay`,
+          );
+        }
+        return Reflect.apply(real, handler, [...invocation.args, wrapEnv(env), replayCtx(session)]);
+      },
+      { env, maskHeaders: resolved.maskHeaders, route: resolved.route },
+    );
+  });
 }
 
 function wrapObject<H extends object>(handler: H, resolved: ResolvedOptions): H {
@@ -282,13 +378,13 @@ function wrapObject<H extends object>(handler: H, resolved: ResolvedOptions): H 
     (arg: unknown, env: Env, ctx: ExecutionContext): Promise<unknown> => {
       const incoming = INCOMING[kind].record([arg], { route: resolved.route });
       return recordExecution(incoming.trigger, settings(resolved, env, ctx), () =>
-        Reflect.apply(real, handler, [...incoming.args, wrapEnv(env), wrapCtx(ctx)]),
+        Reflect.apply(real, handler, [...incoming.args, wrapEnv(env), patchCtx(ctx)]),
       );
     };
   // A handler without fetch gets one that only serves replays (cron-only and queue-only workers).
   const fetch = (request: Request, env: Env, ctx: ExecutionContext): unknown => {
     const access = replayAccess(request, env);
-    if (access) return replay(request, env, access, resolved, handler);
+    if (access) return replayDefault(request, env, access, resolved, handler);
     const real = Reflect.get(handler, "fetch") as unknown;
     if (typeof real !== "function") {
       throw new TypeError("Handler does not export a fetch() function.");
@@ -338,6 +434,7 @@ export function withFlux<E = any, H extends ExportedHandler<E> = ExportedHandler
 ): H & { fetch: ExportedHandlerFetchHandler<E> };
 export function withFlux<H extends object>(handler: H, options: FluxOptions = {}): H {
   const resolved = resolveOptions(options);
+  isolateApp ??= options.app;
   if (typeof handler === "function") {
     if (typeof (handler as { prototype?: unknown }).prototype !== "object") {
       throw new TypeError("withFlux needs a handler object, a Hono app, or a class");

@@ -19,9 +19,10 @@ export interface BindingConfig {
   names(section: unknown): string[];
   /**
    * Miniflare options that give replay an empty local binding of each name (never the real
-   * data: every operation is served from the trace). Absent: replay uses a stand-in.
+   * data: every operation is served from the trace). Absent: replay uses a stand-in. `config`
+   * is the whole wrangler config, for kinds that need more than their own section.
    */
-  miniflare?(names: readonly string[]): Record<string, unknown>;
+  miniflare?(names: readonly string[], config: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** A binding kind (KV, R2, D1, Queue, service, Durable Object namespace, or unsupported). */

@@ -66,15 +66,22 @@ export const cacheBoundary: GlobalBoundary = {
   install() {
     const storage = (globalThis as { caches?: CacheStorage }).caches;
     if (!storage) return;
-    const proto = Object.getPrototypeOf(storage) as object;
-    const defaultGetter = Object.getOwnPropertyDescriptor(proto, "default")?.get;
+    const own = Object.getOwnPropertyDescriptor(storage, "default");
+    const inherited = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(storage), "default");
     const open = storage.open;
     try {
-      if (defaultGetter) {
+      // workerd holds `default` as an own value; other hosts may have a getter, or none.
+      if (own && "value" in own) {
+        Object.defineProperty(storage, "default", {
+          ...own,
+          value: wrapCache(own.value as Cache, "default"),
+        });
+      } else if (own?.get ?? inherited?.get) {
+        const get = (own?.get ?? inherited?.get)!;
         Object.defineProperty(storage, "default", {
           configurable: true,
-          enumerable: true,
-          get: () => wrapCache(defaultGetter.call(storage) as Cache, "default"),
+          enumerable: own?.enumerable ?? false,
+          get: () => wrapCache(get.call(storage) as Cache, "default"),
         });
       }
       Object.defineProperty(storage, "open", {

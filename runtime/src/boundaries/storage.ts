@@ -5,7 +5,6 @@
  * every operation is served from the trace and nothing is written.
  * @module
  */
-import { currentSession } from "../internal/session.js";
 import { isWriteSql } from "./bindings/d1.js";
 import {
   standIn,
@@ -134,12 +133,12 @@ function transaction(sync: boolean): DirectOperation {
     invoke(h, [closure, ...rest], session) {
       const fn = closure as (txn: unknown) => unknown;
       const replay = session?.mode === "replay" || h.standIn;
-      if (replay) return fn(wrapStorage(standIn("DurableObjectTransaction"), true));
+      if (replay) return fn(wrapStorage(standIn("DurableObjectTransaction")));
       const real = Reflect.get(h.real, sync ? "transactionSync" : "transaction") as (
         ...a: unknown[]
       ) => unknown;
       return Reflect.apply(real, h.real, [
-        (txn: object) => fn(sync ? txn : wrapStorage(txn, false)),
+        (txn: object) => fn(sync ? txn : wrapStorage(txn)),
         ...rest,
       ]);
     },
@@ -179,56 +178,14 @@ function child(value: unknown, table: OperationTable, name: string, parent: Hand
   });
 }
 
-/** The wrapped storage of a Durable Object (record), or a replay stand-in (`standIn`). */
-export function wrapStorage(storage: object, isStandIn: boolean): object {
+/**
+ * The wrapped storage of a Durable Object. Its operations go through the current session: live
+ * when recording, served from the trace in replay (the real storage is never touched then).
+ */
+export function wrapStorage(storage: object): object {
   return wrapWithTable(storage, STORAGE, {
     binding: "storage",
     target: "storage",
     state: undefined,
-    standIn: isStandIn,
   });
-}
-
-const replayStates = new WeakSet<object>();
-
-/** True for a state made by {@link replayState}. */
-export function isReplayState(state: object): boolean {
-  return replayStates.has(state);
-}
-
-/**
- * A stand-in DurableObjectState for replaying one execution of a Durable Object class. Its
- * storage is empty outside the execution (what the constructor reads is not in the trace) and
- * served from the trace inside it.
- */
-export function replayState(id: { id: string; name: string | null } | null): object {
-  const empty = async () => undefined;
-  const storage = Object.assign(standIn("DurableObjectStorage"), {
-    get: empty,
-    list: async () => new Map(),
-    getAlarm: async () => null,
-    put: empty,
-    delete: async () => false,
-    deleteAll: empty,
-    setAlarm: empty,
-    deleteAlarm: empty,
-    sync: empty,
-  });
-  const state = Object.assign(standIn("DurableObjectState"), {
-    id: {
-      toString: () => id?.id ?? "0".repeat(64),
-      equals: (o: unknown) => String(o) === (id?.id ?? ""),
-      ...(id?.name ? { name: id.name } : {}),
-    },
-    storage,
-    waitUntil: (p: Promise<unknown>) => currentSession()?.track(p),
-    blockConcurrencyWhile: async <T>(fn: () => Promise<T>) => fn(),
-    acceptWebSocket: () =>
-      currentSession()?.note("unsupported", "websocket", "acceptWebSocket", null),
-    getWebSockets: () => [],
-    setWebSocketAutoResponse: () => {},
-    getTags: () => [],
-  });
-  replayStates.add(state);
-  return state;
 }

@@ -22,7 +22,7 @@ import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
 import { replayThrough } from "../replay/client.js";
 import { bundleWorker } from "./bundle.js";
-import { readWorkerConfig, type WorkerConfig } from "./config.js";
+import { readWorkerConfig, replayBindingOptions, type WorkerConfig } from "./config.js";
 import type { ReplayReport } from "../replay/report.js";
 
 export interface ReplayerOptions {
@@ -97,13 +97,7 @@ export class Replayer {
       compatibilityDate: config.compatibilityDate,
       compatibilityFlags: config.compatibilityFlags,
       bindings: { ...config.vars, [REPLAY_SECRET_VAR]: secret },
-      kvNamespaces: config.kv,
-      r2Buckets: config.r2,
-      d1Databases: config.d1,
-      queueProducers: Object.fromEntries(
-        config.queues.map((q) => [q, { queueName: `fluxrun-replay-${q}` }]),
-      ),
-      serviceBindings: Object.fromEntries(config.services.map((s) => [s, refuse])),
+      ...replayBindingOptions(config),
       outboundService: outbound as never,
       kvPersist: false,
       r2Persist: false,

@@ -156,6 +156,27 @@ export function isUnencodable(value: unknown): value is Unencodable {
   );
 }
 
+/**
+ * Identifiers a bundler may rename (`env2`, `DB01`, `__name3`) with their trailing digits
+ * removed, so a message read from another bundle of the same code compares equal.
+ */
+function normalizeIdentifiers(message: string): string {
+  return message.replace(/\b([A-Za-z_$][A-Za-z_$]*?)\d+\b/g, "$1");
+}
+
+/**
+ * Two recorded errors are the same when class and message match, the message compared with
+ * identifiers normalised: the replay bundle may name a variable `env2` where production said
+ * `env`.
+ */
+export function sameError(a: ErrorData | null, b: ErrorData | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.name !== b.name) return false;
+  return (
+    a.message === b.message || normalizeIdentifiers(a.message) === normalizeIdentifiers(b.message)
+  );
+}
+
 export function safeString(value: unknown): string {
   try {
     return String(value);

@@ -18,14 +18,22 @@ export type ReplayTarget = (request: Request) => Promise<Response>;
 
 /** The envelope bytes for an opened trace. */
 export function encodeEnvelope(trace: PlainTrace, policy?: ReplayPolicy): Uint8Array {
+  return encodeCbor(envelopeOf(trace, policy));
+}
+
+/** The replay envelope of an opened trace: what to run, with every recorded event. */
+export function envelopeOf(trace: PlainTrace, policy?: ReplayPolicy): ReplayEnvelope {
+  const { handler, entry } = trace.head.summary;
   const envelope: ReplayEnvelope = {
     version: 1,
     traceId: trace.head.id,
+    ...(handler === undefined ? {} : { handler }),
+    ...(entry === undefined ? {} : { entry }),
     events: trace.head.events,
     payloads: trace.payloads,
     ...(policy ? { policy } : {}),
   };
-  return encodeCbor(envelope);
+  return envelope;
 }
 
 /** How the app is told this is a replay: the harness secret, or an agent signature. */

@@ -13,9 +13,8 @@ export type Readiness = (typeof READINESS)[number];
 export const UNSUPPORTED_APIS = {
   raw_socket: "raw TCP sockets (cloudflare:sockets connect)",
   websocket: "WebSocket upgrades",
-  durable_object: "Durable Object stubs",
-  cache_write: "Cache API writes",
   key_generation: "crypto.subtle key generation",
+  unencodable_value: "a value the trace cannot hold (an RPC stub, a function or a stream)",
   node_crypto_random: "node:crypto randomness",
   unsupported_binding: "a binding kind FluxRun does not record",
 } as const;
@@ -48,10 +47,10 @@ export interface PreflightReport {
   codeScanned: boolean;
 }
 
-function apiOfEvent(op: string, target: string): UnsupportedApi {
+function apiOfEvent(op: string): UnsupportedApi {
   if (op === "websocket") return "websocket";
   if (op === "connect") return "raw_socket";
-  if (/^(idFromName|idFromString|newUniqueId|get|getByName)$/.test(op)) return "durable_object";
+  if (op === "generateKey") return "key_generation";
   return "unsupported_binding";
 }
 
@@ -85,9 +84,17 @@ export function preflight(
     let replayable = true;
     if (e.parent !== undefined) {
       // Inside a host call: evidence only; replay serves the host call and never runs its code.
+    } else if (e.info?.unencodable !== undefined) {
+      replayable = false;
+      inPath.add("unencodable_value");
+      blockers.push({
+        code: "BLOCK_UNSUPPORTED_API",
+        seq: e.seq,
+        reason: `Event #${e.seq} (${e.kind} ${e.op} ${e.target}) passed ${UNSUPPORTED_APIS.unencodable_value}; replay cannot serve it`,
+      });
     } else if (e.kind === "unsupported") {
       replayable = false;
-      const api = apiOfEvent(e.op, e.target);
+      const api = apiOfEvent(e.op);
       inPath.add(api);
       blockers.push({
         code: "BLOCK_UNSUPPORTED_API",

@@ -13,6 +13,7 @@
  */
 import { currentSession, type Session } from "../../internal/session.js";
 import type { EventKind } from "../../trace/schema.js";
+import { isUnencodable } from "../../internal/values.js";
 import { recordPropertyRead } from "../env.js";
 
 /** One wrapped object: the real one behind it and what its operations need to know. */
@@ -167,12 +168,18 @@ function runCall<S>(
         op: name,
         target: h.target,
         ...(isWrite(op, c) ? { write: true } : {}),
+        ...(isUnencodable(prepared.request)
+          ? { info: { unencodable: prepared.request.unencodable } }
+          : {}),
         request: prepared.request,
         live: async () => {
           liveValue = await liveCall(op, h, name, passed, c);
           return op.capture ? op.capture(liveValue, c) : liveValue;
         },
-        capture: (data) => ({ value: data, data }),
+        capture: (data, addInfo) => {
+          if (isUnencodable(data)) addInfo({ unencodable: data.unencodable });
+          return { value: data, data };
+        },
         revive: (data) => data,
       })
       .then((data) => (op.revive ? op.revive(data, c, liveValue) : data));

@@ -122,6 +122,25 @@ export const durableObjectBinding: BindingKind = {
   config: {
     wranglerKey: "durable_objects",
     names: (section) => bindingNames((section as { bindings?: unknown } | null)?.bindings, "name"),
+    // A replayed Durable Object execution runs in a real (empty) instance of its own class, so
+    // classes this worker defines are bound; objects of other workers are stand-ins.
+    miniflare(names, config) {
+      const section = config.durable_objects as
+        { bindings?: Record<string, unknown>[] } | undefined;
+      const sqlite = new Set(
+        (Array.isArray(config.migrations) ? config.migrations : []).flatMap(
+          (m: { new_sqlite_classes?: unknown }) =>
+            Array.isArray(m?.new_sqlite_classes) ? (m.new_sqlite_classes as string[]) : [],
+        ),
+      );
+      const objects: Record<string, { className: string; useSQLite: boolean }> = {};
+      for (const b of section?.bindings ?? []) {
+        if (typeof b.name !== "string" || !names.includes(b.name)) continue;
+        if (typeof b.class_name !== "string" || typeof b.script_name === "string") continue;
+        objects[b.name] = { className: b.class_name, useSQLite: sqlite.has(b.class_name) };
+      }
+      return Object.keys(objects).length ? { durableObjects: objects } : {};
+    },
   },
   note: "Durable Object ids, stub fetch and RPC calls are served from the trace; no object runs",
 };

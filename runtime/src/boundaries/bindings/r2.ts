@@ -117,7 +117,7 @@ function objectFrom(data: ObjectData, body?: ReadableStream<Uint8Array> | Uint8A
     bytes: { value: take },
     text: { value: async () => new TextDecoder().decode(await take()) },
     json: { value: async () => JSON.parse(new TextDecoder().decode(await take())) as unknown },
-    blob: { value: async () => new Blob([await take()]) },
+    blob: { value: async () => new Blob([(await take()).buffer as ArrayBuffer]) },
   }) as unknown as R2ObjectBody;
 }
 

@@ -207,7 +207,12 @@ export async function generateGuard(
   traceFile: string,
   options: { out: string; config?: string; key: PrivateJwk; redacted?: boolean; cwd?: string },
 ): Promise<GuardFiles> {
-  const bytes = new Uint8Array(await readFile(traceFile));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(traceFile));
+  } catch (cause) {
+    throw new FluxError("ERR_CONFIG", `Could not read the trace file ${traceFile}`, { cause });
+  }
   const { head } = readTrace(bytes);
   const config = await readWorkerConfig(options.config, options.cwd);
   const pre = preflight(head, { code: await scanWorker(config) });

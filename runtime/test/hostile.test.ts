@@ -3,13 +3,23 @@
  * and must be refused with its own FluxError code, promptly, by `readTrace` (the clear head, read
  * before any authentication) and `openTrace` (payloads sealed with the public key alone).
  */
-import { Encoder } from "cbor-x";
 import { describe, expect, it } from "vitest";
-import { isFluxError, type FluxErrorCode } from "../errors.js";
-import { encodeCbor } from "./_cbor.js";
-import { generateTraceKeys } from "./keys.js";
-import { openTrace, readTrace, sealEncoded, sealTrace } from "./seal.js";
-import { TRACE_FORMAT, type TraceHead } from "./schema.js";
+import { isFluxError, type FluxErrorCode } from "../src/errors.js";
+import { encodeCbor } from "../src/trace/_cbor.js";
+import { generateTraceKeys } from "../src/trace/keys.js";
+import { openTrace, readTrace, sealEncoded, sealTrace } from "../src/trace/seal.js";
+import { TRACE_FORMAT, type TraceHead } from "../src/trace/schema.js";
+import {
+  cat,
+  cborHead,
+  fill,
+  HOSTILE_HEADS,
+  records,
+  repeatKey,
+  sharedDag,
+  text,
+  withHead,
+} from "./_hostile.js";
 
 const keys = await generateTraceKeys();
 const SECRET = "top-secret-value";
@@ -45,64 +55,7 @@ const payloads = [
 const real = await sealTrace({ head, payloads }, keys.publicJwk);
 const realHead = encodeCbor({ ...head, recipient: { kid: "k", jwe: "a.b.c.d.e" } });
 
-// --- CBOR by hand -------------------------------------------------------------------------------
-
-/** A CBOR head (major type, argument) in its shortest form. */
-function cborHead(major: number, n: number): Uint8Array {
-  const m = major << 5;
-  if (n < 24) return Uint8Array.of(m | n);
-  if (n < 0x100) return Uint8Array.of(m | 24, n);
-  if (n < 0x10000) return Uint8Array.of(m | 25, n >> 8, n & 0xff);
-  if (n < 0x1_0000_0000)
-    return Uint8Array.of(m | 26, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
-  const out = new Uint8Array(9);
-  out[0] = m | 27;
-  new DataView(out.buffer).setBigUint64(1, BigInt(n));
-  return out;
-}
-
-function cat(...parts: (Uint8Array | number[])[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-const fill = (n: number, byte: number) => new Uint8Array(n).fill(byte);
-const text = (s: string) => {
-  const b = new TextEncoder().encode(s);
-  return cat(cborHead(3, b.length), b);
-};
-
-/** A trace file around `headBytes` (its sealed block is never reached by these rows). */
-const withHead = (headBytes: Uint8Array) =>
-  encodeCbor({ format: TRACE_FORMAT, version: 1, head: headBytes, sealed: new Uint8Array(40) });
-
-/** A validly sealed trace whose payload block is `payloadBytes`: anyone with the public key can. */
 const withPayloads = (payloadBytes: Uint8Array) => sealEncoded(head, payloadBytes, keys.publicJwk);
-
-/** `map` with one more entry appended: a key it already has. */
-function repeatKey(map: Uint8Array, key: string, value: unknown): Uint8Array {
-  const out = cat(map, text(key), encodeCbor(value));
-  out[0]! += 1; // one more entry (the maps here have fewer than 23)
-  return out;
-}
-
-/** [v0 … vn], each v(k) = 28([29(k-1), 29(k-1)]): a DAG that expands to 2^n nodes. */
-function sharedDag(levels: number): Uint8Array {
-  const parts: Uint8Array[] = [cborHead(4, levels + 1), Uint8Array.of(0xd8, 28, 0x80)];
-  for (let k = 1; k <= levels; k++) {
-    const ref = cat([0xd8, 29], cborHead(0, k - 1));
-    parts.push(cat([0xd8, 28, 0x82], ref, ref));
-  }
-  return cat(...parts);
-}
-
-/** cbor-x record extensions: what a `useRecords` encoder writes for a list of like objects. */
-const records = (value: unknown) => new Encoder({ useRecords: true }).encode(value);
 
 // --- The table -----------------------------------------------------------------------------------
 
@@ -112,11 +65,7 @@ const M = 1_000_000;
 
 /** Classes aimed at the clear head: refused by readTrace and by openTrace alike. */
 const clearHead: Row[] = [
-  [
-    "a head declaring 4 M small integers",
-    () => withHead(cat(cborHead(4, 4 * M), fill(4 * M, 1))),
-    "ERR_TRACE_LIMIT",
-  ],
+  ["a head declaring 4 M small integers", HOSTILE_HEADS.millionsOfInts, "ERR_TRACE_LIMIT"],
   [
     "a head declaring 4 M integers in 20 bytes",
     () => withHead(cat(cborHead(4, 4 * M), fill(15, 1))),
@@ -127,11 +76,7 @@ const clearHead: Row[] = [
     () => withHead(cat(cborHead(4, 300_000), fill(15, 1))),
     "ERR_TRACE_TRUNCATED",
   ],
-  [
-    "a head of 1 M empty maps",
-    () => withHead(cat(cborHead(4, M), fill(M, 0xa0))),
-    "ERR_TRACE_LIMIT",
-  ],
+  ["a head of 1 M empty maps", HOSTILE_HEADS.millionsOfEmptyMaps, "ERR_TRACE_LIMIT"],
   [
     "a head whose event list is 300 k empty maps (a million schema issues)",
     () =>
@@ -140,14 +85,10 @@ const clearHead: Row[] = [
       ),
     "ERR_TRACE_SCHEMA",
   ],
-  [
-    "an indefinite array of 8 M integers",
-    () => withHead(cat([0x9f], fill(8 * M, 1), [0xff])),
-    "ERR_TRACE_CORRUPT",
-  ],
+  ["an indefinite array of 8 M integers", HOSTILE_HEADS.indefiniteArray, "ERR_TRACE_CORRUPT"],
   ["an indefinite map", () => withHead(cat([0xbf], text("id"), [0x00, 0xff])), "ERR_TRACE_CORRUPT"],
   ["a shared-reference DAG of 2^24 nodes", () => withHead(sharedDag(24)), "ERR_TRACE_CORRUPT"],
-  ["a shared-reference DAG of 2^48 nodes", () => withHead(sharedDag(48)), "ERR_TRACE_CORRUPT"],
+  ["a shared-reference DAG of 2^48 nodes", HOSTILE_HEADS.sharedDag, "ERR_TRACE_CORRUPT"],
   [
     "cbor-x record extensions",
     () => withHead(records({ ...head, events: head.events })),

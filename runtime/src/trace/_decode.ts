@@ -4,12 +4,11 @@
  *
  * Read: unsigned and negative integers within the safe-integer range, byte strings (as
  * `Uint8Array` views on the input, as cbor-x gave them), text strings (strict UTF-8, plus the
- * encoded lone surrogates cbor-x writes),
- * definite-length arrays, maps with text keys (as plain objects, like `JSON.parse` builds them, so
- * a `__proto__` key is an own property), floats of 16, 32 and 64 bits, `false`, `true`, `null`,
- * `undefined`, and tag 1 (epoch seconds, the encoder's `Date`). Refused: indefinite lengths,
- * shared references (tags 28/29), cbor-x record extensions and every other tag, other simple
- * values, non-text and repeated map keys, bytes after the end.
+ * encoded lone surrogates cbor-x writes), definite-length arrays, maps with text keys (as plain
+ * objects, like `JSON.parse` builds them, so a `__proto__` key is an own property), floats of 16,
+ * 32 and 64 bits, `false`, `true`, `null`, `undefined`, and tag 1 (epoch seconds, the encoder's
+ * `Date`). Refused: indefinite lengths, shared references (tags 28/29), cbor-x record extensions
+ * and every other tag, other simple values, non-text and repeated map keys, bytes after the end.
  *
  * A declared length is compared with the limits and with the bytes left before it is used, so a
  * 20-byte input declaring 8 M items is refused at once; the item limit bounds the memory and the
@@ -47,8 +46,8 @@ export const PAYLOAD_LIMITS: Readonly<DecodeLimits> = Object.freeze({
 });
 
 /**
- * Limits for a clear head, read before any authentication: 5000 events take about 150 k items
- * and well under 2 MiB; strings there are names, routes and targets.
+ * Limits for a clear head, read before any authentication: 5000 typical events take about
+ * 150 k items and under 1 MiB; strings there are names, routes and targets.
  */
 export const HEAD_LIMITS: Readonly<DecodeLimits> = Object.freeze({
   maxBytes: 8 * MiB,

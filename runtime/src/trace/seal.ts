@@ -113,7 +113,7 @@ function looksLikeTrace(bytes: Uint8Array): boolean {
 }
 
 /** Decode limits for the two untrusted parts of a trace. */
-export interface TraceLimits {
+interface TraceLimits {
   /** The clear head, read before anything is authenticated. Default {@link HEAD_LIMITS}. */
   head: DecodeLimits;
   /** The opened payload list. Default {@link PAYLOAD_LIMITS}. */
@@ -208,7 +208,8 @@ function parseFile(
 
 /**
  * Reads the clear part of a trace (summary, events, key id) without a key. Nothing here is
- * authenticated until {@link openTrace} checks it.
+ * authenticated until {@link openTrace} checks it, so it is read under tight limits
+ * ({@link HEAD_LIMITS}); whatever the bytes, it throws nothing but a {@link FluxError}.
  *
  * @example
  * ```ts
@@ -226,7 +227,9 @@ export function readTrace(bytes: Uint8Array, options: ReadOptions = {}): ClearTr
 
 /**
  * Opens a trace with the private key: unwraps the data key, authenticates the whole file and
- * decrypts the payloads. Any change to head or payloads fails with `ERR_TRACE_TAMPERED`.
+ * decrypts the payloads. Any change to head or payloads fails with `ERR_TRACE_TAMPERED`. Sealing
+ * needs only the public key, so the payloads are read under limits too ({@link PAYLOAD_LIMITS});
+ * whatever the bytes, it throws nothing but a {@link FluxError}.
  *
  * @example
  * ```ts

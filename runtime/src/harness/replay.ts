@@ -9,7 +9,7 @@ import { Miniflare } from "miniflare";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { FluxError, isFluxError } from "../errors.js";
+import { asFluxError, FluxError } from "../errors.js";
 import {
   allowsLive,
   DENY_ALL,
@@ -165,8 +165,8 @@ export async function replayAll(
       try {
         out.push({ file, report: await replayer.replay(bytes, key) });
       } catch (err) {
-        if (!isFluxError(err)) throw err;
-        out.push({ file, error: { code: err.code, message: err.message } });
+        const { code, message } = asFluxError(err, "ERR_INTERNAL", "Could not replay the trace");
+        out.push({ file, error: { code, message } });
       }
     }
     return out;

@@ -12,7 +12,7 @@ import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/sch
 import type { PublicJwk } from "../trace/keys.js";
 import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
 import { runInSession, Session } from "./session.js";
-import { errorData, sha256Hex } from "./values.js";
+import { errorData, recordable, sha256Hex, type Unencodable } from "./values.js";
 
 /** Counters of this isolate's recorder, for diagnostics. */
 export interface FluxStats {
@@ -194,6 +194,26 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
 }
 
 /**
+ * A payload as the trace can hold it: a field outside the data model (a call's `request` or
+ * `result`) becomes a marker, and the marker's type is returned to flag the event.
+ */
+function keepable(payload: unknown): { value: unknown; unencodable?: string } {
+  const whole = recordable(payload);
+  if (whole === payload) return { value: payload };
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    return { value: whole, unencodable: (whole as Unencodable).unencodable };
+  }
+  let unencodable: string | undefined;
+  const value: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(payload)) {
+    const kept = recordable(v);
+    if (kept !== v) unencodable ??= (kept as Unencodable).unencodable;
+    value[k] = kept;
+  }
+  return unencodable === undefined ? { value } : { value, unencodable };
+}
+
+/**
  * Encodes the payload list once; when it is over the trace budget, replaces the largest payloads
  * with truncation markers (size and digest) until it fits, and flags their events.
  */
@@ -233,7 +253,15 @@ export function finishRecording(
       const { session } = rec;
       // From here on the trace is fixed: late, untracked work is counted as dropped.
       session.closed = true;
-      const payloads = session.payloads.map((p) => (p === undefined ? null : p));
+      // A value outside the data model would seal into a trace the reader refuses: it is kept as
+      // a marker instead, and its event flagged so preflight and replay refuse it.
+      const payloads = session.payloads.map((p, i) => {
+        if (p === undefined) return null;
+        const { value, unencodable } = keepable(p);
+        const event = session.events[i];
+        if (unencodable && event) event.info = { ...event.info, unencodable };
+        return value;
+      });
       const payloadBytes = await fitPayloads(payloads, session);
       const truncatedPayloads = session.events.filter((e) => e.truncated).length;
       const summary = summarize(

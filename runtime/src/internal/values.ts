@@ -6,7 +6,6 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Body, ErrorData, Truncated } from "../trace/schema.js";
-import { encodeCbor } from "../trace/_cbor.js";
 
 const enc = new TextEncoder();
 
@@ -137,14 +136,34 @@ export interface Unencodable {
   unencodable: string;
 }
 
+/**
+ * True when `value` is within the trace's data model, so the reader gives back what was written:
+ * null, undefined, booleans, numbers, strings, `Uint8Array`, `Date`, arrays and plain objects of
+ * those. Maps, Sets, class instances, functions, BigInts, cycles and very deep values are not.
+ */
+export function inDataModel(value: unknown, depth = 0): boolean {
+  if (value === null || value === undefined) return true;
+  const t = typeof value;
+  if (t === "string" || t === "boolean" || t === "number") return true;
+  if (t !== "object" || depth > 48) return false;
+  if (value instanceof Uint8Array || value instanceof Date) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!inDataModel(v, depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in value) {
+    if (!inDataModel((value as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
+}
+
 /** `value` when the trace can hold it, else an {@link Unencodable} marker naming its type. */
 export function recordable(value: unknown): unknown {
-  try {
-    encodeCbor(value);
-    return value;
-  } catch {
-    return { unencodable: Object.prototype.toString.call(value) } satisfies Unencodable;
-  }
+  return inDataModel(value)
+    ? value
+    : ({ unencodable: Object.prototype.toString.call(value) } satisfies Unencodable);
 }
 
 export function isUnencodable(value: unknown): value is Unencodable {

@@ -4,29 +4,29 @@
  * findings. Runtime adapters call this; it does not know which runtime it is in.
  * @module
  */
-import { FluxError } from "../errors.js";
+import { FluxError, isFluxError } from "../errors.js";
 import { INCOMING } from "../boundaries/incoming/index.js";
 import { runInSession, Session } from "../internal/session.js";
 import { errorData, readStream, recordable } from "../internal/values.js";
 import type { HandlerKind, TraceEvent } from "../trace/schema.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
-import { ReplayEnvelope, type ReplayResult } from "./envelope.js";
+import { checkFirst } from "../trace/_check.js";
+import { ENVELOPE_LIMITS, ReplayEnvelope, type ReplayResult } from "./envelope.js";
 import { headerPairs } from "../internal/values.js";
 import type { Divergence } from "./divergence.js";
 
-/** Decodes and checks a replay envelope. */
+/** Decodes and checks a replay envelope (bounded: {@link ENVELOPE_LIMITS}). */
 export function decodeEnvelope(bytes: Uint8Array): ReplayEnvelope {
   let raw: unknown;
   try {
-    raw = decodeCbor(bytes);
+    raw = decodeCbor(bytes, { limits: ENVELOPE_LIMITS, what: "replay envelope" });
   } catch (cause) {
-    throw new FluxError(
-      "ERR_REPLAY_ENVELOPE",
-      "Could not read the replay envelope: it is not valid CBOR",
-      { cause },
-    );
+    const message = isFluxError(cause)
+      ? cause.message
+      : "Could not read the replay envelope: it is not valid CBOR";
+    throw new FluxError("ERR_REPLAY_ENVELOPE", message, { cause });
   }
-  const parsed = ReplayEnvelope.safeParse(raw);
+  const parsed = checkFirst(ReplayEnvelope, raw);
   if (!parsed.success || parsed.data.events.length !== parsed.data.payloads.length) {
     throw new FluxError(
       "ERR_REPLAY_ENVELOPE",

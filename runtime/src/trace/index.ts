@@ -3,7 +3,14 @@
  * divergence data are in `fluxrun/replay`. Runtime-agnostic (Workers, Deno, Node).
  * @module
  */
-export { readTrace, openTrace, sealTrace, type PlainTrace, type ClearTrace } from "./seal.js";
+export {
+  readTrace,
+  openTrace,
+  sealTrace,
+  type PlainTrace,
+  type ClearTrace,
+  type ReadOptions,
+} from "./seal.js";
 export {
   generateTraceKeys,
   parsePublicJwk,
@@ -14,5 +21,12 @@ export {
   type PrivateJwk,
 } from "./keys.js";
 export * from "./schema.js";
-export { encodeCbor, decodeCbor } from "./_cbor.js";
+export {
+  encodeCbor,
+  decodeCbor,
+  HEAD_LIMITS,
+  PAYLOAD_LIMITS,
+  type DecodeLimits,
+  type DecodeOptions,
+} from "./_cbor.js";
 export { traceKey, tracePrefix, summaryMetadata } from "../sink/_sink.js";

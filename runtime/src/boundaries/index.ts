@@ -151,7 +151,12 @@ export function wrapEnv<E extends object>(env: E): E {
     const wrapper = real
       ? kind.wrap(value as object, prop)
       : kind.wrap(
-          standIn((entry as { className: string }).className, kind.name === "service"),
+          // Stubs and unsupported kinds answer every name, so a call reaches the wrapper and is
+          // refused as the recording's was recorded.
+          standIn(
+            (entry as { className: string }).className,
+            kind.name === "service" || !kind.replayable,
+          ),
           prop,
           { standIn: true },
         );

@@ -176,11 +176,12 @@ export function isUnencodable(value: unknown): value is Unencodable {
 }
 
 /**
- * Identifiers a bundler may rename (`env2`, `DB01`, `__name3`) with their trailing digits
- * removed, so a message read from another bundle of the same code compares equal.
+ * Variable names a bundler may rename (`env2` for `env`, `__name3`) with their trailing digits
+ * removed, so a message read from another bundle of the same code compares equal. Property names
+ * (after a dot) are never renamed, so `DB01` in `env2.DB01` stays as it is.
  */
 function normalizeIdentifiers(message: string): string {
-  return message.replace(/\b([A-Za-z_$][A-Za-z_$]*?)\d+\b/g, "$1");
+  return message.replace(/(^|[^.\w$])([A-Za-z_$][\w$]*?)\d+\b/g, "$1$2");
 }
 
 /**

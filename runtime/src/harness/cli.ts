@@ -10,7 +10,7 @@ import { asFluxError, FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys, parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
-import { readWorkerConfig } from "./config.js";
+import { bindingNotes, readWorkerConfig } from "./config.js";
 import { scanWorker } from "./scan.js";
 import { generateGuard } from "./guard.js";
 import { preflight, formatPreflight } from "../replay/preflight.js";
@@ -153,7 +153,7 @@ async function preflightCommand(args: string[], io: Io): Promise<number> {
     values.config ? resolve(io.cwd, values.config) : undefined,
     io.cwd,
   );
-  const report = preflight(head, { code: await scanWorker(config) });
+  const report = preflight(head, { code: await scanWorker(config), notes: bindingNotes(config) });
   io.out(values.json ? JSON.stringify(report, null, 2) : formatPreflight(report));
   return report.readiness === "ready" ? 0 : 1;
 }

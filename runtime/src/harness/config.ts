@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { BINDING_KINDS } from "../boundaries/index.js";
+import { unsupportedBinding } from "../boundaries/bindings/unsupported.js";
 import { FluxError } from "../errors.js";
 
 export interface WorkerConfig {
@@ -25,6 +26,16 @@ export interface WorkerConfig {
   unsupported: Record<string, string>;
   /** The whole parsed config, for what binding kinds read beyond their own section. */
   raw: Record<string, unknown>;
+}
+
+/** What each declared binding's kind says about replay, by binding name (for preflight). */
+export function bindingNotes(config: WorkerConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kind of BINDING_KINDS) {
+    for (const name of config.bindings[kind.name] ?? []) out[name] = kind.note;
+  }
+  for (const name of Object.keys(config.unsupported)) out[name] = unsupportedBinding.note;
+  return out;
 }
 
 /**

@@ -19,7 +19,7 @@ import { checkFirst } from "../trace/_check.js";
 import { parsePrivateJwk, redactionToken, type PrivateJwk } from "../trace/keys.js";
 import { openTrace, readTrace, type PlainTrace } from "../trace/seal.js";
 import { TraceHead } from "../trace/schema.js";
-import { readWorkerConfig } from "./config.js";
+import { bindingNotes, readWorkerConfig } from "./config.js";
 import { Replayer } from "./replay.js";
 import { scanWorker } from "./scan.js";
 
@@ -215,7 +215,7 @@ export async function generateGuard(
   }
   const { head } = readTrace(bytes);
   const config = await readWorkerConfig(options.config, options.cwd);
-  const pre = preflight(head, { code: await scanWorker(config) });
+  const pre = preflight(head, { code: await scanWorker(config), notes: bindingNotes(config) });
   if (pre.readiness !== "ready") {
     throw new FluxError(
       "ERR_CONFIG",

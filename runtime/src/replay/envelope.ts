@@ -52,6 +52,7 @@ export const DivergenceData = z.object({
   closest: z.optional(
     z.nullable(z.object({ seq: z.number(), op: z.string(), target: z.string() })),
   ),
+  count: z.optional(z.int()),
 });
 
 export const ReplayResult = z.object({

@@ -111,6 +111,7 @@ const getWithMetadata: CallOperation = {
 const put: CallOperation = {
   type: "call",
   write: true,
+  void: true,
   async request({ args: [key, value, options], limit }) {
     // A stream can be read once: the bytes read here are what the real put receives.
     const bytes = await bodyData(value);
@@ -132,6 +133,7 @@ const TABLE: OperationTable = {
     delete: {
       type: "call",
       write: true,
+      void: true,
       request: ({ args: [key] }) => ({ request: { key } }),
       capture: () => null,
       revive: () => undefined,

@@ -43,4 +43,6 @@ export interface Divergence {
   closest?: { seq: number; op: string; target: string } | null;
   /** How many times the replay made this call: more than 1 means it was retried. */
   count?: number;
+  /** The differing values, by path (digests unless the report shows values). */
+  diff?: { path: string; expected: unknown; actual: unknown }[];
 }

@@ -6,7 +6,7 @@
 import { FluxError, isFluxError } from "../errors.js";
 import type { ResolvedOptions } from "../options.js";
 import { traceKey, type TraceSink } from "../sink/_sink.js";
-import { sealEncoded } from "../trace/seal.js";
+import { sealV2 } from "../trace/_writer.js";
 import { encodeCbor } from "../trace/_cbor.js";
 import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
@@ -284,16 +284,15 @@ export function finishRecording(
         );
       if (!target.publicKey)
         throw new FluxError("ERR_CONFIG", "No public key: set FLUX_PUBLIC_KEY or pass `publicKey`");
-      const head: Omit<TraceHead, "recipient"> = {
+      const head: Omit<TraceHead, "recipient" | "version"> = {
         id: rec.id,
-        version: 1,
         summary,
         events: session.events,
         masks: { headers: [...resolved.maskHeaders], fields: [...resolved.maskFields] },
-        // payloadBytes is filled in by sealEncoded from the encoded payload list.
+        // payloadBytes is filled in by the writer from the encoded payload list.
         stats: { droppedEvents: session.droppedEvents, truncatedPayloads, payloadBytes: 0 },
       };
-      const bytes = await sealEncoded(head, payloadBytes, target.publicKey);
+      const bytes = await sealV2(head, payloadBytes, target.publicKey, { now: now() });
       await target.sink.write({ key: traceKey(summary), bytes, summary });
       stats.stored++;
     } catch (cause) {

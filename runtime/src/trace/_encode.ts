@@ -57,6 +57,11 @@ export class CborWriter {
     return this.#pos;
   }
 
+  /** Forgets what was written after `length` (a value that turned out not to fit the model). */
+  rewind(length: number): void {
+    this.#pos = Math.min(this.#pos, Math.max(0, length));
+  }
+
   /** A copy of what was written. */
   finish(): Uint8Array {
     return this.#buf.slice(0, this.#pos);
@@ -170,8 +175,12 @@ export class CborWriter {
     this.#pos += b.length;
   }
 
-  /** Any value of the data model. */
-  value(v: unknown): void {
+  /**
+   * Any value of the data model. A value outside it (a function, a BigInt, a Map, a class
+   * instance, a cycle or anything nested deeper than 64) throws a TypeError; what was written of
+   * it is left for the caller to {@link rewind}.
+   */
+  value(v: unknown, depth = 0): void {
     switch (typeof v) {
       case "string":
         this.string(v);
@@ -195,20 +204,29 @@ export class CborWriter {
     if (v === null) {
       this.#ensure(1);
       this.#buf[this.#pos++] = 0xf6;
-    } else if (v instanceof Uint8Array) {
+      return;
+    }
+    if (depth > 64) throw new TypeError("A value nested deeper than 64 levels (or a cycle)");
+    if (v instanceof Uint8Array) {
       this.bytes(v);
     } else if (Array.isArray(v)) {
       this.head(4, v.length);
-      for (const item of v) this.value(item);
+      for (const item of v) this.value(item, depth + 1);
     } else if (v instanceof Date) {
       this.head(6, 1);
       this.number(v.getTime() / 1000);
     } else {
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) {
+        throw new TypeError(
+          `A ${Object.prototype.toString.call(v)} is outside the trace's data model`,
+        );
+      }
       const keys = Object.keys(v);
       this.head(5, keys.length);
       for (const k of keys) {
         this.string(k);
-        this.value((v as Record<string, unknown>)[k]);
+        this.value((v as Record<string, unknown>)[k], depth + 1);
       }
     }
   }

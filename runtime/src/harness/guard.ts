@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { FluxError } from "../errors.js";
 import type { Divergence } from "../replay/divergence.js";
@@ -47,10 +47,18 @@ function pathOf(p: string | URL): string {
   return p instanceof URL ? fileURLToPath(p) : resolve(p);
 }
 
-async function keyFromEnvironment(cwd: string): Promise<PrivateJwk> {
+/**
+ * The key a sealed guard opens its fixture with: `$FLUX_PRIVATE_KEY`, `$FLUX_PRIVATE_KEY_FILE`,
+ * else `.fluxrun/agent-private.jwk` in the working directory or in one of `appDirs`.
+ */
+async function keyFromEnvironment(cwd: string, appDirs: string[] = []): Promise<PrivateJwk> {
   if (process.env.FLUX_PRIVATE_KEY) return parsePrivateJwk(process.env.FLUX_PRIVATE_KEY);
-  const file = process.env.FLUX_PRIVATE_KEY_FILE ?? join(cwd, ".fluxrun/agent-private.jwk");
-  if (existsSync(file)) return parsePrivateJwk(await readFile(file, "utf8"));
+  const candidates = process.env.FLUX_PRIVATE_KEY_FILE
+    ? [process.env.FLUX_PRIVATE_KEY_FILE]
+    : [cwd, ...appDirs].map((d) => join(d, ".fluxrun/agent-private.jwk"));
+  for (const file of candidates) {
+    if (existsSync(file)) return parsePrivateJwk(await readFile(file, "utf8"));
+  }
   throw new FluxError(
     "ERR_KEY_INVALID",
     "This guard's fixture is sealed: set FLUX_PRIVATE_KEY (the JWK JSON) or FLUX_PRIVATE_KEY_FILE, e.g. from a CI secret",
@@ -61,6 +69,7 @@ async function keyFromEnvironment(cwd: string): Promise<PrivateJwk> {
 export async function loadFixture(
   file: string,
   key?: PrivateJwk,
+  options: { appDirs?: string[] } = {},
 ): Promise<{ trace: PlainTrace; redacted: boolean }> {
   const bytes = new Uint8Array(await readFile(file));
   if (file.endsWith(".fixture.cbor")) {
@@ -79,7 +88,10 @@ export async function loadFixture(
     }
     return { trace: { head: head.data, payloads: raw.payloads }, redacted: true };
   }
-  const opened = await openTrace(bytes, key ?? (await keyFromEnvironment(process.cwd())));
+  const opened = await openTrace(
+    bytes,
+    key ?? (await keyFromEnvironment(process.cwd(), options.appDirs)),
+  );
   return { trace: opened, redacted: false };
 }
 
@@ -100,7 +112,9 @@ export async function runGuard(options: {
   env?: string;
   key?: PrivateJwk;
 }): Promise<GuardResult> {
-  const { trace, redacted } = await loadFixture(pathOf(options.fixture), options.key);
+  const { trace, redacted } = await loadFixture(pathOf(options.fixture), options.key, {
+    appDirs: [dirname(pathOf(options.config))],
+  });
   const replayer = await Replayer.start({
     config: pathOf(options.config),
     ...(options.entry ? { entry: pathOf(options.entry) } : {}),
@@ -232,7 +246,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    root: fileURLToPath(new URL(".", import.meta.url)),
+    dir: fileURLToPath(new URL(".", import.meta.url)),
     include: ["**/*.guard.test.ts"],
     pool: "forks",
     testTimeout: 120_000,

@@ -77,7 +77,9 @@ export function unifiedDiff(
     const hunk = ops.slice(start, stop);
     const oldLen = hunk.filter((o) => o.kind !== "+").length;
     const newLen = hunk.filter((o) => o.kind !== "-").length;
-    out.push(`@@ -${oldStart + 1},${oldLen} +${newStart + 1},${newLen} @@`);
+    // An empty side is numbered by the line before it, as diff does.
+    const from = (s: number, len: number) => `${len ? s + 1 : s},${len}`;
+    out.push(`@@ -${from(oldStart, oldLen)} +${from(newStart, newLen)} @@`);
     for (const o of hunk) out.push(`${o.kind}${o.line}`);
     k = stop;
   }

@@ -200,22 +200,32 @@ function region(lines: string[], table: string): { start: number; end: number } 
   return { start: hs[i]!.index + 1, end: hs[i + 1]?.index ?? lines.length };
 }
 
-/** Index just past the `]` closing the array opened at `open` in `text`, skipping strings. */
-function closeOfArray(text: string, open: number): number {
+/**
+ * The array opened at `open`: the index of its closing `]` and of its last character that is
+ * neither space nor comment (strings and `#` comments skipped), or -1s when it does not close.
+ */
+function scanArray(text: string, open: number): { close: number; last: number } {
   let depth = 0;
+  let last = open;
   for (let i = open; i < text.length; i++) {
-    const c = text[i];
+    const c = text[i]!;
     if (c === '"' || c === "'") {
       const end = text.indexOf(c, i + 1);
-      if (end < 0) return -1;
+      if (end < 0) break;
       i = end;
+      last = end;
     } else if (c === "#") {
       const nl = text.indexOf("\n", i);
       i = nl < 0 ? text.length : nl;
-    } else if (c === "[") depth++;
-    else if (c === "]" && --depth === 0) return i;
+    } else if (c === "[") {
+      depth++;
+      last = i;
+    } else if (c === "]") {
+      if (--depth === 0) return { close: i, last };
+      last = i;
+    } else if (!/\s/.test(c)) last = i;
   }
-  return -1;
+  return { close: -1, last: -1 };
 }
 
 function tomlString(value: string): string {
@@ -238,17 +248,16 @@ function editToml(text: string, plan: Plan): string {
       const before = lines.slice(0, keyLine).join(eol).length + (keyLine ? eol.length : 0);
       const joined = lines.join(eol);
       const open = joined.indexOf("[", before);
-      const close = closeOfArray(joined, open);
-      if (open < 0 || close < 0) throw new Error("unreadable compatibility_flags");
-      const inner = joined.slice(open + 1, close);
-      const trimmed = inner.trimEnd();
+      const { close, last } = open < 0 ? { close: -1, last: -1 } : scanArray(joined, open);
+      if (close < 0) throw new Error("unreadable compatibility_flags");
+      const after = joined[last];
       const insert =
-        trimmed.trim() === ""
+        last === open
           ? '"nodejs_compat"'
-          : trimmed.endsWith(",")
+          : after === ","
             ? ' "nodejs_compat"'
             : ', "nodejs_compat"';
-      const at = open + 1 + trimmed.length;
+      const at = last + 1;
       lines = (joined.slice(0, at) + insert + joined.slice(at)).split(eol);
     } else {
       const date = lines.findIndex(

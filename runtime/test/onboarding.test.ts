@@ -210,16 +210,19 @@ afterAll(async () => {
 });
 
 describe("the README's quick start", () => {
-  it("is exactly the commands this test runs", async () => {
-    const readme = await readFile(join(ROOT, "README.md"), "utf8");
-    const block = /<!-- quick-start -->\s*```[a-z]*\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block, "README.md has a quick-start block").toBeDefined();
-    const commands = block!
-      .split("\n")
-      .map((l) => l.replace(/#.*$/, "").trim())
-      .filter(Boolean);
-    expect(commands).toEqual([...QUICK_START]);
-  });
+  it.each(["README.md", "runtime/README.md"])(
+    "in %s is exactly the commands this test runs",
+    async (file) => {
+      const readme = await readFile(join(ROOT, file), "utf8");
+      const block = /<!-- quick-start -->\s*```[a-z]*\n([\s\S]*?)```/.exec(readme)?.[1];
+      expect(block, "README.md has a quick-start block").toBeDefined();
+      const commands = block!
+        .split("\n")
+        .map((l) => l.replace(/#.*$/, "").trim())
+        .filter(Boolean);
+      expect(commands).toEqual([...QUICK_START]);
+    },
+  );
 });
 
 describe("a Hono app with wrangler.toml and a secret in .dev.vars", () => {

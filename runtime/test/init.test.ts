@@ -218,6 +218,7 @@ id = "kv" # local id
     await writeFile(join(dir, "mine.private.jwk"), JSON.stringify(keys.privateJwk));
     const r = await run(dir, { key: join(dir, "mine.private.jwk") });
     expect(r.key).toMatchObject({ kid: keys.kid, created: false });
+    expect(r.next[2]).toBe("npx fluxrun replay .fluxrun/traces --key mine.private.jwk");
     const config = await readWorkerConfig(undefined, { cwd: dir });
     expect(JSON.parse(config.vars.FLUX_PUBLIC_KEY!).x).toBe(keys.publicJwk.x);
     expect(await readdir(dir)).not.toContain(".fluxrun");

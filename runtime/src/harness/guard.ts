@@ -220,7 +220,9 @@ import { expect, test } from "vitest";
 const expected = ${JSON.stringify(args.expected, null, 2)};
 
 // Guards start Miniflare from Node; inside the Workers runtime (a Workers-pool run) they skip.
-const inWorkers = globalThis.navigator?.userAgent === "Cloudflare-Workers";
+const inWorkers =
+  (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ===
+  "Cloudflare-Workers";
 
 test.skipIf(inWorkers)(${JSON.stringify(`guard: ${args.title}`)}, { timeout: 120_000 }, async () => {
   const { runGuard } = await import("fluxrun/harness");

@@ -635,7 +635,7 @@ export async function initApp(options: InitOptions): Promise<InitResult> {
   const next = [
     `npx wrangler dev${configArg}${envArg}${entryArg}`,
     `npx fluxrun pull${fluxConfig}${envArg}`,
-    `npx fluxrun replay .fluxrun/traces${fluxConfig}${envArg}${entryArg ? ` --entry${entryArg}` : ""}`,
+    `npx fluxrun replay .fluxrun/traces${fluxConfig}${envArg}${entryArg ? ` --entry${entryArg}` : ""}${options.key ? ` --key ${shown(cwd, resolve(cwd, options.key))}` : ""}`,
   ];
   return {
     dryRun,

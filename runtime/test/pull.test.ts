@@ -170,6 +170,7 @@ describe("pull from wrangler dev's local state", () => {
     expect(lines.join("\n")).toMatch(/note: --entry ignored: pull reads no code/);
     expect(lines.join("\n")).toMatch(/skipped traces\/pull-app\/.*: ERR_TRACE_CORRUPT/);
     expect(lines.join("\n")).toMatch(/1 new trace \(/);
+    expect(lines).toContain("Next: npx fluxrun replay .fluxrun/traces");
   });
 });
 

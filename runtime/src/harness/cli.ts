@@ -490,7 +490,14 @@ async function pullCommand(args: string[], io: Io): Promise<number> {
     if (result.skipped.length) {
       for (const s of result.skipped) io.err(`  skipped ${s.key}: ${s.code}: ${s.message}`);
     }
-    if (result.matched) io.out(`Next: npx fluxrun replay ${shown(io, result.tracesDir)}`);
+    if (result.matched) {
+      const args = [
+        p.str("config") ? ` --config ${p.str("config")}` : "",
+        env ? ` --env ${env}` : "",
+        result.hasMain === false ? " --entry <entry>" : "",
+      ].join("");
+      io.out(`Next: npx fluxrun replay ${shown(io, result.tracesDir)}${args}`);
+    }
   }
   return result.skipped.length ? 2 : 0;
 }

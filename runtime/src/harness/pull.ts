@@ -334,11 +334,16 @@ export interface PullResult {
   /** Objects that are not readable traces: left out, with the reader's error code. */
   skipped: { key: string; code: string; message: string }[];
   files: string[];
+  /** False when the config read has no `main`: replay needs `--entry`. */
+  hasMain?: boolean;
 }
 
-async function resolveBucket(options: PullOptions): Promise<{ bucket: string; root: string }> {
+async function resolveBucket(
+  options: PullOptions,
+): Promise<{ bucket: string; root: string; hasMain?: boolean }> {
   let root = options.cwd;
   let bucket = options.bucket;
+  let hasMain: boolean | undefined;
   const needConfig = !bucket || (!options.s3 && !options.persistTo);
   if (needConfig) {
     const config = await readWranglerConfig(options.config, {
@@ -350,6 +355,7 @@ async function resolveBucket(options: PullOptions): Promise<{ bucket: string; ro
     });
     if (config) {
       root = dirname(config.path);
+      hasMain = typeof config.raw.main === "string";
       if (!bucket) {
         const entries = Array.isArray(config.raw.r2_buckets)
           ? (config.raw.r2_buckets as { binding?: unknown; bucket_name?: unknown }[])
@@ -365,7 +371,7 @@ async function resolveBucket(options: PullOptions): Promise<{ bucket: string; ro
       }
     }
   }
-  return { bucket: bucket!, root };
+  return { bucket: bucket!, root, ...(hasMain === undefined ? {} : { hasMain }) };
 }
 
 function safeKey(key: string): boolean {
@@ -397,7 +403,7 @@ async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
  */
 export async function pullTraces(options: PullOptions): Promise<PullResult> {
   const filters = options.filters ?? {};
-  const { bucket, root } = await resolveBucket(options);
+  const { bucket, root, hasMain } = await resolveBucket(options);
   const source = options.s3
     ? remoteSource(options.s3, bucket)
     : await localSource(options.persistTo ?? join(root, ".wrangler", "state"), bucket);
@@ -413,6 +419,7 @@ export async function pullTraces(options: PullOptions): Promise<PullResult> {
     present: 0,
     skipped: [],
     files: [],
+    ...(hasMain === undefined ? {} : { hasMain }),
   };
   try {
     const prefix = filters.app ? `traces/${appSegment(filters.app)}/` : "traces/";

@@ -160,6 +160,11 @@ const SKIPPED_DIRS = new Set(["node_modules", ".git", ".wrangler"]);
 /**
  * The trace files at `target`: the file itself, or every `.cbor` under a directory, recursively
  * (the `traces/<app>/<day>/<hour>/` layout `fluxrun pull` and `fsSink` write), in path order.
+ *
+ * @example
+ * ```ts
+ * await traceFiles(".fluxrun/traces"); // [".fluxrun/traces/shop-api/2026-04-20/12/…cbor", …]
+ * ```
  */
 export async function traceFiles(target: string): Promise<string[]> {
   let s;

@@ -264,7 +264,14 @@ function hasEnvironment(wrangler: WranglerModule, file: string, env: string): bo
 /** Flags under which workerd provides `node:async_hooks` (AsyncLocalStorage), which withFlux needs. */
 export const ASYNC_CONTEXT_FLAGS = ["nodejs_compat", "nodejs_compat_v2", "nodejs_als"] as const;
 
-/** The line to add to the config for the flag withFlux needs, in the config's own syntax. */
+/**
+ * The line to add to the config for the flag withFlux needs, in the config's own syntax.
+ *
+ * @example
+ * ```ts
+ * compatFlagLine({ path: "wrangler.toml" }); // 'compatibility_flags = ["nodejs_compat"]'
+ * ```
+ */
 export function compatFlagLine(config: Pick<WorkerConfig, "path">): string {
   return config.path.endsWith(".toml")
     ? 'compatibility_flags = ["nodejs_compat"]'

@@ -345,7 +345,16 @@ const RESERVED = new Set([
   "yield",
 ]);
 
-/** The entry with its default export wrapped, or why it cannot be done safely. */
+/**
+ * The entry with its default export wrapped, `already` when it uses withFlux, or the line to add
+ * by hand when wrapping it automatically would not be safe.
+ *
+ * @example
+ * ```ts
+ * wrapEntry("const app = new Hono();\nexport default app;\n", "shop");
+ * // { source: 'import { withFlux } from "fluxrun";\n…export default withFlux(app, { app: "shop" });\n' }
+ * ```
+ */
 export function wrapEntry(
   source: string,
   app: string | undefined,

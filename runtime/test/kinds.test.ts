@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { Miniflare } from "miniflare";
 import { bundleWorker } from "../src/harness/bundle.js";
 import { Replayer } from "../src/harness/replay.js";
+import { bindingNotes } from "../src/harness/config.js";
+import { preflight } from "../src/replay/preflight.js";
 import { readTrace } from "../src/trace/seal.js";
 import { generateTraceKeys } from "../src/trace/keys.js";
 import type { TraceHead } from "../src/trace/schema.js";
@@ -357,6 +359,16 @@ describe("recording every kind", () => {
       ],
       hasTraces: false,
     });
+  });
+
+  it("lets preflight say what each binding's kind does in replay", () => {
+    const report = preflight(traceOf((h) => h.summary.route === "/d1").head, {
+      code: [],
+      notes: bindingNotes(replayer.config),
+    });
+    expect(report.readiness).toBe("ready");
+    const db = report.boundaries.find((b) => b.target === "DB");
+    expect(db?.note).toMatch(/D1 statements.*served from the trace/);
   });
 
   it.each(CASES)("$name: every operation is in the trace", ({ trace, expected }) => {

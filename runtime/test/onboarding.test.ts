@@ -147,24 +147,37 @@ interface ReplayJson {
     file: string;
     report: {
       verdict: string;
-      divergences: { code: string; kind: string; op: string; target: string; fields?: string[] }[];
+      divergences: {
+        code: string;
+        kind: string;
+        op: string;
+        target: string;
+        fields?: string[];
+        diff?: { path: string; expected: unknown; actual: unknown }[];
+      }[];
     };
   }[];
 }
 
 /**
- * The first divergence of a `fluxrun replay --json` run: code and boundary. The divergence's
- * recorded and replayed values (shown when the private key is held) can be asserted here too.
+ * The first divergence of a `fluxrun replay --json` run: its code, boundary, the fields that
+ * differ, and the differing values by path (shown because the CLI holds the private key).
  */
 function firstDivergence(stdout: string): {
   code: string;
   boundary: string;
   fields: string[];
+  diff: { path: string; expected: unknown; actual: unknown }[];
 } {
   const out = JSON.parse(stdout) as ReplayJson;
   const d = out.traces[0]?.report.divergences[0];
   if (!d) throw new Error(`no divergence in ${stdout.slice(0, 500)}`);
-  return { code: d.code, boundary: `${d.kind} ${d.op} ${d.target}`, fields: d.fields ?? [] };
+  return {
+    code: d.code,
+    boundary: `${d.kind} ${d.op} ${d.target}`,
+    fields: d.fields ?? [],
+    diff: d.diff ?? [],
+  };
 }
 
 async function tracesUnder(dir: string): Promise<string[]> {
@@ -325,6 +338,7 @@ export default app;
       code: "changed_outcome",
       boundary: "response 200 /total",
       fields: ["body"],
+      diff: [{ path: "body.total", expected: 24, actual: 25 }],
     });
 
     const guard = await sh(QUICK_START[6].replace("<trace.cbor>", trace), dir);
@@ -432,6 +446,12 @@ test("the limit comes from the config", () => {
       boundary: "response 200 /",
       fields: ["status", "body"],
     });
+    expect(firstDivergence(diverged.stdout).diff).toEqual(
+      expect.arrayContaining([
+        { path: "status", expected: 200, actual: 422 },
+        { path: "body.ok", expected: true, actual: false },
+      ]),
+    );
 
     const guard = await sh(`${QUICK_START[6].replace("<trace.cbor>", trace)}${entry}`, dir);
     expect(guard.code, guard.stderr).toBe(0);

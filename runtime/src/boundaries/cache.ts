@@ -31,6 +31,7 @@ const TABLE: OperationTable = {
     put: {
       type: "call",
       write: true,
+      void: true,
       async request({ args: [request, response], limit }) {
         // The copy is read for the trace; the response itself goes to the real put untouched.
         const res = response as Response;

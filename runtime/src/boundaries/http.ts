@@ -8,7 +8,8 @@ import type { Trigger } from "../internal/recorder.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
 import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
 import { headerPairs, isTruncated, readBody, recordable, sameValue } from "../internal/values.js";
-import { withoutIgnoredHeaders, withoutIgnoredJson, type ReplayPolicy } from "../replay/policy.js";
+import { withoutIgnoredHeaders, withoutIgnoredJson } from "../replay/policy.js";
+import type { CompareRules } from "../internal/session.js";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304]);
@@ -59,25 +60,41 @@ function toHeaders(pairs: readonly (readonly [string, string])[]): Headers {
   return h;
 }
 
+/**
+ * A real Response from recorded data. What a constructed Response cannot be given (the URL after
+ * redirects, `redirected`, `type`) is set on the instance, so it reads as the recorded one did.
+ */
 export function buildResponse(data: HttpResponseData): Response {
   const body =
     NULL_BODY_STATUS.has(data.status) || !(data.body instanceof Uint8Array) ? null : data.body;
-  return new Response(body as BodyInit | null, {
+  const response = new Response(body as BodyInit | null, {
     status: data.status,
     statusText: data.statusText,
     headers: toHeaders(data.headers),
   });
+  const facts: PropertyDescriptorMap = {};
+  if (data.url) facts.url = { value: data.url, enumerable: false };
+  if (data.redirected) facts.redirected = { value: true, enumerable: false };
+  if (data.type && data.type !== response.type)
+    facts.type = { value: data.type, enumerable: false };
+  return Object.defineProperties(response, facts);
 }
 
 /** Reads a response copy into sealed data without touching the one handed back. */
 export function captureResponse(response: Response, limit: number): Promise<HttpResponseData> {
   const copy = response.body ? response.clone() : null;
-  return (copy ? readBody(copy, limit) : Promise.resolve(null)).then((body) => ({
-    status: response.status,
-    statusText: response.statusText,
-    headers: headerPairs(response.headers),
-    body,
-  }));
+  return (copy ? readBody(copy, limit) : Promise.resolve(null)).then((body) => {
+    const data: HttpResponseData = {
+      status: response.status,
+      statusText: response.statusText,
+      headers: headerPairs(response.headers),
+      body,
+    };
+    if (response.url) data.url = response.url;
+    if (response.redirected) data.redirected = true;
+    if (response.type && response.type !== "default") data.type = response.type;
+    return data;
+  });
 }
 
 /**
@@ -87,7 +104,7 @@ export function captureResponse(response: Response, limit: number): Promise<Http
 export function compareHttpRequest(
   recorded: unknown,
   actual: unknown,
-  policy?: ReplayPolicy,
+  policy?: CompareRules,
 ): string[] {
   const r = recorded as Partial<HttpRequestData> | undefined;
   const a = actual as HttpRequestData;
@@ -108,7 +125,7 @@ export function compareHttpRequest(
 export function changedHeaders(
   recorded: readonly (readonly [string, string])[],
   actual: readonly (readonly [string, string])[],
-  policy?: ReplayPolicy,
+  policy?: CompareRules,
 ): string[] {
   const group = (pairs: readonly (readonly [string, string])[]) => {
     const m = new Map<string, string[]>();
@@ -127,7 +144,7 @@ export function changedHeaders(
 }
 
 /** Body equality after removing ignored JSON paths. */
-export function sameBody(recorded: unknown, actual: unknown, policy?: ReplayPolicy): boolean {
+export function sameBody(recorded: unknown, actual: unknown, policy?: CompareRules): boolean {
   if (recorded instanceof Uint8Array && actual instanceof Uint8Array) {
     return sameValue(withoutIgnoredJson(recorded, policy), withoutIgnoredJson(actual, policy));
   }
@@ -189,7 +206,7 @@ export async function httpExchange(
       return { value: response, data: result, status: response.status };
     },
     revive: (d) => buildResponse(HttpResponseSchema.parse(d)),
-    compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.policy),
+    compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.rules),
   };
   return session.call(spec);
 }

@@ -19,6 +19,7 @@ import { cryptoBoundary } from "./crypto.js";
 import { isFluxName, recordVarRead } from "./env.js";
 import { fetchBoundary } from "./fetch.js";
 import { randomBoundary } from "./random.js";
+import { timersBoundary } from "./timers.js";
 import { d1Binding } from "./bindings/d1.js";
 import { durableObjectBinding } from "./bindings/durable-object.js";
 import { kvBinding } from "./bindings/kv.js";
@@ -35,6 +36,7 @@ export const GLOBAL_BOUNDARIES: readonly GlobalBoundary[] = [
   cryptoBoundary,
   consoleBoundary,
   cacheBoundary,
+  timersBoundary,
 ];
 
 /** Binding kinds, most specific first; the last one takes any other binding object. */
@@ -151,7 +153,12 @@ export function wrapEnv<E extends object>(env: E): E {
     const wrapper = real
       ? kind.wrap(value as object, prop)
       : kind.wrap(
-          standIn((entry as { className: string }).className, kind.name === "service"),
+          // Stubs and unsupported kinds answer every name, so a call reaches the wrapper and is
+          // refused as the recording's was recorded.
+          standIn(
+            (entry as { className: string }).className,
+            kind.name === "service" || !kind.replayable,
+          ),
           prop,
           { standIn: true },
         );

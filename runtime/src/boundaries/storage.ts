@@ -37,6 +37,7 @@ const read = (method: string): CallOperation => ({
 const write: CallOperation = {
   type: "call",
   write: true,
+  void: true,
   request: ({ args }) => ({ request: args }),
   capture: () => null,
   revive: () => undefined,
@@ -152,7 +153,7 @@ const STORAGE: OperationTable = {
     list: read("list"),
     getAlarm: read("getAlarm"),
     put: write,
-    delete: { ...write, capture: (v) => v, revive: (v) => v },
+    delete: { ...write, void: false, capture: (v) => v, revive: (v) => v },
     deleteAll: write,
     setAlarm: write,
     deleteAlarm: write,

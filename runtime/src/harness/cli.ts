@@ -12,7 +12,7 @@ import { asFluxError, FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys, parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
-import { configBlockers, readWorkerConfig, type ConfigOptions } from "./config.js";
+import { bindingNotes, configBlockers, readWorkerConfig, type ConfigOptions } from "./config.js";
 import { scanWorker } from "./scan.js";
 import { generateGuard } from "./guard.js";
 import { preflight, formatPreflight, type PreflightReport } from "../replay/preflight.js";
@@ -247,9 +247,10 @@ async function preflightCommand(args: string[], io: Io): Promise<number> {
   const { config: path, ...options } = p.configOptions();
   const config = await readWorkerConfig(path, options);
   const code = await scanWorker(config);
+  const notes = bindingNotes(config);
   const fromConfig = configBlockers(config);
   const judge = (head: Parameters<typeof preflight>[0]): PreflightReport => {
-    const report = preflight(head, { code });
+    const report = preflight(head, { code, notes });
     if (fromConfig.length) {
       report.blockers.unshift(...fromConfig);
       report.readiness = "not_ready";

@@ -8,6 +8,7 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { BINDING_KINDS } from "../boundaries/index.js";
+import { unsupportedBinding } from "../boundaries/bindings/unsupported.js";
 import { FluxError } from "../errors.js";
 import type { PreflightItem } from "../replay/preflight.js";
 
@@ -149,6 +150,16 @@ export interface WranglerConfig {
   env?: string;
   /** The config as wrangler resolved it. */
   raw: Record<string, unknown>;
+}
+
+/** What each declared binding's kind says about replay, by binding name (for preflight). */
+export function bindingNotes(config: WorkerConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kind of BINDING_KINDS) {
+    for (const name of config.bindings[kind.name] ?? []) out[name] = kind.note;
+  }
+  for (const name of Object.keys(config.unsupported)) out[name] = unsupportedBinding.note;
+  return out;
 }
 
 /**

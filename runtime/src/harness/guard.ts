@@ -20,7 +20,7 @@ import { checkFirst } from "../trace/_check.js";
 import { parsePrivateJwk, redactionToken, type PrivateJwk } from "../trace/keys.js";
 import { openTrace, readTrace, type PlainTrace } from "../trace/seal.js";
 import { TraceHead } from "../trace/schema.js";
-import { configBlockers, readWorkerConfig, type WorkerConfig } from "./config.js";
+import { bindingNotes, configBlockers, readWorkerConfig, type WorkerConfig } from "./config.js";
 import { Replayer } from "./replay.js";
 import { scanWorker } from "./scan.js";
 
@@ -336,7 +336,7 @@ export async function generateGuard(traceFile: string, options: GuardOptions): P
           ...(options.entry ? { entry: options.entry } : {}),
           ...(options.env ? { env: options.env } : {}),
         });
-  const pre = preflight(head, { code: await scanWorker(config) });
+  const pre = preflight(head, { code: await scanWorker(config), notes: bindingNotes(config) });
   const blockers = [...configBlockers(config), ...pre.blockers];
   if (blockers.length || pre.readiness !== "ready") {
     throw new FluxError(

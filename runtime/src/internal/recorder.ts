@@ -11,7 +11,8 @@ import { encodeCbor } from "../trace/_cbor.js";
 import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
 import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
-import { runInSession, Session } from "./session.js";
+import { runInSession } from "./session.js";
+import { RecordSession } from "./record-session.js";
 import { errorData, recordable, sha256Hex, type Unencodable } from "./values.js";
 
 /** Counters of this isolate's recorder, for diagnostics. */
@@ -57,7 +58,7 @@ export interface Trigger<T = unknown> {
 }
 
 export interface Recording {
-  session: Session;
+  session: RecordSession;
   id: string;
   start: number;
   trigger: Trigger<never>;
@@ -69,9 +70,11 @@ export function beginRecording<T>(
   env: Record<string, unknown>,
   resolved: ResolvedOptions,
 ): Recording {
-  const session = new Session("record", { limits: resolved.limits });
-  session.env = env;
-  session.maskHeaders = resolved.maskHeaders;
+  const session = new RecordSession({
+    limits: resolved.limits,
+    env,
+    maskHeaders: resolved.maskHeaders,
+  });
   const start = now();
   const recording = { session, id: newTraceId(start), start, trigger: trigger as Trigger<never> };
   const payload = runInSession(undefined, () => trigger.capture(session.limits.maxBodyBytes));
@@ -131,7 +134,7 @@ export interface ExecutionSettings {
 export async function recordExecution<T>(
   trigger: Trigger<T>,
   settings: ExecutionSettings,
-  run: (session: Session) => T | Promise<T>,
+  run: (session: RecordSession) => T | Promise<T>,
 ): Promise<T> {
   const rec = beginRecording(trigger, settings.env, settings.resolved);
   const close = () =>
@@ -217,7 +220,7 @@ function keepable(payload: unknown): { value: unknown; unencodable?: string } {
  * Encodes the payload list once; when it is over the trace budget, replaces the largest payloads
  * with truncation markers (size and digest) until it fits, and flags their events.
  */
-async function fitPayloads(payloads: unknown[], session: Session): Promise<Uint8Array> {
+async function fitPayloads(payloads: unknown[], session: RecordSession): Promise<Uint8Array> {
   let bytes = encodeCbor(payloads);
   const limit = session.limits.maxTraceBytes;
   if (bytes.length <= limit) return bytes;
@@ -252,7 +255,7 @@ export function finishRecording(
       const target = store();
       const { session } = rec;
       // From here on the trace is fixed: late, untracked work is counted as dropped.
-      session.closed = true;
+      session.close();
       // A value outside the data model would seal into a trace the reader refuses: it is kept as
       // a marker instead, and its event flagged so preflight and replay refuse it.
       const payloads = session.payloads.map((p, i) => {

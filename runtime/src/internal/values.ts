@@ -101,6 +101,11 @@ export function isTruncated(body: unknown): body is Truncated {
 }
 
 export function errorData(err: unknown): ErrorData {
+  if (typeof DOMException === "function" && err instanceof DOMException) {
+    const out: ErrorData = { name: err.name, message: err.message, type: "DOMException" };
+    if (err.stack) out.stack = err.stack;
+    return out;
+  }
   if (err instanceof Error) {
     const out: ErrorData = { name: err.name, message: err.message };
     if (err.stack) out.stack = err.stack;
@@ -123,6 +128,17 @@ const ERROR_CLASSES: Record<string, ErrorConstructor> = {
 
 /** Rebuilds a recorded error with the same class (for built-ins), name, message, stack, code. */
 export function reviveError(data: ErrorData): Error {
+  if (data.type === "DOMException" && typeof DOMException === "function") {
+    const err = new DOMException(data.message, data.name);
+    if (data.stack !== undefined) {
+      try {
+        Object.defineProperty(err, "stack", { value: data.stack, configurable: true });
+      } catch {
+        // a host whose DOMException stack cannot be set keeps its own
+      }
+    }
+    return err as unknown as Error;
+  }
   const Ctor = ERROR_CLASSES[data.name] ?? Error;
   const err = new Ctor(data.message);
   if (!(data.name in ERROR_CLASSES)) err.name = data.name;
@@ -176,11 +192,12 @@ export function isUnencodable(value: unknown): value is Unencodable {
 }
 
 /**
- * Identifiers a bundler may rename (`env2`, `DB01`, `__name3`) with their trailing digits
- * removed, so a message read from another bundle of the same code compares equal.
+ * Variable names a bundler may rename (`env2` for `env`, `__name3`) with their trailing digits
+ * removed, so a message read from another bundle of the same code compares equal. Property names
+ * (after a dot) are never renamed, so `DB01` in `env2.DB01` stays as it is.
  */
 function normalizeIdentifiers(message: string): string {
-  return message.replace(/\b([A-Za-z_$][A-Za-z_$]*?)\d+\b/g, "$1");
+  return message.replace(/(^|[^.\w$])([A-Za-z_$][\w$]*?)\d+\b/g, "$1$2");
 }
 
 /**

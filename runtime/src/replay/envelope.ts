@@ -52,6 +52,10 @@ export const DivergenceData = z.object({
   closest: z.optional(
     z.nullable(z.object({ seq: z.number(), op: z.string(), target: z.string() })),
   ),
+  count: z.optional(z.int()),
+  diff: z.optional(
+    z.array(z.object({ path: z.string(), expected: z.unknown(), actual: z.unknown() })),
+  ),
 });
 
 export const ReplayResult = z.object({

@@ -6,7 +6,9 @@
  */
 import { FluxError, isFluxError } from "../errors.js";
 import { INCOMING } from "../boundaries/incoming/index.js";
-import { runInSession, Session } from "../internal/session.js";
+import { runInSession } from "../internal/session.js";
+import { Player } from "../internal/player.js";
+import { allowsLive } from "./policy.js";
 import { errorData, readStream, recordable } from "../internal/values.js";
 import type { HandlerKind, TraceEvent } from "../trace/schema.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
@@ -56,7 +58,7 @@ export interface ReplayInvocation {
  */
 export async function executeReplay(
   envelope: ReplayEnvelope,
-  run: (invocation: ReplayInvocation, session: Session) => Promise<unknown>,
+  run: (invocation: ReplayInvocation, session: Player) => Promise<unknown>,
   options: {
     env: Record<string, unknown>;
     maskHeaders?: ReadonlySet<string>;
@@ -89,14 +91,22 @@ export async function executeReplay(
       { cause },
     );
   }
-  const session = new Session("replay", {
-    recorded: { events: envelope.events, payloads: envelope.payloads },
+  const policy = envelope.policy;
+  const session = new Player({
+    events: envelope.events,
+    payloads: envelope.payloads,
+    env: options.env,
+    ...(options.maskHeaders ? { maskHeaders: options.maskHeaders } : {}),
+    ...(policy ? { rules: policy } : {}),
+    allowLive: (request) => {
+      const r = request as { method?: unknown; url?: unknown } | undefined;
+      return (
+        typeof r?.method === "string" &&
+        typeof r.url === "string" &&
+        allowsLive(policy, r.method, r.url)
+      );
+    },
   });
-  session.env = options.env;
-  if (options.maskHeaders) session.maskHeaders = options.maskHeaders;
-  session.policy = envelope.policy;
-  let consoleCount = 0;
-  session.onConsole = () => consoleCount++;
   const invocation: ReplayInvocation = {
     handler,
     ...(envelope.entry === undefined ? {} : { entry: envelope.entry }),
@@ -109,7 +119,7 @@ export async function executeReplay(
   try {
     const value = await runInSession(session, () => {
       const unsupported = revived.unsupported;
-      if (unsupported) session.note("unsupported", unsupported.op, unsupported.target, null);
+      if (unsupported) session.note("unsupported", unsupported.op, unsupported.target);
       return run(invocation, session);
     });
     if (value instanceof Response) {
@@ -137,7 +147,7 @@ export async function executeReplay(
     divergences: findings.divergences as Divergence[] as ReplayResult["divergences"],
     served: findings.served,
     unconsumed: findings.unconsumed,
-    console: consoleCount,
+    console: findings.console,
     live: findings.live,
   };
 }

@@ -42,8 +42,15 @@ export interface PreflightReport {
   blockers: PreflightItem[];
   /** Unsupported APIs in the code but not on this trace's path, and other notes. */
   warnings: PreflightItem[];
-  /** Each boundary the trace holds and whether replay can serve it. */
-  boundaries: { kind: string; op: string; target: string; count: number; replayable: boolean }[];
+  /** Each boundary the trace holds, whether replay can serve it, and what its binding kind says. */
+  boundaries: {
+    kind: string;
+    op: string;
+    target: string;
+    count: number;
+    replayable: boolean;
+    note?: string;
+  }[];
   codeScanned: boolean;
 }
 
@@ -65,14 +72,15 @@ function apiOfEvent(op: string): UnsupportedApi {
  */
 export function preflight(
   head: TraceHead,
-  options: { code?: readonly CodeFinding[] } = {},
+  options: {
+    code?: readonly CodeFinding[];
+    /** What each binding's kind says about replay, by binding name (from the wrangler config). */
+    notes?: Readonly<Record<string, string>>;
+  } = {},
 ): PreflightReport {
   const blockers: PreflightItem[] = [];
   const warnings: PreflightItem[] = [];
-  const groups = new Map<
-    string,
-    { kind: string; op: string; target: string; count: number; replayable: boolean }
-  >();
+  const groups = new Map<string, PreflightReport["boundaries"][number]>();
   const inPath = new Set<UnsupportedApi>();
   if (head.events[0]?.kind !== "request") {
     blockers.push({
@@ -117,7 +125,17 @@ export function preflight(
     if (g) {
       g.count++;
       g.replayable &&= replayable;
-    } else groups.set(key, { kind: e.kind, op: e.op, target: e.target, count: 1, replayable });
+    } else {
+      const note = options.notes?.[e.target.split("/")[0] ?? ""];
+      groups.set(key, {
+        kind: e.kind,
+        op: e.op,
+        target: e.target,
+        count: 1,
+        replayable,
+        ...(note === undefined ? {} : { note }),
+      });
+    }
   }
   if (head.stats.droppedEvents > 0) {
     blockers.push({
@@ -160,7 +178,7 @@ export function formatPreflight(r: PreflightReport): string {
   lines.push("  boundaries:");
   for (const b of r.boundaries) {
     lines.push(
-      `    ${b.replayable ? "ok  " : "NO  "} ${b.kind} ${b.op} ${b.target}${b.count > 1 ? ` ×${b.count}` : ""}`,
+      `    ${b.replayable ? "ok  " : "NO  "} ${b.kind} ${b.op} ${b.target}${b.count > 1 ? ` ×${b.count}` : ""}${b.note ? `  (${b.note})` : ""}`,
     );
   }
   return lines.join("\n");

@@ -53,6 +53,12 @@ export const TraceEvent = z.object({
   at: z.int().check(z.nonnegative()),
   /** Duration in microseconds, for calls that take time. */
   dur: z.optional(z.int().check(z.nonnegative())),
+  /**
+   * Logical tick at completion, for calls: one counter advances on every event recorded and
+   * every call completed. Replay serves results in this order; a call finished before another
+   * began when its tick, less the completions up to it, is at most the other's seq.
+   */
+  end: z.optional(z.int().check(z.nonnegative())),
   status: z.optional(z.int()),
   /** Error class (name) when the call failed. */
   error: z.optional(z.string().check(z.maxLength(256))),
@@ -149,12 +155,20 @@ export const HttpResponseData = z.object({
   statusText: z.string(),
   headers: Headers,
   body: Body,
+  /** The URL it came from, after redirects (fetch responses). */
+  url: z.optional(z.string()),
+  /** True when fetch followed a redirect to get it. */
+  redirected: z.optional(z.boolean()),
+  /** `basic`, `cors`, `opaque`...; absent for `default`. */
+  type: z.optional(z.string()),
 });
 export type HttpResponseData = z.infer<typeof HttpResponseData>;
 
 export const ErrorData = z.object({
   name: z.string(),
   message: z.string(),
+  /** The error's class when its name is not a class name (`DOMException` named `TimeoutError`). */
+  type: z.optional(z.string()),
   stack: z.optional(z.string()),
   code: z.optional(z.union([z.string(), z.number()])),
 });

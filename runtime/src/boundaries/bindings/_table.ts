@@ -49,6 +49,11 @@ export interface OpContext<S = unknown> {
 interface OperationBase<S> {
   /** Write-class effect: never run in replay, shown as a write. */
   write?: boolean | ((c: OpContext<S>) => boolean);
+  /**
+   * The result carries nothing (a KV put, a queue send): when replay blocks the call because the
+   * trace lacks it, the app gets what `revive(null)` gives and goes on; the report names it.
+   */
+  void?: boolean;
   /** Sealed request data from the arguments. Default: the arguments. */
   request?(c: OpContext<S>): Prepared | Promise<Prepared>;
   /** Runs the operation on the real object with `args`. Default: the method of the same name. */
@@ -181,6 +186,7 @@ function runCall<S>(
           return { value: data, data };
         },
         revive: (data) => data,
+        ...(op.void ? { blocked: () => null } : {}),
       })
       .then((data) => (op.revive ? op.revive(data, c, liveValue) : data));
   };
@@ -210,6 +216,7 @@ function runSync<S>(
     op: name,
     target: h.target,
     ...(isWrite(op, c) ? { write: true } : {}),
+    ...(op.void ? { blocked: () => null } : {}),
     request: prepared.request,
     live: () => {
       liveValue = liveCall(op, h, name, prepared.args ?? args, c);

@@ -35,8 +35,21 @@ function fromData(data: unknown, type: ValueType): unknown {
   return data;
 }
 
-/** A get of many keys answers a Map: recorded as its entries. */
-async function valuesData(result: unknown, type: ValueType, limit: number): Promise<unknown> {
+/**
+ * A get of many keys answers a Map: recorded as its entries. A stream is teed: the recorder reads
+ * at most the limit from one branch, and `handBack` gets the other for the app.
+ */
+async function valuesData(
+  result: unknown,
+  type: ValueType,
+  limit: number,
+  handBack?: (appStream: ReadableStream) => void,
+): Promise<unknown> {
+  if (type === "stream" && result instanceof ReadableStream && handBack) {
+    const [app, recorder] = result.tee();
+    handBack(app);
+    return toData(recorder, type, limit);
+  }
   if (!(result instanceof Map)) return toData(result, type, limit);
   const entries: [unknown, unknown][] = [];
   for (const [k, v] of result as Map<unknown, unknown>) {
@@ -61,11 +74,18 @@ function readRequest({ args: [key, arg] }: OpContext) {
   };
 }
 
+// Recording hands the app the live value (a stream through one branch of a tee), so a value over
+// the body limit reaches the app whole while the trace keeps its size and digest.
 const get: CallOperation = {
   type: "call",
   request: readRequest,
-  capture: async (value, c) => ({ value: await valuesData(value, valueType(c.args[1]), c.limit) }),
-  revive: (data, c) => valuesFrom((data as { value: unknown }).value, valueType(c.args[1])),
+  capture: async (value, c) => ({
+    value: await valuesData(value, valueType(c.args[1]), c.limit, (s) => (c.scratch = s)),
+  }),
+  revive: (data, c, live) =>
+    live !== undefined
+      ? (c.scratch ?? live)
+      : valuesFrom((data as { value: unknown }).value, valueType(c.args[1])),
 };
 
 const getWithMetadata: CallOperation = {
@@ -74,12 +94,15 @@ const getWithMetadata: CallOperation = {
   async capture(value, c) {
     const r = value as { value: unknown; metadata?: unknown; cacheStatus?: unknown };
     return {
-      value: await valuesData(r.value, valueType(c.args[1]), c.limit),
+      value: await valuesData(r.value, valueType(c.args[1]), c.limit, (s) => (c.scratch = s)),
       metadata: r.metadata ?? null,
       cacheStatus: r.cacheStatus ?? null,
     };
   },
-  revive(data, c) {
+  revive(data, c, live) {
+    if (live !== undefined) {
+      return c.scratch ? { ...(live as object), value: c.scratch } : live;
+    }
     const d = data as { value: unknown; metadata: unknown; cacheStatus: unknown };
     return { ...d, value: valuesFrom(d.value, valueType(c.args[1])) };
   },
@@ -88,6 +111,7 @@ const getWithMetadata: CallOperation = {
 const put: CallOperation = {
   type: "call",
   write: true,
+  void: true,
   async request({ args: [key, value, options], limit }) {
     // A stream can be read once: the bytes read here are what the real put receives.
     const bytes = await bodyData(value);
@@ -109,6 +133,7 @@ const TABLE: OperationTable = {
     delete: {
       type: "call",
       write: true,
+      void: true,
       request: ({ args: [key] }) => ({ request: { key } }),
       capture: () => null,
       revive: () => undefined,

@@ -10,6 +10,7 @@ const TABLE: OperationTable = {
     send: {
       type: "call",
       write: true,
+      void: true,
       request: ({ args: [body, options] }) => ({ request: { body, options: options ?? null } }),
       capture: () => null,
       revive: () => undefined,
@@ -17,6 +18,7 @@ const TABLE: OperationTable = {
     sendBatch: {
       type: "call",
       write: true,
+      void: true,
       request: ({ args: [messages, options] }) => {
         // An iterable can be walked once: the list read here is what the real call receives.
         const list = [...(messages as Iterable<MessageSendRequest>)];

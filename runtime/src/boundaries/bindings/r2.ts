@@ -211,6 +211,7 @@ const UPLOAD_TABLE: OperationTable<Upload> = {
     abort: {
       type: "call",
       write: true,
+      void: true,
       request: ({ h }) => ({ request: { ...h.state } }),
       capture: () => null,
       revive: () => undefined,
@@ -254,6 +255,7 @@ const TABLE: OperationTable = {
     delete: {
       type: "call",
       write: true,
+      void: true,
       request: ({ args: [keys] }) => ({ request: { keys } }),
       capture: () => null,
       revive: () => undefined,

@@ -28,6 +28,7 @@ function setReject(real?: (reason: string) => void) {
       target: "email",
       write: true,
       request: { reason },
+      blocked: () => null,
       live: () => {
         real?.(reason);
         return null;
@@ -45,6 +46,7 @@ function send(op: "forward" | "reply", real?: (...args: unknown[]) => Promise<un
       op,
       target: "email",
       write: true,
+      blocked: () => null,
       request: recordable(args),
       live: async () => (real ? recordable(await real(...args)) : null),
       capture: (value) => ({ value, data: value }),

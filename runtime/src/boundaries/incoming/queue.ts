@@ -31,6 +31,7 @@ function ackCall(op: string, target: string, real?: (options?: unknown) => void)
       target,
       write: true,
       request: options ?? null,
+      blocked: () => null,
       live: () => {
         real?.(options);
         return null;

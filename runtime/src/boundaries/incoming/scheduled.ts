@@ -21,6 +21,7 @@ function noRetry(real?: () => void): () => void {
       op: "noRetry",
       target: "controller",
       request: null,
+      blocked: () => null,
       live: () => {
         real?.();
         return null;

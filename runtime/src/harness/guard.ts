@@ -6,8 +6,9 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { FluxError } from "../errors.js";
 import type { Divergence } from "../replay/divergence.js";
 import { preflight, type PreflightReport } from "../replay/preflight.js";
@@ -19,7 +20,7 @@ import { checkFirst } from "../trace/_check.js";
 import { parsePrivateJwk, redactionToken, type PrivateJwk } from "../trace/keys.js";
 import { openTrace, readTrace, type PlainTrace } from "../trace/seal.js";
 import { TraceHead } from "../trace/schema.js";
-import { bindingNotes, readWorkerConfig } from "./config.js";
+import { bindingNotes, configBlockers, readWorkerConfig, type WorkerConfig } from "./config.js";
 import { Replayer } from "./replay.js";
 import { scanWorker } from "./scan.js";
 
@@ -46,10 +47,18 @@ function pathOf(p: string | URL): string {
   return p instanceof URL ? fileURLToPath(p) : resolve(p);
 }
 
-async function keyFromEnvironment(cwd: string): Promise<PrivateJwk> {
+/**
+ * The key a sealed guard opens its fixture with: `$FLUX_PRIVATE_KEY`, `$FLUX_PRIVATE_KEY_FILE`,
+ * else `.fluxrun/agent-private.jwk` in the working directory or in one of `appDirs`.
+ */
+async function keyFromEnvironment(cwd: string, appDirs: string[] = []): Promise<PrivateJwk> {
   if (process.env.FLUX_PRIVATE_KEY) return parsePrivateJwk(process.env.FLUX_PRIVATE_KEY);
-  const file = process.env.FLUX_PRIVATE_KEY_FILE ?? join(cwd, ".fluxrun/agent-private.jwk");
-  if (existsSync(file)) return parsePrivateJwk(await readFile(file, "utf8"));
+  const candidates = process.env.FLUX_PRIVATE_KEY_FILE
+    ? [process.env.FLUX_PRIVATE_KEY_FILE]
+    : [cwd, ...appDirs].map((d) => join(d, ".fluxrun/agent-private.jwk"));
+  for (const file of candidates) {
+    if (existsSync(file)) return parsePrivateJwk(await readFile(file, "utf8"));
+  }
   throw new FluxError(
     "ERR_KEY_INVALID",
     "This guard's fixture is sealed: set FLUX_PRIVATE_KEY (the JWK JSON) or FLUX_PRIVATE_KEY_FILE, e.g. from a CI secret",
@@ -60,6 +69,7 @@ async function keyFromEnvironment(cwd: string): Promise<PrivateJwk> {
 export async function loadFixture(
   file: string,
   key?: PrivateJwk,
+  options: { appDirs?: string[] } = {},
 ): Promise<{ trace: PlainTrace; redacted: boolean }> {
   const bytes = new Uint8Array(await readFile(file));
   if (file.endsWith(".fixture.cbor")) {
@@ -78,12 +88,16 @@ export async function loadFixture(
     }
     return { trace: { head: head.data, payloads: raw.payloads }, redacted: true };
   }
-  const opened = await openTrace(bytes, key ?? (await keyFromEnvironment(process.cwd())));
+  const opened = await openTrace(
+    bytes,
+    key ?? (await keyFromEnvironment(process.cwd(), options.appDirs)),
+  );
   return { trace: opened, redacted: false };
 }
 
 /**
  * Replays a guard's fixture against the current code (what a generated guard test calls).
+ * `entry` and `env` are those the guard was written with (`--entry`, `--env`).
  *
  * @example
  * ```ts
@@ -94,10 +108,18 @@ export async function loadFixture(
 export async function runGuard(options: {
   fixture: string | URL;
   config: string | URL;
+  entry?: string | URL;
+  env?: string;
   key?: PrivateJwk;
 }): Promise<GuardResult> {
-  const { trace, redacted } = await loadFixture(pathOf(options.fixture), options.key);
-  const replayer = await Replayer.start({ config: pathOf(options.config) });
+  const { trace, redacted } = await loadFixture(pathOf(options.fixture), options.key, {
+    appDirs: [dirname(pathOf(options.config))],
+  });
+  const replayer = await Replayer.start({
+    config: pathOf(options.config),
+    ...(options.entry ? { entry: pathOf(options.entry) } : {}),
+    ...(options.env ? { env: options.env } : {}),
+  });
   try {
     // A redacted fixture holds tokens where masked values were: compare those headers by name only.
     const policy: ReplayPolicy = redacted
@@ -160,53 +182,145 @@ async function redact(trace: PlainTrace & { dataKey: Uint8Array }): Promise<Plai
   return { head: trace.head, payloads };
 }
 
+/** A path relative to the guard's folder, as a `new URL(…, import.meta.url)` argument. */
+function urlFrom(out: string, file: string): string {
+  const rel = relative(out, file).split(sep).join("/");
+  return rel.startsWith(".") ? rel : `./${rel}`;
+}
+
+/**
+ * The guard test. It runs in Node (it starts Miniflare): inside a Workers-pool vitest run it
+ * skips itself and names the command that runs it, so an app's own suite never breaks on it.
+ */
 function testSource(args: {
   title: string;
   fixture: string;
   config: string;
+  entry?: string;
+  env?: string;
+  command: string;
   expected: { outcome: OutcomeView; boundaries: string[] };
   redacted: boolean;
 }): string {
   const keyNote = args.redacted
     ? "// The fixture is redacted and unsealed: masked header values and env values are tokens,\n// compared by name only. No key is needed."
     : "// The fixture is sealed. The test opens it with $FLUX_PRIVATE_KEY (the private JWK JSON) or\n// $FLUX_PRIVATE_KEY_FILE; in CI, provide one from a secret. Never commit the private key.";
+  const extra = [
+    args.entry ? `    entry: new URL(${JSON.stringify(args.entry)}, import.meta.url),\n` : "",
+    args.env ? `    env: ${JSON.stringify(args.env)},\n` : "",
+  ].join("");
   return `// FluxRun regression guard: ${args.title}
 // Generated by \`fluxrun guard\`. It replays the recorded execution against the current code in
 // Miniflare with every effect served from the trace (nothing live) and asserts the repaired
-// outcome, the boundary sequence, and that replay blocked nothing.
+// outcome, the boundary sequence, and that replay blocked nothing. Run it with:
+//   ${args.command}
 ${keyNote}
 import { expect, test } from "vitest";
-import { runGuard } from "fluxrun/harness";
 
 const expected = ${JSON.stringify(args.expected, null, 2)};
 
-test(${JSON.stringify(`guard: ${args.title}`)}, async () => {
+// Guards start Miniflare from Node; inside the Workers runtime (a Workers-pool run) they skip.
+const inWorkers =
+  (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent ===
+  "Cloudflare-Workers";
+
+test.skipIf(inWorkers)(${JSON.stringify(`guard: ${args.title}`)}, { timeout: 120_000 }, async () => {
+  const { runGuard } = await import("fluxrun/harness");
   const result = await runGuard({
     fixture: new URL(${JSON.stringify(`./${args.fixture}`)}, import.meta.url),
     config: new URL(${JSON.stringify(args.config)}, import.meta.url),
-  });
+${extra}  });
   expect(result.blocked).toEqual([]);
   expect(result.outcome).toEqual(expected.outcome);
   expect(result.boundaries).toEqual(expected.boundaries);
-}, 120_000);
+});
 `;
+}
+
+/** The guards' own vitest project: Node, this folder only, whatever the app's tests use. */
+export const GUARD_VITEST_CONFIG = "vitest.config.mts";
+
+const VITEST_CONFIG_SOURCE = `// FluxRun regression guards: a vitest project of their own. Guards replay traces in Miniflare
+// from Node, so they run in Node whatever pool the app's own tests use (the Workers pool too).
+// Written by \`fluxrun guard\`; run every guard in this folder with \`npx vitest run -c <this file>\`.
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    dir: fileURLToPath(new URL(".", import.meta.url)),
+    include: ["**/*.guard.test.ts"],
+    pool: "forks",
+    testTimeout: 120_000,
+  },
+});
+`;
+
+/**
+ * Formats generated source with the project's own prettier and settings when it has prettier,
+ * so a formatting check passes; as written otherwise.
+ */
+async function formatLikeProject(file: string, source: string): Promise<string> {
+  let prettier: {
+    format(s: string, o: Record<string, unknown>): Promise<string>;
+    resolveConfig(f: string): Promise<Record<string, unknown> | null>;
+  };
+  try {
+    const path = createRequire(file).resolve("prettier");
+    const mod = (await import(pathToFileURL(path).href)) as typeof prettier & {
+      default?: typeof prettier;
+    };
+    // Its CommonJS entry arrives as a default export.
+    prettier = typeof mod.format === "function" ? mod : mod.default!;
+    if (typeof prettier?.format !== "function") return source;
+  } catch {
+    return source;
+  }
+  try {
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    return await prettier.format(source, { ...options, filepath: file });
+  } catch {
+    return source;
+  }
 }
 
 export interface GuardFiles {
   test: string;
   fixture: string;
+  /** The guards' vitest config (written when absent). */
+  vitestConfig: string;
+  /** The command that runs the guards, from `cwd`, exactly as printed. */
+  command: string;
   preflight: PreflightReport;
   report: ReplayReport;
 }
 
+/** Options of {@link generateGuard}. */
+export interface GuardOptions {
+  /** Folder for the test and its fixture. */
+  out: string;
+  /** A wrangler config path, or a config already read (with its `--entry`/`--env`). */
+  config?: string | WorkerConfig;
+  entry?: string;
+  env?: string;
+  key: PrivateJwk;
+  redacted?: boolean;
+  cwd?: string;
+}
+
 /**
  * Generates a guard from a trace: preflight must be `ready`, and the replay against the current
- * (repaired) code must block nothing. Writes `<out>/<id>.guard.test.ts` and the fixture.
+ * (repaired) code must block nothing. Writes `<out>/<id>.guard.test.ts`, the fixture, and the
+ * guards' own vitest config; `command` runs them.
+ *
+ * @example
+ * ```ts
+ * const files = await generateGuard("trace.cbor", { out: "test/guards", key });
+ * console.log(files.command); // npx vitest run -c test/guards/vitest.config.mts
+ * ```
  */
-export async function generateGuard(
-  traceFile: string,
-  options: { out: string; config?: string; key: PrivateJwk; redacted?: boolean; cwd?: string },
-): Promise<GuardFiles> {
+export async function generateGuard(traceFile: string, options: GuardOptions): Promise<GuardFiles> {
+  const cwd = resolve(options.cwd ?? process.cwd());
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(await readFile(traceFile));
@@ -214,16 +328,24 @@ export async function generateGuard(
     throw new FluxError("ERR_CONFIG", `Could not read the trace file ${traceFile}`, { cause });
   }
   const { head } = readTrace(bytes);
-  const config = await readWorkerConfig(options.config, options.cwd);
+  const config =
+    typeof options.config === "object"
+      ? options.config
+      : await readWorkerConfig(options.config, {
+          cwd,
+          ...(options.entry ? { entry: options.entry } : {}),
+          ...(options.env ? { env: options.env } : {}),
+        });
   const pre = preflight(head, { code: await scanWorker(config), notes: bindingNotes(config) });
-  if (pre.readiness !== "ready") {
+  const blockers = [...configBlockers(config), ...pre.blockers];
+  if (blockers.length || pre.readiness !== "ready") {
     throw new FluxError(
       "ERR_CONFIG",
-      `Refusing to write a guard: preflight is ${pre.readiness} (${pre.blockers.map((b) => `${b.code}: ${b.reason}`).join("; ") || "code not scanned"})`,
+      `Refusing to write a guard: preflight is ${blockers.length ? "not_ready" : pre.readiness} (${blockers.map((b) => `${b.code}: ${b.reason}`).join("; ") || "code not scanned"})`,
     );
   }
   const opened = await openTrace(bytes, options.key);
-  const replayer = await Replayer.start({ config: config.path });
+  const replayer = await Replayer.start({ config });
   let report: ReplayReport;
   try {
     report = await replayer.replayOpened(opened);
@@ -237,7 +359,7 @@ export async function generateGuard(
       `Refusing to write a guard: replay against the current code blocked ${blocked.map((d) => `${d.code} ${d.op} ${d.target}`).join("; ")}`,
     );
   }
-  const out = resolve(options.cwd ?? process.cwd(), options.out);
+  const out = resolve(cwd, options.out);
   await mkdir(out, { recursive: true });
   const short = head.id.slice(0, 12);
   const fixture = options.redacted ? `${short}.fixture.cbor` : `${short}.cbor`;
@@ -255,17 +377,28 @@ export async function generateGuard(
   } else {
     await writeFile(join(out, fixture), bytes);
   }
-  const configRel = relative(out, config.path) || "wrangler.toml";
+  const vitestConfig = join(out, GUARD_VITEST_CONFIG);
+  if (!existsSync(vitestConfig)) {
+    await writeFile(vitestConfig, await formatLikeProject(vitestConfig, VITEST_CONFIG_SOURCE));
+  }
+  const command = `npx vitest run -c ${relative(cwd, vitestConfig).split(sep).join("/")}`;
   const test = join(out, `${short}.guard.test.ts`);
-  await writeFile(
-    test,
-    testSource({
-      title: `${head.summary.method} ${head.summary.route} (trace ${short})`,
-      fixture,
-      config: configRel.startsWith(".") ? configRel : `./${configRel}`,
-      expected: { outcome: report.replayed, boundaries: report.boundaries },
-      redacted: options.redacted ?? false,
-    }),
-  );
-  return { test, fixture: join(out, fixture), preflight: pre, report };
+  const source = testSource({
+    title: `${head.summary.method} ${head.summary.route} (trace ${short})`,
+    fixture,
+    config: urlFrom(out, config.path),
+    ...(configNeedsEntry(config) ? { entry: urlFrom(out, config.main) } : {}),
+    ...(config.env ? { env: config.env } : {}),
+    command,
+    expected: { outcome: report.replayed, boundaries: report.boundaries },
+    redacted: options.redacted ?? false,
+  });
+  await writeFile(test, await formatLikeProject(test, source));
+  return { test, fixture: join(out, fixture), vitestConfig, command, preflight: pre, report };
+}
+
+/** True when the config's own `main` is not the entry replay used (it came from `--entry`). */
+function configNeedsEntry(config: WorkerConfig): boolean {
+  const main = config.raw.main;
+  return typeof main !== "string" || resolve(config.path, "..", main) !== config.main;
 }

@@ -45,4 +45,9 @@ export interface Divergence {
   count?: number;
   /** The differing values, by path (digests unless the report shows values). */
   diff?: { path: string; expected: unknown; actual: unknown }[];
+  /** Where the recorded call and the replayed one were made: `[function, file, line, column]`. */
+  site?: {
+    recorded?: [string, string, number, number][];
+    replayed?: [string, string, number, number][];
+  };
 }

@@ -56,6 +56,12 @@ export const DivergenceData = z.object({
   diff: z.optional(
     z.array(z.object({ path: z.string(), expected: z.unknown(), actual: z.unknown() })),
   ),
+  site: z.optional(
+    z.object({
+      recorded: z.optional(z.array(z.tuple([z.string(), z.string(), z.int(), z.int()]))),
+      replayed: z.optional(z.array(z.tuple([z.string(), z.string(), z.int(), z.int()]))),
+    }),
+  ),
 });
 
 export const ReplayResult = z.object({

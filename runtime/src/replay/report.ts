@@ -245,6 +245,14 @@ export function formatReport(report: ReplayReport): string {
     lines.push(
       `  ${i + 1}. ${d.code}${d.seq === null ? "" : ` at event #${d.seq}`} [${d.kind} ${d.op} ${d.target}]: ${d.message}`,
     );
+    const where = (frames?: [string, string, number, number][]) => {
+      const f = frames?.[0];
+      return f ? `${f[1]}:${f[2]}:${f[3]}${f[0] ? ` (${f[0]})` : ""}` : undefined;
+    };
+    const recordedAt = where(d.site?.recorded);
+    const replayedAt = where(d.site?.replayed);
+    if (recordedAt) lines.push(`     recorded at ${recordedAt}`);
+    if (replayedAt) lines.push(`     replayed at ${replayedAt}`);
     if (d.count !== undefined && d.count > 1) lines.push(`     made ${d.count} times (retried)`);
     if (d.diff?.length) {
       for (const e of d.diff) {

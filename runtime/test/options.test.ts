@@ -12,13 +12,13 @@ import { FIXTURES } from "./_helpers.js";
 
 const keys = await generateTraceKeys();
 
-async function start(define: Record<string, string> = {}) {
+async function start(define: Record<string, string> = {}, flags = ["nodejs_compat"]) {
   const script = await bundleWorker(`${FIXTURES}options/index.ts`, { define });
   const logs: string[] = [];
   const mf = new Miniflare({
     modules: [{ type: "ESModule", path: "w.js", contents: script }],
     compatibilityDate: "2026-04-20",
-    compatibilityFlags: ["nodejs_compat"],
+    compatibilityFlags: flags,
     bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk) },
     kvNamespaces: ["KV"],
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
@@ -65,6 +65,28 @@ describe("a failing sink", () => {
       const log = w.logs.join("");
       expect(log).toMatch(/\[fluxrun\] ERR_SINK_WRITE: Could not store the trace/);
       expect(log).not.toContain("secret-body-text");
+    } finally {
+      await w.mf.dispose();
+    }
+  });
+});
+
+describe("a worker without nodejs_compat", () => {
+  it("starts, and its first request fails with one line naming the flag to add", async () => {
+    const w = await start({}, []);
+    try {
+      const res = await w.get("/hello");
+      expect(res.status).toBe(500);
+      for (let i = 0; i < 100 && !w.logs.join("").includes("ERR_CONFIG"); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const lines = w.logs
+        .join("")
+        .split("\n")
+        .filter((l) => l.includes("[fluxrun]"));
+      expect(lines).toEqual([
+        '[fluxrun] ERR_CONFIG: withFlux needs AsyncLocalStorage: add compatibility_flags = ["nodejs_compat"] (or "nodejs_als") to your wrangler config',
+      ]);
     } finally {
       await w.mf.dispose();
     }

@@ -12,7 +12,7 @@ import { CborWriter } from "../trace/_encode.js";
 import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
 import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
-import { runInSession } from "./session.js";
+import { runInSession, sessionsReady } from "./session.js";
 import { parseStack } from "./site.js";
 import { RecordSession } from "./record-session.js";
 import { errorData, recordable, sha256Hex, type Unencodable } from "./values.js";
@@ -108,6 +108,17 @@ export function recordException(rec: Recording, err: unknown): void {
   });
 }
 
+let reported = false;
+
+/** Logs a configuration error once per isolate (no payload in it), then rethrows it. */
+function reportOnce(err: unknown): never {
+  if (!reported && isFluxError(err)) {
+    reported = true;
+    consoleMethods.error(`[fluxrun] ${err.code}: ${err.message}`);
+  }
+  throw err;
+}
+
 /** Where a finished trace goes. */
 export interface StoreTarget {
   app: string;
@@ -142,6 +153,8 @@ export async function recordExecution<T>(
   settings: ExecutionSettings,
   run: (session: RecordSession) => T | Promise<T>,
 ): Promise<T> {
+  const ready = sessionsReady();
+  if (ready) await ready.catch((err: unknown) => reportOnce(err));
   const rec = beginRecording(trigger, settings.env, settings.resolved);
   const close = () =>
     settings.defer(finishRecording(rec, settings.resolved, () => settings.store()));

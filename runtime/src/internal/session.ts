@@ -6,7 +6,8 @@
  * result; neither side branches on a boundary's kind.
  * @module
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { AsyncLocalStorage } from "node:async_hooks";
+import { FluxError } from "../errors.js";
 import type { EventKind, TraceEvent } from "../trace/schema.js";
 import type { VirtualClock } from "./clock.js";
 import type { RawSite } from "./site.js";
@@ -130,25 +131,55 @@ interface Scope {
   parent?: number;
 }
 
-const storage = new AsyncLocalStorage<Scope | undefined>();
+/**
+ * AsyncLocalStorage, loaded on the first execution rather than at module load: a worker without
+ * `nodejs_compat` (or `nodejs_als`) then starts, and its first request fails with one line naming
+ * the flag, in dev and production alike, instead of a startup error about a missing module.
+ */
+let storage: AsyncLocalStorage<Scope | undefined> | undefined;
+let loading: Promise<void> | undefined;
+
+/** The flag a worker needs, as its first failed request says it. */
+export const ALS_FLAG_MESSAGE =
+  'withFlux needs AsyncLocalStorage: add compatibility_flags = ["nodejs_compat"] (or "nodejs_als") to your wrangler config';
+
+/** Loads AsyncLocalStorage once; throws FluxError ERR_CONFIG naming the flag when it is missing. */
+export function sessionsReady(): Promise<void> | undefined {
+  if (storage) return undefined;
+  loading ??= import("node:async_hooks").then(
+    (m) => {
+      storage ??= new m.AsyncLocalStorage<Scope | undefined>();
+    },
+    (cause: unknown) => {
+      loading = undefined;
+      throw new FluxError("ERR_CONFIG", ALS_FLAG_MESSAGE, { cause });
+    },
+  );
+  return loading;
+}
 
 /** The session of the running execution, if any. */
 export function currentSession(): Session | undefined {
-  return storage.getStore()?.session;
+  return storage?.getStore()?.session;
 }
 
 /** The host call (event seq) the running code is inside, if any. */
 export function currentParent(): number | undefined {
-  return storage.getStore()?.parent;
+  return storage?.getStore()?.parent;
 }
 
 /** Runs `fn` inside `session` (or outside any, for FluxRun's own work). */
 export function runInSession<T>(session: Session | undefined, fn: () => T): T {
+  if (!storage) {
+    if (session) throw new FluxError("ERR_CONFIG", ALS_FLAG_MESSAGE);
+    return fn();
+  }
   return storage.run(session ? { session } : undefined, fn);
 }
 
 /** Runs `fn` inside `session` with every call it makes recorded as a child of event `parent`. */
 export function runNested<T>(session: Session, parent: number, fn: () => T): T {
+  if (!storage) throw new FluxError("ERR_CONFIG", ALS_FLAG_MESSAGE);
   return storage.run({ session, parent }, fn);
 }
 

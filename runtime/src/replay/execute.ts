@@ -6,7 +6,7 @@
  */
 import { FluxError, isFluxError } from "../errors.js";
 import { INCOMING } from "../boundaries/incoming/index.js";
-import { runInSession } from "../internal/session.js";
+import { runInSession, sessionsReady } from "../internal/session.js";
 import { Player } from "../internal/player.js";
 import { allowsLive } from "./policy.js";
 import { errorData, readStream, recordable } from "../internal/values.js";
@@ -65,6 +65,7 @@ export async function executeReplay(
     route?: (request: Request) => string;
   },
 ): Promise<ReplayResult> {
+  await sessionsReady();
   const first = envelope.events[0];
   if (first?.kind !== "request") {
     throw new FluxError("ERR_REPLAY_ENVELOPE", "The trace has no recorded request to replay");

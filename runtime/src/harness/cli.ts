@@ -7,7 +7,8 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { FluxError, isFluxError } from "../errors.js";
-import { generateTraceKeys, parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
+import { generateTraceKeys } from "../trace/keys.js";
+import { loadPrivateKey } from "../trace/key-file.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
 import { readWorkerConfig } from "./config.js";
@@ -25,7 +26,8 @@ const USAGE = `Usage:
 
 Exit codes (replay): 0 all match, 1 a replay diverged, 2 bad input or usage.
 Exit codes (preflight): 0 ready, 1 not ready or unknown, 2 bad input.
-The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else .fluxrun/agent-private.jwk.
+The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else the file
+$FLUX_PRIVATE_KEY_FILE names, else .fluxrun/agent-private.jwk.
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.`;
 
 /** Wrong arguments: main prints the usage and exits 2. */
@@ -52,31 +54,6 @@ const defaultIo: Io = {
   env: process.env,
 };
 
-/** Loads the private key from a file, the environment, or the local default. */
-export async function loadPrivateKey(
-  keyPath: string | undefined,
-  io: Pick<Io, "cwd" | "env">,
-): Promise<PrivateJwk> {
-  if (keyPath) {
-    let text: string;
-    try {
-      text = await readFile(resolve(io.cwd, keyPath), "utf8");
-    } catch (cause) {
-      throw new FluxError("ERR_KEY_INVALID", `Could not read the private key file ${keyPath}`, {
-        cause,
-      });
-    }
-    return parsePrivateJwk(text);
-  }
-  if (io.env.FLUX_PRIVATE_KEY) return parsePrivateJwk(io.env.FLUX_PRIVATE_KEY);
-  const local = resolve(io.cwd, ".fluxrun/agent-private.jwk");
-  if (existsSync(local)) return parsePrivateJwk(await readFile(local, "utf8"));
-  throw new FluxError(
-    "ERR_KEY_INVALID",
-    "No private key: pass --key <private.jwk> or set FLUX_PRIVATE_KEY",
-  );
-}
-
 async function traceFiles(target: string): Promise<string[]> {
   let s;
   try {
@@ -102,7 +79,7 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
     },
   });
   const target = onlyArgument(positionals);
-  const key = await loadPrivateKey(values.key, io);
+  const key = await loadPrivateKey({ path: values.key, cwd: io.cwd, env: io.env });
   const files = await traceFiles(resolve(io.cwd, target));
   const inputs = await Promise.all(
     files.map(async (file) => ({ file, bytes: new Uint8Array(await readFile(file)) })),
@@ -168,7 +145,7 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
   });
   const target = onlyArgument(positionals);
   if (!values.out) throw new UsageError();
-  const key = await loadPrivateKey(values.key, io);
+  const key = await loadPrivateKey({ path: values.key, cwd: io.cwd, env: io.env });
   const files = await generateGuard(resolve(io.cwd, target), {
     out: values.out,
     key,

@@ -4,7 +4,6 @@
  * enforced and asserts the repaired outcome, the boundary sequence, and that nothing was blocked.
  * @module
  */
-import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +13,8 @@ import { preflight, type PreflightReport } from "../replay/preflight.js";
 import type { OutcomeView, ReplayReport } from "../replay/report.js";
 import type { ReplayPolicy } from "../replay/policy.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
-import { parsePrivateJwk, redactionToken, type PrivateJwk } from "../trace/keys.js";
+import { redactionToken, type PrivateJwk } from "../trace/keys.js";
+import { loadPrivateKey } from "../trace/key-file.js";
 import { openTrace, readTrace, type PlainTrace } from "../trace/seal.js";
 import { TraceHead } from "../trace/schema.js";
 import { readWorkerConfig } from "./config.js";
@@ -44,16 +44,6 @@ function pathOf(p: string | URL): string {
   return p instanceof URL ? fileURLToPath(p) : resolve(p);
 }
 
-async function keyFromEnvironment(cwd: string): Promise<PrivateJwk> {
-  if (process.env.FLUX_PRIVATE_KEY) return parsePrivateJwk(process.env.FLUX_PRIVATE_KEY);
-  const file = process.env.FLUX_PRIVATE_KEY_FILE ?? join(cwd, ".fluxrun/agent-private.jwk");
-  if (existsSync(file)) return parsePrivateJwk(await readFile(file, "utf8"));
-  throw new FluxError(
-    "ERR_KEY_INVALID",
-    "This guard's fixture is sealed: set FLUX_PRIVATE_KEY (the JWK JSON) or FLUX_PRIVATE_KEY_FILE, e.g. from a CI secret",
-  );
-}
-
 /** Reads a guard fixture: a sealed trace (needs the key) or a redacted unsealed fixture. */
 export async function loadFixture(
   file: string,
@@ -78,7 +68,15 @@ export async function loadFixture(
     }
     return { trace: { head: head.data, payloads: raw.payloads }, redacted: true };
   }
-  const opened = await openTrace(bytes, key ?? (await keyFromEnvironment(process.cwd())));
+  const opened = await openTrace(
+    bytes,
+    key ??
+      (await loadPrivateKey({
+        cwd: process.cwd(),
+        env: process.env,
+        hint: "This guard's fixture is sealed: provide the key from a CI secret",
+      })),
+  );
   return { trace: opened, redacted: false };
 }
 

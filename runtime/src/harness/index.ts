@@ -18,7 +18,9 @@ export {
 } from "../replay/report.js";
 export { readWorkerConfig, type WorkerConfig } from "./config.js";
 export { bundleWorker } from "./bundle.js";
-export { main as cli, loadPrivateKey } from "./cli.js";
+export { workerBuildOptions } from "./esbuild.js";
+export { main as cli } from "./cli.js";
+export { loadPrivateKey, type LoadPrivateKeyOptions } from "../trace/key-file.js";
 export { loadPolicy } from "./replay.js";
 export { scanWorker } from "./scan.js";
 export {

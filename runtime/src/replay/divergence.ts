@@ -1,45 +1,23 @@
 /**
  * Divergences as data, like zod issues: `{ code, seq, kind, op, target, message, expected,
- * actual, closest }`. The CLI, the agent and the dashboard render the same object. Descriptions
+ * actual, closest }` (the report contract's {@link Divergence}), and the helpers that describe
+ * the calls in them. The CLI, the agent and the dashboard render the same object. Descriptions
  * of calls never hold payloads: bodies and arguments appear as sizes and digests, URLs without
  * query values.
  * @module
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import type { EventKind, TraceEvent } from "../trace/schema.js";
+import type { CallDescription } from "../contract/report.js";
+import type { TraceEvent } from "../trace/schema.js";
 import { encodeCbor } from "../trace/_cbor.js";
 
-export const DIVERGENCE_CODES = [
-  "extra_call",
-  "missing_call",
-  "reordered",
-  "changed_request",
-  "changed_outcome",
-  "unsupported",
-  "truncated",
-  "live_network",
-] as const;
-export type DivergenceCode = (typeof DIVERGENCE_CODES)[number];
-
-/** A call as the report shows it: enough to tell calls apart, never a payload. */
-export type CallDescription = Record<string, string | number | boolean | string[] | null>;
-
-export interface Divergence {
-  code: DivergenceCode;
-  /** The recorded event concerned, or null for a call the recording lacks. */
-  seq: number | null;
-  kind: EventKind | "network";
-  op: string;
-  target: string;
-  message: string;
-  /** Request fields that differ (method, url, headers, body, args...). */
-  fields?: string[];
-  expected?: unknown;
-  actual?: unknown;
-  /** For an extra call: the closest recorded call not yet served. */
-  closest?: { seq: number; op: string; target: string } | null;
-}
+export {
+  DIVERGENCE_CODES,
+  type CallDescription,
+  type Divergence,
+  type DivergenceCode,
+} from "../contract/report.js";
 
 /** A short digest of bytes for reports: 16 hex characters of SHA-256. */
 export function digest(bytes: Uint8Array): string {

@@ -7,6 +7,7 @@
 import * as z from "zod/mini";
 import { ErrorData, HttpResponseData, TraceEvent } from "../trace/schema.js";
 import { ReplayPolicy } from "./policy.js";
+import { Divergence } from "../contract/report.js";
 
 /** Request header that marks a replay; honoured only when it matches env.__FLUX_REPLAY. */
 export const REPLAY_HEADER = "x-fluxrun-replay";
@@ -23,20 +24,8 @@ export const ReplayEnvelope = z.object({
 });
 export type ReplayEnvelope = z.infer<typeof ReplayEnvelope>;
 
-export const DivergenceData = z.object({
-  code: z.string(),
-  seq: z.nullable(z.int()),
-  kind: z.string(),
-  op: z.string(),
-  target: z.string(),
-  message: z.string(),
-  fields: z.optional(z.array(z.string())),
-  expected: z.optional(z.unknown()),
-  actual: z.optional(z.unknown()),
-  closest: z.optional(
-    z.nullable(z.object({ seq: z.number(), op: z.string(), target: z.string() })),
-  ),
-});
+/** A divergence as the app reports it: the report contract's {@link Divergence}. */
+export const DivergenceData = Divergence;
 
 export const ReplayResult = z.object({
   version: z.literal(1),

@@ -12,7 +12,6 @@ import { HttpRequestData } from "../trace/schema.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
 import { ReplayEnvelope, type ReplayResult } from "./envelope.js";
 import { headerPairs } from "../internal/values.js";
-import type { Divergence } from "./divergence.js";
 
 /** Decodes and checks a replay envelope. */
 export function decodeEnvelope(bytes: Uint8Array): ReplayEnvelope {
@@ -89,7 +88,7 @@ export async function executeReplay(
     traceId: envelope.traceId,
     response,
     error,
-    divergences: findings.divergences as Divergence[] as ReplayResult["divergences"],
+    divergences: findings.divergences,
     served: findings.served,
     unconsumed: findings.unconsumed,
     console: consoleCount,

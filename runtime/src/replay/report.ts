@@ -4,38 +4,14 @@
  * a payload: bodies are sizes and digests.
  * @module
  */
-import type { Divergence } from "./divergence.js";
+import type { Divergence, OutcomeView, ReplayReport } from "../contract/report.js";
 import { digest } from "./divergence.js";
 import type { ReplayResult } from "./envelope.js";
 import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
 import { changedHeaders, sameBody } from "../boundaries/http.js";
 import type { ReplayPolicy } from "./policy.js";
 
-export interface OutcomeView {
-  status: number | null;
-  headers: string[];
-  body: string | null;
-  error: { name: string } | null;
-}
-
-export interface ReplayReport {
-  traceId: string;
-  app: string;
-  route: string;
-  method: string;
-  recordedAt: string;
-  verdict: "match" | "diverged";
-  recorded: OutcomeView;
-  replayed: OutcomeView;
-  divergences: Divergence[];
-  unconsumed: { seq: number; kind: string; op: string; target: string }[];
-  served: number;
-  liveNetworkAttempts: number;
-  /** The effects served, in the order the replay made them: `kind op target`. */
-  boundaries: string[];
-  /** Live read-only calls the replay policy let through. */
-  liveAllowed: { op: string; target: string }[];
-}
+export type { OutcomeView, ReplayReport } from "../contract/report.js";
 
 function bodyView(body: HttpResponseData["body"] | undefined): string | null {
   if (body instanceof Uint8Array) return `${body.length} bytes ${digest(body)}`;
@@ -75,7 +51,7 @@ export function buildReport(
   policy?: ReplayPolicy,
 ): ReplayReport {
   const rec = recordedOutcome(head, payloads);
-  const divergences: Divergence[] = [...(result.divergences as Divergence[])];
+  const divergences: Divergence[] = [...result.divergences];
   const fields: string[] = [];
   if ((rec.response?.status ?? null) !== (result.response?.status ?? null)) fields.push("status");
   if (rec.response && result.response) {

@@ -2,6 +2,7 @@
  * X25519 keys as plain JWK JSON (what jose's exportJWK writes): parsing, key ids, generation.
  * @module
  */
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { FluxError } from "../errors.js";
 
@@ -148,7 +149,5 @@ export async function redactionToken(
       new TextEncoder().encode(`${name.toLowerCase()}\0${value}`),
     ),
   );
-  let hex = "";
-  for (const b of mac.subarray(0, 6)) hex += b.toString(16).padStart(2, "0");
-  return `[masked:${hex}]`;
+  return `[masked:${bytesToHex(mac.subarray(0, 6))}]`;
 }

@@ -4,6 +4,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { parseTraceKey, readSummaryMetadata, TRACE_ROOT } from "fluxrun/contract";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const mf = new Miniflare({
@@ -18,11 +19,14 @@ await mkdir(out, { recursive: true });
 let cursor;
 let n = 0;
 do {
-  const page = await bucket.list({ prefix: "traces/", cursor, include: ["customMetadata"] });
+  const page = await bucket.list({ prefix: TRACE_ROOT, cursor, include: ["customMetadata"] });
   for (const o of page.objects) {
     const obj = await bucket.get(o.key);
-    const m = o.customMetadata ?? {};
-    const name = `${m.start ?? ""}-${m.method ?? ""}-${(m.route ?? "").replace(/[^A-Za-z0-9]+/g, "_")}-${m.status ?? ""}-${m.traceId ?? o.key.split("/").pop()}.cbor`;
+    const m = readSummaryMetadata(o.customMetadata);
+    const id = m?.traceId ?? parseTraceKey(o.key)?.traceId ?? o.key.split("/").pop();
+    const name = m
+      ? `${m.start}-${m.method}-${m.route.replace(/[^A-Za-z0-9]+/g, "_")}-${m.status}-${id}.cbor`
+      : `${id}.cbor`;
     await writeFile(join(out, name), new Uint8Array(await obj.arrayBuffer()));
     n++;
   }

@@ -3,6 +3,7 @@
  * configuration. Each problem is a specific state with its fix, never a generic "unavailable".
  * @module
  */
+import { TRACE_ROOT } from "fluxrun/contract";
 import { readTrace, TRACE_VERSION } from "fluxrun/trace";
 import type { TraceHead } from "fluxrun/trace";
 import type { Env } from "../env.js";
@@ -90,7 +91,7 @@ export async function setupChecks(
       detail: BINDING_FIX,
     });
   } else {
-    const one = await env.FLUX_TRACES.list({ prefix: "traces/", limit: 1 });
+    const one = await env.FLUX_TRACES.list({ prefix: TRACE_ROOT, limit: 1 });
     checks.push({
       id: "binding",
       ok: true,

@@ -4,7 +4,7 @@
  */
 import { h, raw, type Html } from "./html.js";
 import { formatCount, formatMs, formatTime, statusClass } from "./format.js";
-import type { ExecutionRow } from "../db/executions.js";
+import { OUTCOMES, type ExecutionRow } from "../db/executions.js";
 
 export interface ListQuery {
   app?: string | undefined;
@@ -78,9 +78,7 @@ export function listView(data: {
     ])}
     ${select("outcome", "Outcome", q.outcome, [
       ["", "Any"],
-      ["ok", "ok"],
-      ["error", "error"],
-      ["exception", "exception"],
+      ...OUTCOMES.map((o): [string, string] => [o, o]),
     ])}
     <label class="f">Error class<input name="error" list="errors" value="${q.error ?? ""}" placeholder="e.g. TypeError" size="14"></label>
     <datalist id="errors">${data.errorClasses.map((e) => h`<option value="${e}">`)}</datalist>

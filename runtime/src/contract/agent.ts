@@ -7,8 +7,7 @@
  */
 import * as z from "zod/mini";
 import { PreflightReport, ReplayReport } from "./report.js";
-
-const TRACE_ID = /^[0-9a-f]{32}$/;
+import { TRACE_ID } from "./storage.js";
 const bounded = z.string().check(z.minLength(1), z.maxLength(256));
 
 /** Actions a dashboard token can authorize. `audit` exports the agent's audit log. */

@@ -8,8 +8,9 @@
  */
 import * as z from "zod/mini";
 import { EVENT_KINDS } from "../trace/schema.js";
+import { TRACE_ID as TRACE_ID_PATTERN } from "./storage.js";
 
-const TRACE_ID = z.string().check(z.regex(/^[0-9a-f]{32}$/));
+const TRACE_ID = z.string().check(z.regex(TRACE_ID_PATTERN));
 
 export const DIVERGENCE_CODES = [
   "extra_call",

@@ -5,7 +5,7 @@
  * id, workspace), so ids from other workspaces read as not found.
  * @module
  */
-import { TRACE_ROOT } from "fluxrun/contract";
+import { TRACE_CONTENT_TYPE, TRACE_ROOT } from "fluxrun/contract";
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../../env.js";
 import type { Clock } from "../../deps.js";
@@ -194,7 +194,7 @@ async function sealedTrace(c: Context<AppEnv>): Promise<Response> {
   if (!obj) throw new DashboardError("ERR_NOT_FOUND", "The trace object is no longer in R2");
   return new Response(obj.body, {
     headers: {
-      "content-type": "application/cbor",
+      "content-type": TRACE_CONTENT_TYPE,
       "content-disposition": `attachment; filename="${row.traceId}.cbor"`,
       "cache-control": "no-store",
     },

@@ -107,8 +107,13 @@ async function main(args: string[]): Promise<number> {
       });
       traces.push({ file, report });
     } catch (err) {
-      if (!isFluxError(err)) throw err;
-      const { code, message } = err as { code: string; message: string };
+      // An unexpected error's own message may quote the trace: report only its class.
+      const { code, message } = isFluxError(err)
+        ? (err as { code: string; message: string })
+        : {
+            code: "ERR_INTERNAL",
+            message: `Could not replay the trace: unexpected ${err instanceof Error ? err.name : typeof err}`,
+          };
       traces.push({ file, error: { code, message } });
     }
   }

@@ -9,6 +9,7 @@
 export const FLUX_ERROR_CODES = [
   "ERR_TRACE_CORRUPT",
   "ERR_TRACE_TRUNCATED",
+  "ERR_TRACE_LIMIT",
   "ERR_TRACE_VERSION",
   "ERR_TRACE_TAMPERED",
   "ERR_TRACE_KEY",
@@ -23,6 +24,7 @@ export const FLUX_ERROR_CODES = [
   "ERR_REPLAY_LIVE_NETWORK",
   "ERR_REPLAY_ENVELOPE",
   "ERR_REPLAY_BUNDLE",
+  "ERR_INTERNAL",
 ] as const;
 
 /** A FluxRun error code. */
@@ -56,4 +58,23 @@ export function isFluxError(err: unknown, code?: FluxErrorCode): err is FluxErro
     typeof (err as { code?: unknown }).code === "string" &&
     (code === undefined || (err as FluxError).code === code)
   );
+}
+
+/**
+ * `err` as a FluxError: a FluxError passes through; anything else becomes one with `code`, the
+ * original as `cause`, and a message naming only its class and system code (its own message may
+ * quote the input it failed on).
+ *
+ * @example
+ * ```ts
+ * catch (err) { throw asFluxError(err, "ERR_TRACE_CORRUPT", "Could not read the trace") }
+ * ```
+ */
+export function asFluxError(err: unknown, code: FluxErrorCode, doing: string): FluxError {
+  if (isFluxError(err)) return err;
+  const kind = err instanceof Error ? err.name : typeof err;
+  const system = (err as { code?: unknown } | null)?.code;
+  const detail =
+    typeof system === "string" && /^[A-Z][A-Z0-9_]{1,40}$/.test(system) ? ` ${system}` : "";
+  return new FluxError(code, `${doing}: unexpected ${kind}${detail}`, { cause: err });
 }

@@ -15,6 +15,9 @@ import {
   type Recorder,
   type Upstream,
 } from "./_helpers.js";
+import { cat, cborHead, fill, HOSTILE_HEADS } from "./_hostile.js";
+import { main } from "../src/harness/cli.js";
+import { readTrace, sealEncoded } from "../src/trace/seal.js";
 
 const BIN = new URL("../bin/fluxrun.js", import.meta.url).pathname;
 
@@ -169,6 +172,86 @@ describe("fluxrun replay", () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toContain("MATCH");
     expect(r.stderr).toMatch(/b\.cbor: ERR_TRACE_CORRUPT/);
+  });
+});
+
+describe("hostile traces through the CLI", () => {
+  /** One line naming the code; no stack trace, no usage, nothing on stdout. */
+  function expectOneCodeLine(r: { code: number; stdout: string; stderr: string }, code: string) {
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toEqual([expect.stringMatching(new RegExp(`${code}: `))]);
+    expect(r.stderr).not.toMatch(/\bat .*:\d+|cli-test-token/);
+  }
+
+  const hostile: [string, () => Uint8Array | Promise<Uint8Array>, string][] = [
+    ["a head of 4 M small integers", HOSTILE_HEADS.millionsOfInts, "ERR_TRACE_LIMIT"],
+    ["a head of 1 M empty maps", HOSTILE_HEADS.millionsOfEmptyMaps, "ERR_TRACE_LIMIT"],
+    ["an indefinite array of 8 M integers", HOSTILE_HEADS.indefiniteArray, "ERR_TRACE_CORRUPT"],
+    ["a shared-reference DAG of 2^48 nodes", HOSTILE_HEADS.sharedDag, "ERR_TRACE_CORRUPT"],
+    [
+      "payloads of 2 M empty maps sealed with the public key",
+      async () => {
+        const { head } = readTrace(await readFile(join(dir, "traces/0.cbor")));
+        const { recipient: _, ...clear } = head;
+        const payloads = cat(cborHead(4, 2_000_000), fill(2_000_000, 0xa0));
+        return sealEncoded(clear, payloads, rec.keys.publicJwk);
+      },
+      "ERR_TRACE_LIMIT",
+    ],
+  ];
+
+  it.each(hostile)("replay of %s exits 2 with its code", async (_name, build, code) => {
+    await writeFile(join(dir, "hostile.cbor"), await build());
+    const r = await run(["replay", "hostile.cbor", "--config", config, "--key", "key.jwk"], dir);
+    expectOneCodeLine(r, code);
+  });
+
+  it.each(hostile.slice(1, 4))("preflight of %s exits 2 with its code", async (_n, build, code) => {
+    await writeFile(join(dir, "hostile.cbor"), await build());
+    expectOneCodeLine(await run(["preflight", "hostile.cbor", "--config", config], dir), code);
+  });
+
+  it.each(hostile.slice(1, 4))("guard of %s exits 2 with its code", async (_n, build, code) => {
+    await writeFile(join(dir, "hostile.cbor"), await build());
+    const args = [
+      "guard",
+      "hostile.cbor",
+      "--out",
+      "guards",
+      "--config",
+      config,
+      "--key",
+      "key.jwk",
+    ];
+    expectOneCodeLine(await run(args, dir), code);
+  });
+
+  it("reports a hostile trace in a batch with its code and exits 2, not 1", async () => {
+    const batch = join(dir, "batch");
+    await mkdir(batch);
+    await writeFile(join(batch, "a.cbor"), await readFile(join(dir, "traces/0.cbor")));
+    await writeFile(join(batch, "b.cbor"), HOSTILE_HEADS.millionsOfEmptyMaps());
+    const r = await run(["replay", "batch", "--config", config, "--key", "key.jwk"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain("MATCH");
+    expect(r.stderr.trim()).toMatch(/^\S*b\.cbor: ERR_TRACE_LIMIT: [^\n]+$/);
+  });
+});
+
+describe("fluxrun main", () => {
+  it("turns an unexpected error into one ERR_INTERNAL line and exit 2, without its message", async () => {
+    const lines: string[] = [];
+    const code = await main(["help"], {
+      out: () => {
+        throw new TypeError("boom with cli-test-token inside");
+      },
+      err: (l) => lines.push(l),
+      cwd: dir,
+      env: {},
+    });
+    expect(code).toBe(2);
+    expect(lines).toEqual(["fluxrun: ERR_INTERNAL: fluxrun help failed: unexpected TypeError"]);
   });
 });
 

@@ -7,6 +7,7 @@ import type { Readable } from "node:stream";
 import { Miniflare } from "miniflare";
 import { bundleWorker } from "../src/harness/bundle.js";
 import { generateTraceKeys } from "../src/trace/keys.js";
+import { readTrace } from "../src/trace/seal.js";
 import { FIXTURES } from "./_helpers.js";
 
 const keys = await generateTraceKeys();
@@ -19,6 +20,7 @@ async function start(define: Record<string, string> = {}) {
     compatibilityDate: "2026-04-20",
     compatibilityFlags: ["nodejs_compat"],
     bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk) },
+    kvNamespaces: ["KV"],
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       stdout.on("data", (d: Buffer) => logs.push(d.toString()));
       stderr.on("data", (d: Buffer) => logs.push(d.toString()));
@@ -28,18 +30,24 @@ async function start(define: Record<string, string> = {}) {
     const res = await mf.dispatchFetch(`http://o.test${path}`, init as never);
     return { status: res.status, text: await res.text(), headers: res.headers };
   };
-  const stats = async () => {
-    for (let i = 0; i < 40; i++) await new Promise((r) => setTimeout(r, 10));
-    return JSON.parse((await get("/_stats")).text) as {
-      stats: {
-        recorded: number;
-        stored: number;
-        sampledOut: number;
-        failed: number;
-        lastErrorCode: string | null;
-      };
-      stored: { route: string; outcome: string; truncated: boolean }[];
+  type Stats = {
+    stats: {
+      recorded: number;
+      stored: number;
+      sampledOut: number;
+      failed: number;
+      lastErrorCode: string | null;
     };
+    stored: { route: string; outcome: string; truncated: boolean }[];
+  };
+  /** The recorder's counters once `n` app executions have been stored, sampled out or lost. */
+  const stats = async (n: number): Promise<Stats> => {
+    for (let i = 0; i < 500; i++) {
+      const s = JSON.parse((await get("/_stats")).text) as Stats;
+      if (s.stats.stored + s.stats.sampledOut + s.stats.failed >= n) return s;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`${n} executions did not finish recording`);
   };
   return { mf, get, stats, logs };
 }
@@ -51,7 +59,7 @@ describe("a failing sink", () => {
       const res = await w.get("/hello", { method: "POST", body: "secret-body-text" });
       expect(res).toMatchObject({ status: 200, text: "small" });
       expect(res.headers.get("x-session-token")).toBe("abc");
-      const s = await w.stats();
+      const s = await w.stats(1);
       expect(s.stats.failed).toBeGreaterThanOrEqual(1);
       expect(s.stats.lastErrorCode).toBe("ERR_SINK_WRITE");
       const log = w.logs.join("");
@@ -69,7 +77,7 @@ describe("sampling", () => {
     try {
       for (let i = 0; i < 5; i++) await w.get("/ok");
       await w.get("/fail");
-      const s = await w.stats();
+      const s = await w.stats(6);
       expect(s.stored.map((x) => [x.route, x.outcome])).toEqual([["/fail", "error"]]);
       expect(s.stats.sampledOut).toBeGreaterThanOrEqual(5);
     } finally {
@@ -89,8 +97,30 @@ describe("size budget", () => {
     try {
       const res = await w.get("/big?big=5000");
       expect(res.text).toHaveLength(5000);
-      const s = await w.stats();
+      const s = await w.stats(1);
       expect(s.stored.at(-1)).toMatchObject({ route: "/big", truncated: true });
+    } finally {
+      await w.mf.dispose();
+    }
+  });
+
+  it("applies the body limit to binding values too (a KV value over it)", async () => {
+    const w = await start();
+    try {
+      expect((await w.get("/kv?big=5000")).text).toBe("5000");
+      const s = await w.stats(1);
+      expect(s.stored.find((x) => x.route === "/kv")).toMatchObject({ truncated: true });
+      const bytes = new Uint8Array(
+        await (await w.mf.dispatchFetch("http://o.test/_trace?route=/kv")).arrayBuffer(),
+      );
+      const { head } = readTrace(bytes);
+      // The put's value is kept as size and digest, which replay still compares; the get's
+      // result is cut, so replay cannot serve it and the event says so.
+      const ops = head.events.filter((e) => e.kind === "binding").map((e) => [e.op, !!e.truncated]);
+      expect(ops).toEqual([
+        ["put", false],
+        ["get", true],
+      ]);
     } finally {
       await w.mf.dispose();
     }

@@ -85,6 +85,7 @@ describe("recording", () => {
       "random:uuid",
       "clock:now",
       "random:math",
+      "env:shape",
       "env:var",
       "env:get",
       "fetch:GET",
@@ -227,6 +228,7 @@ describe("concurrency", () => {
           const { head } = readTrace(t.bytes);
           expect(head.events.map((e) => e.kind)).toEqual([
             "request",
+            "env",
             "env",
             "fetch",
             "random",

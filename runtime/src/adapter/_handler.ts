@@ -7,16 +7,11 @@
  * @module
  */
 import { installBoundaries } from "../boundaries/index.js";
-import {
-  beginRecording,
-  finishRecording,
-  recordException,
-  recordResponse,
-} from "../internal/recorder.js";
-import { runInSession } from "../internal/session.js";
+import { fetchIncoming } from "../boundaries/incoming/fetch.js";
+import { recordExecution, type ExecutionSettings } from "../internal/recorder.js";
 import { resolveOptions, type FluxOptions } from "../options.js";
 import { executeReplay } from "../replay/execute.js";
-import type { ReplayEnvelope } from "../replay/envelope.js";
+import { envelopeOf } from "../replay/client.js";
 import type { ReplayPolicy } from "../replay/policy.js";
 import { buildReport, type ReplayReport } from "../replay/report.js";
 import type { TraceSink } from "../sink/_sink.js";
@@ -95,21 +90,16 @@ export function wrapFetchHandler<I>(
     publicKey: options.publicKey ?? host.env("FLUX_PUBLIC_KEY"),
   };
 
-  const wrapped = async (request: Request, info?: I): Promise<Response> => {
-    const rec = beginRecording(request, {}, resolved);
+  const settings: ExecutionSettings = {
+    resolved,
+    env: {},
+    store: () => target,
     // Never awaited here: the trace closes after the response body is read, in the background.
-    const close = () => track(finishRecording(rec, resolved, target));
-    let response: Response;
-    try {
-      response = await runInSession(rec.session, () => invoke(request, info));
-    } catch (err) {
-      recordException(rec, err);
-      close();
-      throw err;
-    }
-    recordResponse(rec, response);
-    close();
-    return response;
+    defer: track,
+  };
+  const wrapped = (request: Request, info?: I): Promise<Response> => {
+    const { trigger } = fetchIncoming.record([request], { route: resolved.route });
+    return recordExecution(trigger, settings, () => invoke(request, info)) as Promise<Response>;
   };
   const replayable: Replayable = {
     invoke: invoke as FetchFunction,
@@ -162,18 +152,13 @@ export async function replayTrace(
   const inner = (handler as { [REPLAYABLE]?: Replayable } | null)?.[REPLAYABLE];
   const invoke = inner?.invoke ?? toFetchFunction(handler, "replayTrace");
   installBoundaries();
-  const envelope: ReplayEnvelope = {
-    version: 1,
-    traceId: trace.head.id,
-    events: trace.head.events,
-    payloads: trace.payloads,
-    ...(options.policy ? { policy: options.policy } : {}),
-  };
+  const envelope = envelopeOf(trace, options.policy);
   const before = options.liveNetworkAttempts?.() ?? 0;
-  const result = await executeReplay(envelope, async (request) => invoke(request), {
-    env: {},
-    maskHeaders: inner?.maskHeaders ?? new Set(trace.head.masks.headers),
-  });
+  const result = await executeReplay(
+    envelope,
+    async (invocation) => invoke(invocation.args[0] as Request),
+    { env: {}, maskHeaders: inner?.maskHeaders ?? new Set(trace.head.masks.headers) },
+  );
   const live = (options.liveNetworkAttempts?.() ?? 0) - before;
   return buildReport(trace.head, trace.payloads, result, live, options.policy);
 }

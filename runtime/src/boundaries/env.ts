@@ -1,12 +1,15 @@
 /**
- * Secrets and env: `fluxENV.get(name)` and plain string vars read from the wrapped env. Values are
- * sealed in the trace and served from it in replay, so replay needs no production secret.
+ * Secrets and env: `fluxENV.get(name)` and every env value the app reads through the wrapped env
+ * (vars, `.dev.vars`, secrets, JSON vars, bindings' primitive configuration). Values are sealed in
+ * the trace and served from it in replay, whatever the replay config holds, so replay needs no
+ * production secret.
  * @module
  */
 import { FluxError } from "../errors.js";
 import { currentSession, type Session } from "../internal/session.js";
+import { recordable } from "../internal/values.js";
 
-/** Names FluxRun keeps for itself; never recorded, never handed to replay. */
+/** Names FluxRun keeps for itself; invisible to the app, never recorded. */
 export function isFluxName(name: string): boolean {
   return name.startsWith("FLUX_") || name.startsWith("__FLUX");
 }
@@ -18,22 +21,18 @@ export function setEnvFallback(source: (name: string) => string | undefined): vo
   fallbackSource = source;
 }
 
-function readVar(
-  session: Session,
-  op: "get" | "var",
-  name: string,
-  live: () => string | undefined,
-  fallback?: () => string | undefined,
-) {
-  return session.read<string | undefined>({
+/** Reads `name` once per execution: recorded the first time, served from the trace in replay. */
+function readOnce<T>(session: Session, op: "get" | "var", name: string, live: () => T): T {
+  return session.read<T>({
     kind: "env",
     op,
     target: name,
     byTarget: true,
     live,
-    ...(fallback ? { fallback } : {}),
-    encode: (v) => (v === undefined ? null : v),
-    revive: (d) => (d === null || d === undefined ? undefined : (d as string)),
+    // Replay of a read the recording lacks: the replay config's value, reported as extra.
+    fallback: live,
+    encode: (v) => (v === undefined ? null : recordable(v)),
+    revive: (d) => (d === null ? undefined : d) as T,
   });
 }
 
@@ -50,9 +49,10 @@ export const fluxENV = {
   get(name: string): string | undefined {
     if (typeof name !== "string" || name.length === 0)
       throw new TypeError("fluxENV.get needs a variable name");
+    if (isFluxName(name)) return undefined;
     const session = currentSession();
     if (!session) return fallbackSource(name);
-    return readVar(session, "get", name, () => {
+    return readOnce(session, "get", name, () => {
       const v = session.env[name];
       return typeof v === "string" ? v : v === undefined ? fallbackSource(name) : JSON.stringify(v);
     });
@@ -66,15 +66,12 @@ export const fluxENV = {
   },
 };
 
-/** Records a plain var read through the wrapped env (first read per name per execution). */
-export function recordVarRead(session: Session, name: string, value: string): string {
-  return (
-    readVar(
-      session,
-      "var",
-      name,
-      () => value,
-      () => value,
-    ) ?? value
-  );
+/** Records a plain env value read through the wrapped env (first read per name per execution). */
+export function recordVarRead<T>(session: Session, name: string, value: T): T {
+  return readOnce(session, "var", name, () => value);
+}
+
+/** Records a binding's primitive property (`HYPERDRIVE.connectionString`) like an env value. */
+export function recordPropertyRead<T>(session: Session, target: string, value: T): T {
+  return readOnce(session, "var", target, () => value);
 }

@@ -4,16 +4,7 @@
  * @module
  */
 import { currentSession } from "../internal/session.js";
-import { encodeCbor } from "../trace/_cbor.js";
-
-function recordable(value: unknown): unknown {
-  try {
-    encodeCbor(value);
-    return value;
-  } catch {
-    return { unencodable: Object.prototype.toString.call(value) };
-  }
-}
+import { recordable } from "../internal/values.js";
 
 /**
  * The host-call boundary.

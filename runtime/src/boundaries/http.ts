@@ -4,10 +4,12 @@
  * @module
  */
 import type { CallSpec, Session } from "../internal/session.js";
+import type { Trigger } from "../internal/recorder.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
 import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
-import { headerPairs, isTruncated, readBody, sameValue } from "../internal/values.js";
-import { withoutIgnoredHeaders, withoutIgnoredJson, type ReplayPolicy } from "../replay/policy.js";
+import { headerPairs, isTruncated, readBody, recordable, sameValue } from "../internal/values.js";
+import { withoutIgnoredHeaders, withoutIgnoredJson } from "../replay/policy.js";
+import type { CompareRules } from "../internal/session.js";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 const NULL_BODY_STATUS: ReadonlySet<number> = new Set([101, 204, 205, 304]);
@@ -29,15 +31,27 @@ export function httpTarget(url: string): string {
 
 export async function captureRequest(request: Request, limit: number): Promise<HttpRequestData> {
   const body = request.body ? await readBody(request.clone(), limit) : null;
-  return { method: request.method, url: request.url, headers: headerPairs(request.headers), body };
+  const data: HttpRequestData = {
+    method: request.method,
+    url: request.url,
+    headers: headerPairs(request.headers),
+    body,
+  };
+  const cf = (request as { cf?: unknown }).cf;
+  if (cf && typeof cf === "object") data.cf = recordable(cf) as Record<string, unknown>;
+  return data;
 }
 
 export function buildRequest(data: HttpRequestData): Request {
-  const init: RequestInit = { method: data.method, headers: toHeaders(data.headers) };
+  const init: RequestInit & { cf?: unknown } = {
+    method: data.method,
+    headers: toHeaders(data.headers),
+  };
   if (data.body instanceof Uint8Array && data.method !== "GET" && data.method !== "HEAD") {
     init.body = data.body as BodyInit;
   }
-  return new Request(data.url, init);
+  if (data.cf) init.cf = data.cf;
+  return new Request(data.url, init as RequestInit);
 }
 
 function toHeaders(pairs: readonly (readonly [string, string])[]): Headers {
@@ -46,25 +60,41 @@ function toHeaders(pairs: readonly (readonly [string, string])[]): Headers {
   return h;
 }
 
+/**
+ * A real Response from recorded data. What a constructed Response cannot be given (the URL after
+ * redirects, `redirected`, `type`) is set on the instance, so it reads as the recorded one did.
+ */
 export function buildResponse(data: HttpResponseData): Response {
   const body =
     NULL_BODY_STATUS.has(data.status) || !(data.body instanceof Uint8Array) ? null : data.body;
-  return new Response(body as BodyInit | null, {
+  const response = new Response(body as BodyInit | null, {
     status: data.status,
     statusText: data.statusText,
     headers: toHeaders(data.headers),
   });
+  const facts: PropertyDescriptorMap = {};
+  if (data.url) facts.url = { value: data.url, enumerable: false };
+  if (data.redirected) facts.redirected = { value: true, enumerable: false };
+  if (data.type && data.type !== response.type)
+    facts.type = { value: data.type, enumerable: false };
+  return Object.defineProperties(response, facts);
 }
 
 /** Reads a response copy into sealed data without touching the one handed back. */
 export function captureResponse(response: Response, limit: number): Promise<HttpResponseData> {
   const copy = response.body ? response.clone() : null;
-  return (copy ? readBody(copy, limit) : Promise.resolve(null)).then((body) => ({
-    status: response.status,
-    statusText: response.statusText,
-    headers: headerPairs(response.headers),
-    body,
-  }));
+  return (copy ? readBody(copy, limit) : Promise.resolve(null)).then((body) => {
+    const data: HttpResponseData = {
+      status: response.status,
+      statusText: response.statusText,
+      headers: headerPairs(response.headers),
+      body,
+    };
+    if (response.url) data.url = response.url;
+    if (response.redirected) data.redirected = true;
+    if (response.type && response.type !== "default") data.type = response.type;
+    return data;
+  });
 }
 
 /**
@@ -74,7 +104,7 @@ export function captureResponse(response: Response, limit: number): Promise<Http
 export function compareHttpRequest(
   recorded: unknown,
   actual: unknown,
-  policy?: ReplayPolicy,
+  policy?: CompareRules,
 ): string[] {
   const r = recorded as Partial<HttpRequestData> | undefined;
   const a = actual as HttpRequestData;
@@ -95,7 +125,7 @@ export function compareHttpRequest(
 export function changedHeaders(
   recorded: readonly (readonly [string, string])[],
   actual: readonly (readonly [string, string])[],
-  policy?: ReplayPolicy,
+  policy?: CompareRules,
 ): string[] {
   const group = (pairs: readonly (readonly [string, string])[]) => {
     const m = new Map<string, string[]>();
@@ -114,7 +144,7 @@ export function changedHeaders(
 }
 
 /** Body equality after removing ignored JSON paths. */
-export function sameBody(recorded: unknown, actual: unknown, policy?: ReplayPolicy): boolean {
+export function sameBody(recorded: unknown, actual: unknown, policy?: CompareRules): boolean {
   if (recorded instanceof Uint8Array && actual instanceof Uint8Array) {
     return sameValue(withoutIgnoredJson(recorded, policy), withoutIgnoredJson(actual, policy));
   }
@@ -176,7 +206,24 @@ export async function httpExchange(
       return { value: response, data: result, status: response.status };
     },
     revive: (d) => buildResponse(HttpResponseSchema.parse(d)),
-    compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.policy),
+    compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.rules),
   };
   return session.call(spec);
+}
+
+/** The fetch trigger: the request (with `request.cf`) in, the response out. */
+export function fetchTrigger(request: Request, route: string): Trigger<Response> {
+  return {
+    handler: "fetch",
+    method: request.method,
+    route,
+    op: request.method,
+    target: route,
+    capture: (limit) => captureRequest(request, limit),
+    result: (response, limit) => ({
+      op: String(response.status),
+      status: response.status,
+      payload: captureResponse(response, limit),
+    }),
+  };
 }

@@ -132,7 +132,12 @@ export function decodeIngestBatch(
   const json = (contentType ?? "").toLowerCase().startsWith(INGEST_ENCODINGS.json);
   let raw: unknown;
   try {
-    raw = json ? JSON.parse(new TextDecoder().decode(body)) : decodeCbor(body);
+    raw = json
+      ? JSON.parse(new TextDecoder().decode(body))
+      : decodeCbor(body, {
+          limits: { maxBytes: INGEST_LIMITS.maxBodyBytes },
+          what: "ingest batch",
+        });
   } catch {
     return null;
   }

@@ -46,6 +46,8 @@ export const Divergence = z.object({
   actual: z.optional(z.unknown()),
   /** For an extra call: the closest recorded call not yet served. */
   closest: z.optional(z.nullable(z.object({ seq: z.int(), op: z.string(), target: z.string() }))),
+  /** How many times the replay made this call: more than 1 means it was retried. */
+  count: z.optional(z.int()),
 });
 export type Divergence = z.infer<typeof Divergence>;
 
@@ -102,7 +104,7 @@ export const PreflightReport = z.object({
   blockers: z.array(PreflightItem),
   /** Unsupported APIs in the code but not on this trace's path, and other notes. */
   warnings: z.array(PreflightItem),
-  /** Each boundary the trace holds and whether replay can serve it. */
+  /** Each boundary the trace holds, whether replay can serve it, and what its binding kind says. */
   boundaries: z.array(
     z.object({
       kind: z.string(),
@@ -110,6 +112,7 @@ export const PreflightReport = z.object({
       target: z.string(),
       count: z.int(),
       replayable: z.boolean(),
+      note: z.optional(z.string()),
     }),
   ),
   codeScanned: z.boolean(),

@@ -139,13 +139,18 @@ describe("summary metadata", () => {
         method: "GET",
       })),
     });
-    for (const s of [summary(), big, summary({ errorClass: undefined, truncated: false })]) {
+    const rpc = summary({ handler: "rpc", entry: "Counter" });
+    for (const s of [summary(), big, rpc, summary({ errorClass: undefined, truncated: false })]) {
       const meta = summaryMetadata(s);
       for (const v of Object.values(meta)) expect(typeof v).toBe("string");
       const size = Object.entries(meta).reduce((n, [k, v]) => n + k.length + v.length, 0);
       expect(size).toBeLessThanOrEqual(2048);
       expect(readSummaryMetadata(meta)).toEqual(indexedSummary(s));
     }
+    expect(readSummaryMetadata(summaryMetadata(rpc))).toMatchObject({
+      handler: "rpc",
+      entry: "Counter",
+    });
   });
 
   it("projects the summary: events summed, hosts distinct, durations to the microsecond", () => {
@@ -195,6 +200,7 @@ describe("summary metadata", () => {
     ["an exponent", { ...good, start: "1e21" }],
     ["an oversized route", { ...good, route: "/".repeat(513) }],
     ["an odd truncated flag", { ...good, truncated: "yes" }],
+    ["an unknown handler kind", { ...good, handler: "websocket" }],
   ];
   it.each(HOSTILE)("reads %s as not a FluxRun summary", (_name, meta) => {
     expect(readSummaryMetadata(meta)).toBeNull();

@@ -9,7 +9,13 @@
  * @module
  */
 import * as z from "zod/mini";
-import { OUTCOMES, TRACE_VERSION, type Outcome, type TraceSummary } from "../trace/schema.js";
+import {
+  HANDLER_KINDS,
+  OUTCOMES,
+  TRACE_VERSION,
+  type Outcome,
+  type TraceSummary,
+} from "../trace/schema.js";
 
 export { OUTCOMES, type Outcome };
 
@@ -191,6 +197,10 @@ export const SummaryMetadata = z.object({
   runtime: z._default(text(64), ""),
   /** Trace format version. */
   version: z._default(text(16), ""),
+  /** The handler that ran; absent means `fetch`. */
+  handler: z.optional(z.enum(HANDLER_KINDS)),
+  /** The Durable Object or entrypoint class that ran it. */
+  entry: z.optional(text(256)),
 });
 
 /** What an index knows of a trace without reading it: the decoded {@link SummaryMetadata}. */

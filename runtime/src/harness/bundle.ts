@@ -9,12 +9,15 @@ import { workerBuildOptions } from "./esbuild.js";
 /** Bundles `entry` into one ES module and returns its code. */
 export async function bundleWorker(
   entry: string,
-  options: { minify?: boolean; define?: Record<string, string> } = {},
+  options: { minify?: boolean; keepNames?: boolean; define?: Record<string, string> } = {},
 ): Promise<string> {
   try {
     const result = await build(
       workerBuildOptions(entry, {
         minify: options.minify ?? false,
+        // As wrangler does by default: class and function names survive bundling, so names the
+        // trace holds (a Durable Object's class) read the same in the replay bundle.
+        keepNames: options.keepNames ?? true,
         define: options.define ?? {},
       }),
     );

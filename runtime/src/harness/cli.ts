@@ -6,12 +6,12 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { FluxError, isFluxError } from "../errors.js";
+import { asFluxError, FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys } from "../trace/keys.js";
 import { loadPrivateKey } from "../trace/key-file.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
-import { readWorkerConfig } from "./config.js";
+import { bindingNotes, readWorkerConfig } from "./config.js";
 import { scanWorker } from "./scan.js";
 import { generateGuard } from "./guard.js";
 import { preflight, formatPreflight } from "../replay/preflight.js";
@@ -28,7 +28,8 @@ Exit codes (replay): 0 all match, 1 a replay diverged, 2 bad input or usage.
 Exit codes (preflight): 0 ready, 1 not ready or unknown, 2 bad input.
 The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else the file
 $FLUX_PRIVATE_KEY_FILE names, else .fluxrun/agent-private.jwk.
-The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.`;
+The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
+Set FLUXRUN_DEBUG=1 to print the stack of an unexpected failure (it may quote trace contents).`;
 
 /** Wrong arguments: main prints the usage and exits 2. */
 class UsageError extends Error {}
@@ -67,6 +68,14 @@ async function traceFiles(target: string): Promise<string[]> {
   return names.map((n) => join(target, n));
 }
 
+async function readTraceFile(file: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (cause) {
+    throw new FluxError("ERR_CONFIG", `Could not read the trace file ${file}`, { cause });
+  }
+}
+
 async function replayCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -82,7 +91,7 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
   const key = await loadPrivateKey({ path: values.key, cwd: io.cwd, env: io.env });
   const files = await traceFiles(resolve(io.cwd, target));
   const inputs = await Promise.all(
-    files.map(async (file) => ({ file, bytes: new Uint8Array(await readFile(file)) })),
+    files.map(async (file) => ({ file, bytes: await readTraceFile(file) })),
   );
   const config = await readWorkerConfig(
     values.config ? resolve(io.cwd, values.config) : undefined,
@@ -116,18 +125,12 @@ async function preflightCommand(args: string[], io: Io): Promise<number> {
     options: { config: { type: "string" }, json: { type: "boolean", default: false } },
   });
   const target = onlyArgument(positionals);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(resolve(io.cwd, target)));
-  } catch (cause) {
-    throw new FluxError("ERR_CONFIG", `No trace at ${target}`, { cause });
-  }
-  const { head } = readTrace(bytes);
+  const { head } = readTrace(await readTraceFile(resolve(io.cwd, target)));
   const config = await readWorkerConfig(
     values.config ? resolve(io.cwd, values.config) : undefined,
     io.cwd,
   );
-  const report = preflight(head, { code: await scanWorker(config) });
+  const report = preflight(head, { code: await scanWorker(config), notes: bindingNotes(config) });
   io.out(values.json ? JSON.stringify(report, null, 2) : formatPreflight(report));
   return report.readiness === "ready" ? 0 : 1;
 }
@@ -245,6 +248,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`fluxrun: ${err.message}\n${USAGE}`);
       return 2;
     }
-    throw err;
+    // No stack trace or raw message unless asked: either may quote the trace being read.
+    const failure = asFluxError(err, "ERR_INTERNAL", `fluxrun ${command} failed`);
+    if (io.env.FLUXRUN_DEBUG && err instanceof Error) io.err(String(err.stack));
+    io.err(`fluxrun: ${failure.code}: ${failure.message}`);
+    return 2;
   }
 }

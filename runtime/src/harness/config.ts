@@ -7,6 +7,8 @@ import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
+import { BINDING_KINDS } from "../boundaries/index.js";
+import { unsupportedBinding } from "../boundaries/bindings/unsupported.js";
 import { FluxError } from "../errors.js";
 
 export interface WorkerConfig {
@@ -18,13 +20,37 @@ export interface WorkerConfig {
   compatibilityDate: string;
   compatibilityFlags: string[];
   vars: Record<string, string>;
-  kv: string[];
-  r2: string[];
-  d1: string[];
-  queues: string[];
-  services: string[];
-  /** Binding kinds FluxRun cannot serve, by binding name (durable_objects, ai, ...). */
+  /** Binding names by FluxRun binding kind (`kv`, `r2`, `d1`, `queue`, `service`...). */
+  bindings: Record<string, string[]>;
+  /** Binding kinds FluxRun cannot serve, by binding name (ai, vectorize, ...). */
   unsupported: Record<string, string>;
+  /** The whole parsed config, for what binding kinds read beyond their own section. */
+  raw: Record<string, unknown>;
+}
+
+/** What each declared binding's kind says about replay, by binding name (for preflight). */
+export function bindingNotes(config: WorkerConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kind of BINDING_KINDS) {
+    for (const name of config.bindings[kind.name] ?? []) out[name] = kind.note;
+  }
+  for (const name of Object.keys(config.unsupported)) out[name] = unsupportedBinding.note;
+  return out;
+}
+
+/**
+ * Miniflare options giving replay an empty local binding for each binding the config declares,
+ * as each binding kind says; kinds without one get stand-ins inside the worker.
+ */
+export function replayBindingOptions(config: WorkerConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kind of BINDING_KINDS) {
+    const names = config.bindings[kind.name] ?? [];
+    if (names.length && kind.config?.miniflare) {
+      Object.assign(out, kind.config.miniflare(names, config.raw));
+    }
+  }
+  return out;
 }
 
 const CANDIDATES = ["wrangler.toml", "wrangler.jsonc", "wrangler.json"];
@@ -51,21 +77,15 @@ export async function readWorkerConfig(path?: string, dir = process.cwd()): Prom
   }
   if (typeof raw.main !== "string")
     throw new FluxError("ERR_CONFIG", `${file} has no "main" entry`);
-  const names = (key: string, field = "binding") =>
-    (Array.isArray(raw[key]) ? (raw[key] as Record<string, unknown>[]) : [])
-      .map((b) => b[field])
-      .filter((n): n is string => typeof n === "string");
-  const queues =
-    (raw.queues as { producers?: Record<string, unknown>[] } | undefined)?.producers ?? [];
+  const bindings: Record<string, string[]> = {};
+  for (const kind of BINDING_KINDS) {
+    if (kind.config) bindings[kind.name] = kind.config.names(raw[kind.config.wranglerKey]);
+  }
   const vars: Record<string, string> = {};
   for (const [k, v] of Object.entries((raw.vars as Record<string, unknown> | undefined) ?? {})) {
     vars[k] = typeof v === "string" ? v : JSON.stringify(v);
   }
   const unsupported: Record<string, string> = {};
-  for (const n of (raw.durable_objects as { bindings?: { name?: string }[] } | undefined)
-    ?.bindings ?? []) {
-    if (n.name) unsupported[n.name] = "durable_object";
-  }
   for (const key of ["ai", "browser", "vectorize", "hyperdrive", "analytics_engine_datasets"]) {
     const v = raw[key];
     for (const b of Array.isArray(v) ? v : v ? [v] : []) {
@@ -83,12 +103,9 @@ export async function readWorkerConfig(path?: string, dir = process.cwd()): Prom
       typeof raw.compatibility_date === "string" ? raw.compatibility_date : "2026-04-20",
     compatibilityFlags: flags.includes("nodejs_compat") ? flags : [...flags, "nodejs_compat"],
     vars,
-    kv: names("kv_namespaces"),
-    r2: names("r2_buckets"),
-    d1: names("d1_databases"),
-    queues: queues.map((q) => q.binding).filter((n): n is string => typeof n === "string"),
-    services: names("services"),
+    bindings,
     unsupported,
+    raw,
   };
 }
 

@@ -12,12 +12,14 @@ import type { Divergence } from "../replay/divergence.js";
 import { preflight, type PreflightReport } from "../replay/preflight.js";
 import type { OutcomeView, ReplayReport } from "../replay/report.js";
 import type { ReplayPolicy } from "../replay/policy.js";
+import { ENVELOPE_LIMITS } from "../replay/envelope.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
+import { checkFirst } from "../trace/_check.js";
 import { redactionToken, type PrivateJwk } from "../trace/keys.js";
 import { loadPrivateKey } from "../trace/key-file.js";
 import { openTrace, readTrace, type PlainTrace } from "../trace/seal.js";
 import { TraceHead } from "../trace/schema.js";
-import { readWorkerConfig } from "./config.js";
+import { bindingNotes, readWorkerConfig } from "./config.js";
 import { Replayer } from "./replay.js";
 import { scanWorker } from "./scan.js";
 
@@ -51,19 +53,17 @@ export async function loadFixture(
 ): Promise<{ trace: PlainTrace; redacted: boolean }> {
   const bytes = new Uint8Array(await readFile(file));
   if (file.endsWith(".fixture.cbor")) {
-    const raw = decodeCbor(bytes) as {
+    const raw = decodeCbor(bytes, { limits: ENVELOPE_LIMITS, what: `fixture ${file}` }) as {
       format?: unknown;
       version?: unknown;
       head?: unknown;
       payloads?: unknown;
-    };
-    const head = TraceHead.safeParse(raw?.head);
-    if (
-      raw?.format !== FIXTURE_FORMAT ||
-      raw.version !== 1 ||
-      !head.success ||
-      !Array.isArray(raw.payloads)
-    ) {
+    } | null;
+    const head =
+      raw?.format === FIXTURE_FORMAT && raw.version === 1
+        ? checkFirst(TraceHead, raw.head)
+        : { success: false as const };
+    if (!head.success || !Array.isArray(raw?.payloads)) {
       throw new FluxError("ERR_TRACE_CORRUPT", `${file} is not a FluxRun fixture`);
     }
     return { trace: { head: head.data, payloads: raw.payloads }, redacted: true };
@@ -205,10 +205,15 @@ export async function generateGuard(
   traceFile: string,
   options: { out: string; config?: string; key: PrivateJwk; redacted?: boolean; cwd?: string },
 ): Promise<GuardFiles> {
-  const bytes = new Uint8Array(await readFile(traceFile));
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(traceFile));
+  } catch (cause) {
+    throw new FluxError("ERR_CONFIG", `Could not read the trace file ${traceFile}`, { cause });
+  }
   const { head } = readTrace(bytes);
   const config = await readWorkerConfig(options.config, options.cwd);
-  const pre = preflight(head, { code: await scanWorker(config) });
+  const pre = preflight(head, { code: await scanWorker(config), notes: bindingNotes(config) });
   if (pre.readiness !== "ready") {
     throw new FluxError(
       "ERR_CONFIG",

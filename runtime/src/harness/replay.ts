@@ -9,7 +9,7 @@ import { Miniflare } from "miniflare";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { FluxError, isFluxError } from "../errors.js";
+import { asFluxError, FluxError } from "../errors.js";
 import {
   allowsLive,
   DENY_ALL,
@@ -22,7 +22,7 @@ import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
 import { replayThrough } from "../replay/client.js";
 import { bundleWorker } from "./bundle.js";
-import { readWorkerConfig, type WorkerConfig } from "./config.js";
+import { readWorkerConfig, replayBindingOptions, type WorkerConfig } from "./config.js";
 import type { ReplayReport } from "../replay/report.js";
 
 export interface ReplayerOptions {
@@ -97,13 +97,7 @@ export class Replayer {
       compatibilityDate: config.compatibilityDate,
       compatibilityFlags: config.compatibilityFlags,
       bindings: { ...config.vars, [REPLAY_SECRET_VAR]: secret },
-      kvNamespaces: config.kv,
-      r2Buckets: config.r2,
-      d1Databases: config.d1,
-      queueProducers: Object.fromEntries(
-        config.queues.map((q) => [q, { queueName: `fluxrun-replay-${q}` }]),
-      ),
-      serviceBindings: Object.fromEntries(config.services.map((s) => [s, refuse])),
+      ...replayBindingOptions(config),
       outboundService: outbound as never,
       kvPersist: false,
       r2Persist: false,
@@ -171,8 +165,8 @@ export async function replayAll(
       try {
         out.push({ file, report: await replayer.replay(bytes, key) });
       } catch (err) {
-        if (!isFluxError(err)) throw err;
-        out.push({ file, error: { code: err.code, message: err.message } });
+        const { code, message } = asFluxError(err, "ERR_INTERNAL", "Could not replay the trace");
+        out.push({ file, error: { code, message } });
       }
     }
     return out;

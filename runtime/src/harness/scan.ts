@@ -21,16 +21,6 @@ const PATTERNS: { api: UnsupportedApi; re: RegExp; detail: string }[] = [
     detail: "opens a WebSocket",
   },
   {
-    api: "durable_object",
-    re: /\.(idFromName|idFromString|newUniqueId|getByName)\s*\(/,
-    detail: "uses a Durable Object namespace",
-  },
-  {
-    api: "cache_write",
-    re: /\bcaches\.(default|open\s*\()[\s\S]{0,200}?\.put\s*\(|\bcache\.put\s*\(/,
-    detail: "writes to the Cache API",
-  },
-  {
     api: "key_generation",
     re: /\bsubtle\.generateKey\s*\(/,
     detail: "generates keys with crypto.subtle",
@@ -112,7 +102,7 @@ export async function scanWorker(config: WorkerConfig): Promise<CodeFinding[]> {
   }
   for (const [name, kind] of Object.entries(config.unsupported)) {
     findings.push({
-      api: kind === "durable_object" ? "durable_object" : "unsupported_binding",
+      api: "unsupported_binding",
       where: `binding ${name}`,
       detail: `${kind} binding`,
     });

@@ -5,6 +5,11 @@
  */
 
 const g = globalThis as unknown as {
+  setTimeout: typeof globalThis.setTimeout;
+  clearTimeout: typeof globalThis.clearTimeout;
+  setInterval: typeof globalThis.setInterval;
+  clearInterval: typeof globalThis.clearInterval;
+  AbortSignal: typeof AbortSignal;
   Date: DateConstructor;
   Math: Math;
   crypto: Crypto;
@@ -13,6 +18,14 @@ const g = globalThis as unknown as {
   performance?: Performance;
 };
 
+export const setTimeout: typeof globalThis.setTimeout = g.setTimeout.bind(g);
+export const clearTimeout: typeof globalThis.clearTimeout = g.clearTimeout.bind(g);
+export const setInterval: typeof globalThis.setInterval = g.setInterval.bind(g);
+export const clearInterval: typeof globalThis.clearInterval = g.clearInterval.bind(g);
+export const abortSignalTimeout: ((ms: number) => AbortSignal) | undefined =
+  typeof g.AbortSignal?.timeout === "function"
+    ? g.AbortSignal.timeout.bind(g.AbortSignal)
+    : undefined;
 export const OriginalDate: DateConstructor = g.Date;
 export const now: () => number = g.Date.now.bind(g.Date);
 export const perfNow: () => number = g.performance

@@ -8,12 +8,12 @@ import type { ResolvedOptions } from "../options.js";
 import { traceKey, type TraceSink } from "../sink/_sink.js";
 import { sealEncoded } from "../trace/seal.js";
 import { encodeCbor } from "../trace/_cbor.js";
-import type { Outcome, TraceHead, TraceSummary } from "../trace/schema.js";
+import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
-import { captureRequest, captureResponse, httpTarget } from "../boundaries/http.js";
 import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
-import { runInSession, Session } from "./session.js";
-import { errorData, sha256Hex } from "./values.js";
+import { runInSession } from "./session.js";
+import { RecordSession } from "./record-session.js";
+import { errorData, recordable, sha256Hex, type Unencodable } from "./values.js";
 
 /** Counters of this isolate's recorder, for diagnostics. */
 export interface FluxStats {
@@ -38,60 +38,122 @@ export function fluxStats(): Readonly<FluxStats> {
   return { ...stats };
 }
 
-export interface Recording {
-  session: Session;
-  id: string;
-  start: number;
-  request: Request;
+/** What started an execution, and how its input and result become trace events. */
+export interface Trigger<T = unknown> {
+  handler: HandlerKind;
+  /** The Durable Object or entrypoint class, when not the default export. */
+  entry?: string;
+  /** Summary method and route: `POST` `/orders`, `SCHEDULED` `0 * * * *`, `QUEUE` `jobs`. */
+  method: string;
   route: string;
+  /** The request event: op and target (`POST` `/orders`, `queue` `jobs`). */
+  op: string;
+  target: string;
+  /** The request event's sealed payload (read outside the session: FluxRun's own work). */
+  capture(limit: number): unknown;
+  /** The result event of a normal return. */
+  result(value: T, limit: number): { op: string; status?: number; payload: unknown };
+  /** An API the trigger itself uses that replay cannot serve (an incoming WebSocket upgrade). */
+  unsupported?: { op: string; target: string };
 }
 
-/** Opens a record session and captures the incoming request. */
-export function beginRecording(
-  request: Request,
+export interface Recording {
+  session: RecordSession;
+  id: string;
+  start: number;
+  trigger: Trigger<never>;
+}
+
+/** Opens a record session and captures what started the execution. */
+export function beginRecording<T>(
+  trigger: Trigger<T>,
   env: Record<string, unknown>,
   resolved: ResolvedOptions,
 ): Recording {
-  const session = new Session("record", { limits: resolved.limits });
-  session.env = env;
-  session.maskHeaders = resolved.maskHeaders;
-  let route: string;
-  try {
-    route = resolved.route(request);
-  } catch {
-    route = httpTarget(request.url);
-  }
+  const session = new RecordSession({
+    limits: resolved.limits,
+    env,
+    maskHeaders: resolved.maskHeaders,
+  });
   const start = now();
-  const recording = { session, id: newTraceId(start), start, request, route };
-  session.pushLater(
-    "request",
-    request.method,
-    route,
-    runInSession(undefined, () => captureRequest(request, session.limits.maxBodyBytes)),
-  );
+  const recording = { session, id: newTraceId(start), start, trigger: trigger as Trigger<never> };
+  const payload = runInSession(undefined, () => trigger.capture(session.limits.maxBodyBytes));
+  if (payload instanceof Promise) session.pushLater("request", trigger.op, trigger.target, payload);
+  else session.push("request", trigger.op, trigger.target, payload);
+  if (trigger.unsupported) {
+    session.note("unsupported", trigger.unsupported.op, trigger.unsupported.target, null);
+  }
   return recording;
 }
 
-/** Records the handler's response (its body read from a copy, in the background). */
-export function recordResponse(rec: Recording, response: Response): void {
-  rec.session.pushLater(
-    "response",
-    String(response.status),
-    rec.route,
-    captureResponse(response, rec.session.limits.maxBodyBytes),
-    {
-      status: response.status,
-    },
-  );
+/** Records a normal return (a Response's body is read from a copy, in the background). */
+export function recordResult<T>(rec: Recording, value: T): void {
+  const trigger = rec.trigger as unknown as Trigger<T>;
+  const r = runInSession(undefined, () => trigger.result(value, rec.session.limits.maxBodyBytes));
+  const extra = r.status === undefined ? {} : { status: r.status };
+  if (r.payload instanceof Promise) {
+    rec.session.pushLater("response", r.op, trigger.route, r.payload, extra);
+  } else rec.session.push("response", r.op, trigger.route, r.payload, extra);
 }
 
 /** Records a thrown error. */
 export function recordException(rec: Recording, err: unknown): void {
   const data = errorData(err);
-  rec.session.push("exception", data.name, rec.route, data, { error: data.name });
+  rec.session.push("exception", data.name, rec.trigger.route, data, { error: data.name });
+}
+
+/** Where a finished trace goes. */
+export interface StoreTarget {
+  app: string;
+  runtime: string;
+  sink: TraceSink | undefined;
+  publicKey: string | PublicJwk | undefined;
+}
+
+/** How an adapter runs one recorded execution. */
+export interface ExecutionSettings {
+  resolved: ResolvedOptions;
+  /** The real env (bindings unwrapped), for fluxENV. */
+  env: Record<string, unknown>;
+  /** Where the trace goes, resolved when it closes. */
+  store(): StoreTarget;
+  /** Keeps the closing work alive after the result (`ctx.waitUntil`). */
+  defer(work: Promise<void>): void;
+}
+
+/**
+ * Runs one execution in a record session: the trigger is captured, `run` is called inside the
+ * session, its result or thrown error is recorded, and the trace is closed, sealed and stored in
+ * the background (`defer`). The result or error is handed back unchanged.
+ *
+ * @example
+ * ```ts
+ * return recordExecution(fetchTrigger(request, route), settings, () => app.fetch(request, env, ctx));
+ * ```
+ */
+export async function recordExecution<T>(
+  trigger: Trigger<T>,
+  settings: ExecutionSettings,
+  run: (session: RecordSession) => T | Promise<T>,
+): Promise<T> {
+  const rec = beginRecording(trigger, settings.env, settings.resolved);
+  const close = () =>
+    settings.defer(finishRecording(rec, settings.resolved, () => settings.store()));
+  let value: T;
+  try {
+    value = await runInSession(rec.session, () => run(rec.session));
+  } catch (err) {
+    recordException(rec, err);
+    close();
+    throw err;
+  }
+  recordResult(rec, value);
+  close();
+  return value;
 }
 
 function summarize(rec: Recording, app: string, runtime: string, truncated: boolean): TraceSummary {
+  const { trigger } = rec;
   const { session } = rec;
   const counts: Record<string, number> = {};
   const fetches: TraceSummary["fetches"] = [];
@@ -116,8 +178,8 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
   const summary: TraceSummary = {
     traceId: rec.id,
     app,
-    route: rec.route,
-    method: rec.request.method,
+    route: trigger.route,
+    method: trigger.method,
     status: errorClass !== undefined ? 500 : status,
     outcome,
     start: rec.start,
@@ -127,16 +189,38 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
     truncated,
     runtime,
   };
+  if (trigger.handler !== "fetch") summary.handler = trigger.handler;
+  if (trigger.entry !== undefined) summary.entry = trigger.entry;
   if (errorClass !== undefined) summary.errorClass = errorClass;
   else if (outcome === "error" && loggedError !== undefined) summary.errorClass = loggedError;
   return summary;
 }
 
 /**
+ * A payload as the trace can hold it: a field outside the data model (a call's `request` or
+ * `result`) becomes a marker, and the marker's type is returned to flag the event.
+ */
+function keepable(payload: unknown): { value: unknown; unencodable?: string } {
+  const whole = recordable(payload);
+  if (whole === payload) return { value: payload };
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    return { value: whole, unencodable: (whole as Unencodable).unencodable };
+  }
+  let unencodable: string | undefined;
+  const value: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(payload)) {
+    const kept = recordable(v);
+    if (kept !== v) unencodable ??= (kept as Unencodable).unencodable;
+    value[k] = kept;
+  }
+  return unencodable === undefined ? { value } : { value, unencodable };
+}
+
+/**
  * Encodes the payload list once; when it is over the trace budget, replaces the largest payloads
  * with truncation markers (size and digest) until it fits, and flags their events.
  */
-async function fitPayloads(payloads: unknown[], session: Session): Promise<Uint8Array> {
+async function fitPayloads(payloads: unknown[], session: RecordSession): Promise<Uint8Array> {
   let bytes = encodeCbor(payloads);
   const limit = session.limits.maxTraceBytes;
   if (bytes.length <= limit) return bytes;
@@ -162,21 +246,25 @@ async function fitPayloads(payloads: unknown[], session: Session): Promise<Uint8
 export function finishRecording(
   rec: Recording,
   resolved: ResolvedOptions,
-  target: {
-    app: string;
-    runtime: string;
-    sink: TraceSink | undefined;
-    publicKey: string | PublicJwk | undefined;
-  },
+  store: () => StoreTarget,
 ): Promise<void> {
   return runInSession(undefined, async () => {
     stats.recorded++;
     try {
       await rec.session.settle();
+      const target = store();
       const { session } = rec;
       // From here on the trace is fixed: late, untracked work is counted as dropped.
-      session.closed = true;
-      const payloads = session.payloads.map((p) => (p === undefined ? null : p));
+      session.close();
+      // A value outside the data model would seal into a trace the reader refuses: it is kept as
+      // a marker instead, and its event flagged so preflight and replay refuse it.
+      const payloads = session.payloads.map((p, i) => {
+        if (p === undefined) return null;
+        const { value, unencodable } = keepable(p);
+        const event = session.events[i];
+        if (unencodable && event) event.info = { ...event.info, unencodable };
+        return value;
+      });
       const payloadBytes = await fitPayloads(payloads, session);
       const truncatedPayloads = session.events.filter((e) => e.truncated).length;
       const summary = summarize(

@@ -3,6 +3,8 @@
  * structural equality, digests.
  * @module
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import type { Body, ErrorData, Truncated } from "../trace/schema.js";
 
 const enc = new TextEncoder();
@@ -26,6 +28,24 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export async function fitBytes(bytes: Uint8Array, limit: number): Promise<Uint8Array | Truncated> {
   if (bytes.length <= limit) return bytes;
   return { truncated: true, size: bytes.length, sha256: await sha256Hex(bytes) };
+}
+
+/**
+ * A string or bytes within `limit` bytes as they are, else a truncation marker with the size and
+ * digest. Other values are returned unchanged.
+ */
+export function capped<T>(value: T, limit: number): T | Truncated {
+  if (typeof value === "string") {
+    if (value.length * 3 <= limit) return value;
+    const bytes = enc.encode(value);
+    return bytes.length <= limit ? value : marker(bytes);
+  }
+  if (value instanceof Uint8Array && value.length > limit) return marker(value);
+  return value;
+}
+
+function marker(bytes: Uint8Array): Truncated {
+  return { truncated: true, size: bytes.length, sha256: bytesToHex(sha256(bytes)) };
 }
 
 /**
@@ -81,6 +101,11 @@ export function isTruncated(body: unknown): body is Truncated {
 }
 
 export function errorData(err: unknown): ErrorData {
+  if (typeof DOMException === "function" && err instanceof DOMException) {
+    const out: ErrorData = { name: err.name, message: err.message, type: "DOMException" };
+    if (err.stack) out.stack = err.stack;
+    return out;
+  }
   if (err instanceof Error) {
     const out: ErrorData = { name: err.name, message: err.message };
     if (err.stack) out.stack = err.stack;
@@ -103,12 +128,89 @@ const ERROR_CLASSES: Record<string, ErrorConstructor> = {
 
 /** Rebuilds a recorded error with the same class (for built-ins), name, message, stack, code. */
 export function reviveError(data: ErrorData): Error {
+  if (data.type === "DOMException" && typeof DOMException === "function") {
+    const err = new DOMException(data.message, data.name);
+    if (data.stack !== undefined) {
+      try {
+        Object.defineProperty(err, "stack", { value: data.stack, configurable: true });
+      } catch {
+        // a host whose DOMException stack cannot be set keeps its own
+      }
+    }
+    return err as unknown as Error;
+  }
   const Ctor = ERROR_CLASSES[data.name] ?? Error;
   const err = new Ctor(data.message);
   if (!(data.name in ERROR_CLASSES)) err.name = data.name;
   if (data.stack !== undefined) err.stack = data.stack;
   if (data.code !== undefined) (err as { code?: unknown }).code = data.code;
   return err;
+}
+
+/** What stands in the trace for a value CBOR cannot hold (a function, a stub, a stream). */
+export interface Unencodable {
+  unencodable: string;
+}
+
+/**
+ * True when `value` is within the trace's data model, so the reader gives back what was written:
+ * null, undefined, booleans, numbers, strings, `Uint8Array`, `Date`, arrays and plain objects of
+ * those. Maps, Sets, class instances, functions, BigInts, cycles and very deep values are not.
+ */
+export function inDataModel(value: unknown, depth = 0): boolean {
+  if (value === null || value === undefined) return true;
+  const t = typeof value;
+  if (t === "string" || t === "boolean" || t === "number") return true;
+  if (t !== "object" || depth > 48) return false;
+  if (value instanceof Uint8Array || value instanceof Date) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!inDataModel(v, depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in value) {
+    if (!inDataModel((value as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return true;
+}
+
+/** `value` when the trace can hold it, else an {@link Unencodable} marker naming its type. */
+export function recordable(value: unknown): unknown {
+  return inDataModel(value)
+    ? value
+    : ({ unencodable: Object.prototype.toString.call(value) } satisfies Unencodable);
+}
+
+export function isUnencodable(value: unknown): value is Unencodable {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Unencodable).unencodable === "string" &&
+    Object.keys(value).length === 1
+  );
+}
+
+/**
+ * Variable names a bundler may rename (`env2` for `env`, `__name3`) with their trailing digits
+ * removed, so a message read from another bundle of the same code compares equal. Property names
+ * (after a dot) are never renamed, so `DB01` in `env2.DB01` stays as it is.
+ */
+function normalizeIdentifiers(message: string): string {
+  return message.replace(/(^|[^.\w$])([A-Za-z_$][\w$]*?)\d+\b/g, "$1$2");
+}
+
+/**
+ * Two recorded errors are the same when class and message match, the message compared with
+ * identifiers normalised: the replay bundle may name a variable `env2` where production said
+ * `env`.
+ */
+export function sameError(a: ErrorData | null, b: ErrorData | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.name !== b.name) return false;
+  return (
+    a.message === b.message || normalizeIdentifiers(a.message) === normalizeIdentifiers(b.message)
+  );
 }
 
 export function safeString(value: unknown): string {

@@ -5,11 +5,12 @@
  * @module
  */
 import type { JWK } from "jose";
-import { FluxError } from "../errors.js";
+import { FluxError, isFluxError } from "../errors.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
+import { checkFirst } from "../trace/_check.js";
 import type { PlainTrace } from "../trace/seal.js";
 import { REPLAY_AUTH_HEADER, signReplay } from "./authorize.js";
-import { REPLAY_HEADER, ReplayResult, type ReplayEnvelope } from "./envelope.js";
+import { ENVELOPE_LIMITS, REPLAY_HEADER, ReplayResult, type ReplayEnvelope } from "./envelope.js";
 import { buildReport, type ReplayReport } from "./report.js";
 import type { ReplayPolicy } from "./policy.js";
 
@@ -18,14 +19,22 @@ export type ReplayTarget = (request: Request) => Promise<Response>;
 
 /** The envelope bytes for an opened trace. */
 export function encodeEnvelope(trace: PlainTrace, policy?: ReplayPolicy): Uint8Array {
+  return encodeCbor(envelopeOf(trace, policy));
+}
+
+/** The replay envelope of an opened trace: what to run, with every recorded event. */
+export function envelopeOf(trace: PlainTrace, policy?: ReplayPolicy): ReplayEnvelope {
+  const { handler, entry } = trace.head.summary;
   const envelope: ReplayEnvelope = {
     version: 1,
     traceId: trace.head.id,
+    ...(handler === undefined ? {} : { handler }),
+    ...(entry === undefined ? {} : { entry }),
     events: trace.head.events,
     payloads: trace.payloads,
     ...(policy ? { policy } : {}),
   };
-  return encodeCbor(envelope);
+  return envelope;
 }
 
 /** How the app is told this is a replay: the harness secret, or an agent signature. */
@@ -73,11 +82,18 @@ export async function replayThrough(
       `The worker did not answer the replay (${detail}); is its default export wrapped with withFlux()?`,
     );
   }
-  const parsed = ReplayResult.safeParse(decodeCbor(bytes));
+  let raw: unknown;
+  try {
+    raw = decodeCbor(bytes, { limits: ENVELOPE_LIMITS, what: "worker's replay answer" });
+  } catch (cause) {
+    const message = isFluxError(cause) ? cause.message : "The worker's replay answer is not CBOR";
+    throw new FluxError("ERR_REPLAY_ENVELOPE", message, { cause });
+  }
+  const parsed = checkFirst(ReplayResult, raw);
   if (!parsed.success)
     throw new FluxError(
       "ERR_REPLAY_ENVELOPE",
-      "The worker's replay answer does not match the schema",
+      `The worker's replay answer does not match the schema (at ${parsed.path})`,
     );
   const live = (options.liveNetworkAttempts?.() ?? 0) - before;
   return buildReport(trace.head, trace.payloads, parsed.data, live, options.policy);

@@ -5,7 +5,8 @@
  * @module
  */
 import * as z from "zod/mini";
-import { ErrorData, HttpResponseData, TraceEvent } from "../trace/schema.js";
+import { HEAD_LIMITS, PAYLOAD_LIMITS, type DecodeLimits } from "../trace/_decode.js";
+import { ErrorData, HANDLER_KINDS, HttpResponseData, TraceEvent } from "../trace/schema.js";
 import { ReplayPolicy } from "./policy.js";
 import { Divergence } from "../contract/report.js";
 
@@ -14,9 +15,24 @@ export const REPLAY_HEADER = "x-fluxrun-replay";
 /** Env var holding the per-run replay secret (set by the harness, never in production). */
 export const REPLAY_SECRET_VAR = "__FLUX_REPLAY";
 
+/**
+ * Decode limits for an envelope and for a replay result: each carries a trace's events and
+ * payloads (or values taken from them), so both trace budgets together.
+ */
+export const ENVELOPE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
+  maxBytes: HEAD_LIMITS.maxBytes + PAYLOAD_LIMITS.maxBytes,
+  maxDepth: PAYLOAD_LIMITS.maxDepth + HEAD_LIMITS.maxDepth,
+  maxItems: HEAD_LIMITS.maxItems + PAYLOAD_LIMITS.maxItems,
+  maxStringBytes: PAYLOAD_LIMITS.maxStringBytes,
+});
+
 export const ReplayEnvelope = z.object({
   version: z.literal(1),
   traceId: z.string(),
+  /** The handler to run (from the trace's summary); absent means `fetch`. */
+  handler: z.optional(z.enum(HANDLER_KINDS)),
+  /** The Durable Object or entrypoint class that ran it, if not the default export. */
+  entry: z.optional(z.string()),
   events: z.array(TraceEvent),
   payloads: z.array(z.unknown()),
   /** Live read-only effects allowed and noise to ignore; default deny-all. */
@@ -32,6 +48,8 @@ export const ReplayResult = z.object({
   traceId: z.string(),
   response: z.nullable(HttpResponseData),
   error: z.nullable(ErrorData),
+  /** What a non-fetch handler returned (an RPC method's value). */
+  returned: z.optional(z.unknown()),
   divergences: z.array(DivergenceData),
   served: z.array(z.int()),
   unconsumed: z.array(z.int()),

@@ -95,10 +95,13 @@ export function allowsLive(policy: ReplayPolicy | undefined, method: string, url
   );
 }
 
+/** What comparisons ignore: a policy's `ignore` section. */
+type Ignoring = { ignore: { headers: readonly string[]; jsonPaths: readonly string[] } };
+
 /** Drops ignored headers (case-insensitive). */
 export function withoutIgnoredHeaders(
   pairs: readonly (readonly [string, string])[],
-  policy: ReplayPolicy | undefined,
+  policy: Ignoring | undefined,
 ): [string, string][] {
   const ignored = new Set((policy?.ignore.headers ?? []).map((h) => h.toLowerCase()));
   return pairs.filter(([n]) => !ignored.has(n.toLowerCase())).map(([n, v]) => [n, v]);
@@ -115,7 +118,7 @@ function dropPath(value: unknown, parts: readonly string[]): void {
 }
 
 /** A JSON body with ignored paths removed, or the bytes unchanged when not JSON or nothing to ignore. */
-export function withoutIgnoredJson(body: Uint8Array, policy: ReplayPolicy | undefined): Uint8Array {
+export function withoutIgnoredJson(body: Uint8Array, policy: Ignoring | undefined): Uint8Array {
   const paths = policy?.ignore.jsonPaths ?? [];
   if (!paths.length || body.length === 0) return body;
   let value: unknown;

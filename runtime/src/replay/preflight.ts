@@ -18,9 +18,8 @@ export {
 export const UNSUPPORTED_APIS = {
   raw_socket: "raw TCP sockets (cloudflare:sockets connect)",
   websocket: "WebSocket upgrades",
-  durable_object: "Durable Object stubs",
-  cache_write: "Cache API writes",
   key_generation: "crypto.subtle key generation",
+  unencodable_value: "a value the trace cannot hold (an RPC stub, a function or a stream)",
   node_crypto_random: "node:crypto randomness",
   unsupported_binding: "a binding kind FluxRun does not record",
 } as const;
@@ -34,10 +33,10 @@ export interface CodeFinding {
   detail: string;
 }
 
-function apiOfEvent(op: string, target: string): UnsupportedApi {
+function apiOfEvent(op: string): UnsupportedApi {
   if (op === "websocket") return "websocket";
   if (op === "connect") return "raw_socket";
-  if (/^(idFromName|idFromString|newUniqueId|get|getByName)$/.test(op)) return "durable_object";
+  if (op === "generateKey") return "key_generation";
   return "unsupported_binding";
 }
 
@@ -52,14 +51,15 @@ function apiOfEvent(op: string, target: string): UnsupportedApi {
  */
 export function preflight(
   head: TraceHead,
-  options: { code?: readonly CodeFinding[] } = {},
+  options: {
+    code?: readonly CodeFinding[];
+    /** What each binding's kind says about replay, by binding name (from the wrangler config). */
+    notes?: Readonly<Record<string, string>>;
+  } = {},
 ): PreflightReport {
   const blockers: PreflightItem[] = [];
   const warnings: PreflightItem[] = [];
-  const groups = new Map<
-    string,
-    { kind: string; op: string; target: string; count: number; replayable: boolean }
-  >();
+  const groups = new Map<string, PreflightReport["boundaries"][number]>();
   const inPath = new Set<UnsupportedApi>();
   if (head.events[0]?.kind !== "request") {
     blockers.push({
@@ -71,9 +71,17 @@ export function preflight(
     let replayable = true;
     if (e.parent !== undefined) {
       // Inside a host call: evidence only; replay serves the host call and never runs its code.
+    } else if (e.info?.unencodable !== undefined) {
+      replayable = false;
+      inPath.add("unencodable_value");
+      blockers.push({
+        code: "BLOCK_UNSUPPORTED_API",
+        seq: e.seq,
+        reason: `Event #${e.seq} (${e.kind} ${e.op} ${e.target}) passed ${UNSUPPORTED_APIS.unencodable_value}; replay cannot serve it`,
+      });
     } else if (e.kind === "unsupported") {
       replayable = false;
-      const api = apiOfEvent(e.op, e.target);
+      const api = apiOfEvent(e.op);
       inPath.add(api);
       blockers.push({
         code: "BLOCK_UNSUPPORTED_API",
@@ -96,7 +104,17 @@ export function preflight(
     if (g) {
       g.count++;
       g.replayable &&= replayable;
-    } else groups.set(key, { kind: e.kind, op: e.op, target: e.target, count: 1, replayable });
+    } else {
+      const note = options.notes?.[e.target.split("/")[0] ?? ""];
+      groups.set(key, {
+        kind: e.kind,
+        op: e.op,
+        target: e.target,
+        count: 1,
+        replayable,
+        ...(note === undefined ? {} : { note }),
+      });
+    }
   }
   if (head.stats.droppedEvents > 0) {
     blockers.push({
@@ -139,7 +157,7 @@ export function formatPreflight(r: PreflightReport): string {
   lines.push("  boundaries:");
   for (const b of r.boundaries) {
     lines.push(
-      `    ${b.replayable ? "ok  " : "NO  "} ${b.kind} ${b.op} ${b.target}${b.count > 1 ? ` ×${b.count}` : ""}`,
+      `    ${b.replayable ? "ok  " : "NO  "} ${b.kind} ${b.op} ${b.target}${b.count > 1 ? ` ×${b.count}` : ""}${b.note ? `  (${b.note})` : ""}`,
     );
   }
   return lines.join("\n");

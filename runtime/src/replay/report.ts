@@ -9,6 +9,8 @@ import { digest } from "./divergence.js";
 import type { ReplayResult } from "./envelope.js";
 import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
 import { changedHeaders, sameBody } from "../boundaries/http.js";
+import { sameError, sameValue } from "../internal/values.js";
+import { encodeCbor } from "../trace/_cbor.js";
 import type { ReplayPolicy } from "./policy.js";
 
 export type { OutcomeView, ReplayReport } from "../contract/report.js";
@@ -20,26 +22,40 @@ function bodyView(body: HttpResponseData["body"] | undefined): string | null {
   return null;
 }
 
-function view(response: HttpResponseData | null, error: ErrorData | null): OutcomeView {
+function view(
+  response: HttpResponseData | null,
+  error: ErrorData | null,
+  returned: unknown,
+): OutcomeView {
   return {
     status: response?.status ?? null,
     headers: response ? [...new Set(response.headers.map(([n]) => n))].sort() : [],
-    body: bodyView(response?.body),
+    body:
+      response || returned === undefined
+        ? bodyView(response?.body)
+        : `returned ${digest(encodeCbor(returned))}`,
     error: error ? { name: error.name } : null,
   };
 }
 
-/** The recorded outcome of a trace: its response or its thrown error. */
-export function recordedOutcome(
-  head: TraceHead,
-  payloads: unknown[],
-): { response: HttpResponseData | null; error: ErrorData | null; event: TraceEvent | undefined } {
+/** How an execution ended: a response (fetch), a returned value (other handlers) or an error. */
+export interface Outcome {
+  response: HttpResponseData | null;
+  error: ErrorData | null;
+  returned?: unknown;
+  event: TraceEvent | undefined;
+}
+
+/** The recorded outcome of a trace: its response, returned value or thrown error. */
+export function recordedOutcome(head: TraceHead, payloads: unknown[]): Outcome {
   const event = head.events.find((e) => e.kind === "response" || e.kind === "exception");
   if (!event) return { response: null, error: null, event };
   const p = payloads[event.seq];
-  return event.kind === "response"
-    ? { response: p as HttpResponseData, error: null, event }
-    : { response: null, error: p as ErrorData, event };
+  if (event.kind === "exception") return { response: null, error: p as ErrorData, event };
+  if ((head.summary.handler ?? "fetch") !== "fetch") {
+    return { response: null, error: null, returned: p === null ? undefined : p, event };
+  }
+  return { response: p as HttpResponseData, error: null, event };
 }
 
 /** Compares the replayed outcome with the recorded one and builds the report. */
@@ -58,14 +74,10 @@ export function buildReport(
     fields.push(...changedHeaders(rec.response.headers, result.response.headers, policy));
     if (!sameBody(rec.response.body, result.response.body, policy)) fields.push("body");
   }
-  if (
-    (rec.error?.name ?? null) !== (result.error?.name ?? null) ||
-    (rec.error?.message ?? null) !== (result.error?.message ?? null)
-  ) {
-    fields.push("error");
-  }
-  const recorded = view(rec.response, rec.error);
-  const replayed = view(result.response, result.error);
+  if (!sameError(rec.error, result.error)) fields.push("error");
+  if (!sameValue(rec.returned ?? null, result.returned ?? null)) fields.push("returned");
+  const recorded = view(rec.response, rec.error, rec.returned);
+  const replayed = view(result.response, result.error, result.returned);
   if (fields.length) {
     divergences.push({
       code: "changed_outcome",

@@ -4,7 +4,14 @@
  * Runtime-agnostic (Workers, Deno, Node).
  * @module
  */
-export { readTrace, openTrace, sealTrace, type PlainTrace, type ClearTrace } from "./seal.js";
+export {
+  readTrace,
+  openTrace,
+  sealTrace,
+  type PlainTrace,
+  type ClearTrace,
+  type ReadOptions,
+} from "./seal.js";
 export {
   generateTraceKeys,
   parsePublicJwk,
@@ -16,5 +23,12 @@ export {
 } from "./keys.js";
 export { loadPrivateKey, PRIVATE_KEY_FILE, type LoadPrivateKeyOptions } from "./key-file.js";
 export * from "./schema.js";
-export { encodeCbor, decodeCbor } from "./_cbor.js";
+export {
+  encodeCbor,
+  decodeCbor,
+  HEAD_LIMITS,
+  PAYLOAD_LIMITS,
+  type DecodeLimits,
+  type DecodeOptions,
+} from "./_cbor.js";
 export { traceKey, tracePrefix, summaryMetadata } from "../contract/storage.js";

@@ -25,9 +25,19 @@ export const EVENT_KINDS = [
   "random",
   "console",
   "binding",
+  "cache",
+  "storage",
+  "incoming",
   "unsupported",
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
+
+/**
+ * What started an execution: an HTTP request, a cron trigger, a queue batch, an email, a JS RPC
+ * call on an entrypoint or Durable Object, or a Durable Object alarm.
+ */
+export const HANDLER_KINDS = ["fetch", "scheduled", "queue", "email", "rpc", "alarm"] as const;
+export type HandlerKind = (typeof HANDLER_KINDS)[number];
 
 const clearValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
@@ -43,6 +53,12 @@ export const TraceEvent = z.object({
   at: z.int().check(z.nonnegative()),
   /** Duration in microseconds, for calls that take time. */
   dur: z.optional(z.int().check(z.nonnegative())),
+  /**
+   * Logical tick at completion, for calls: one counter advances on every event recorded and
+   * every call completed. Replay serves results in this order; a call finished before another
+   * began when its tick, less the completions up to it, is at most the other's seq.
+   */
+  end: z.optional(z.int().check(z.nonnegative())),
   status: z.optional(z.int()),
   /** Error class (name) when the call failed. */
   error: z.optional(z.string().check(z.maxLength(256))),
@@ -75,6 +91,10 @@ export const TraceSummary = z.object({
   errorClass: z.optional(z.string()),
   truncated: z.boolean(),
   runtime: z.string(),
+  /** The handler that ran; absent means `fetch` (traces from before handler kinds). */
+  handler: z.optional(z.enum(HANDLER_KINDS)),
+  /** The class that ran it, for a Durable Object or a named entrypoint. */
+  entry: z.optional(z.string().check(z.maxLength(256))),
 });
 export type TraceSummary = z.infer<typeof TraceSummary>;
 
@@ -125,6 +145,8 @@ export const HttpRequestData = z.object({
   url: z.string(),
   headers: Headers,
   body: Body,
+  /** `request.cf` of an incoming request (country, colo, TLS...), handed back in replay. */
+  cf: z.optional(z.record(z.string(), z.unknown())),
 });
 export type HttpRequestData = z.infer<typeof HttpRequestData>;
 
@@ -133,12 +155,20 @@ export const HttpResponseData = z.object({
   statusText: z.string(),
   headers: Headers,
   body: Body,
+  /** The URL it came from, after redirects (fetch responses). */
+  url: z.optional(z.string()),
+  /** True when fetch followed a redirect to get it. */
+  redirected: z.optional(z.boolean()),
+  /** `basic`, `cors`, `opaque`...; absent for `default`. */
+  type: z.optional(z.string()),
 });
 export type HttpResponseData = z.infer<typeof HttpResponseData>;
 
 export const ErrorData = z.object({
   name: z.string(),
   message: z.string(),
+  /** The error's class when its name is not a class name (`DOMException` named `TimeoutError`). */
+  type: z.optional(z.string()),
   stack: z.optional(z.string()),
   code: z.optional(z.union([z.string(), z.number()])),
 });

@@ -7,9 +7,11 @@
  */
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
-import { FluxError } from "../errors.js";
+import { asFluxError, FluxError } from "../errors.js";
 import { randomBytes } from "../internal/originals.js";
-import { decodeCbor, encodeCbor } from "./_cbor.js";
+import { decodeCbor, encodeCbor, HEAD_LIMITS, PAYLOAD_LIMITS, type DecodeLimits } from "./_cbor.js";
+import { resolveLimits } from "./_decode.js";
+import { checkFirst } from "./_check.js";
 import {
   importTraceKey,
   keyId,
@@ -110,22 +112,57 @@ function looksLikeTrace(bytes: Uint8Array): boolean {
   );
 }
 
-function decodeOrThrow(bytes: Uint8Array, what: string): unknown {
+/** Decode limits for the two untrusted parts of a trace. */
+interface TraceLimits {
+  /** The clear head, read before anything is authenticated. Default {@link HEAD_LIMITS}. */
+  head: DecodeLimits;
+  /** The opened payload list. Default {@link PAYLOAD_LIMITS}. */
+  payloads: DecodeLimits;
+}
+
+/** Options of {@link readTrace} and {@link openTrace}. */
+export interface ReadOptions {
+  /** Raise these for traces recorded with budgets above the defaults. */
+  limits?: { head?: Partial<DecodeLimits>; payloads?: Partial<DecodeLimits> };
+}
+
+function traceLimits(options: ReadOptions): TraceLimits {
+  return {
+    head: resolveLimits(options.limits?.head, HEAD_LIMITS),
+    payloads: resolveLimits(options.limits?.payloads, PAYLOAD_LIMITS),
+  };
+}
+
+/** Nonce and tag around the encrypted payloads. */
+const SEAL_OVERHEAD = 24 + 16;
+
+/** The outer map holds four short entries and two byte strings: the head and the sealed block. */
+function fileLimits(limits: TraceLimits): DecodeLimits {
+  const largest = Math.max(limits.head.maxBytes, limits.payloads.maxBytes + SEAL_OVERHEAD);
+  return {
+    maxBytes: limits.head.maxBytes + limits.payloads.maxBytes + SEAL_OVERHEAD + 1024,
+    maxDepth: 2,
+    maxItems: 16,
+    maxStringBytes: largest,
+  };
+}
+
+/**
+ * Runs a read of untrusted bytes so that it throws nothing but a FluxError: anything else (a bug,
+ * an allocation failure) becomes `ERR_TRACE_CORRUPT` with the original as `cause`.
+ */
+function untrusted<T>(read: () => T): T {
   try {
-    return decodeCbor(bytes);
-  } catch (cause) {
-    if ((cause as { incomplete?: boolean } | null)?.incomplete) {
-      throw new FluxError("ERR_TRACE_TRUNCATED", `Could not read the ${what}: it ends early`, {
-        cause,
-      });
-    }
-    throw new FluxError("ERR_TRACE_CORRUPT", `Could not read the ${what}: it is not valid CBOR`, {
-      cause,
-    });
+    return read();
+  } catch (err) {
+    throw asFluxError(err, "ERR_TRACE_CORRUPT", "Could not read the trace");
   }
 }
 
-function parseFile(bytes: Uint8Array): {
+function parseFile(
+  bytes: Uint8Array,
+  limits: TraceLimits,
+): {
   headBytes: Uint8Array;
   head: TraceHead;
   sealed: Uint8Array;
@@ -136,28 +173,34 @@ function parseFile(bytes: Uint8Array): {
   if (!looksLikeTrace(bytes)) {
     throw new FluxError("ERR_TRACE_CORRUPT", "Could not read the trace: it is not a FluxRun trace");
   }
-  const file = decodeOrThrow(bytes, "trace");
-  const format = (file as { format?: unknown } | null)?.format;
-  if (format !== TRACE_FORMAT) {
+  const file = decodeCbor(bytes, { limits: fileLimits(limits), what: "trace" }) as Record<
+    string,
+    unknown
+  >;
+  if (file.format !== TRACE_FORMAT) {
     throw new FluxError("ERR_TRACE_CORRUPT", "Could not read the trace: it is not a FluxRun trace");
   }
-  const version = (file as { version?: unknown }).version;
-  if (version !== TRACE_VERSION) {
+  if (file.version !== TRACE_VERSION) {
+    const version = Number.isSafeInteger(file.version)
+      ? `version ${String(file.version)}`
+      : "an unknown version";
     throw new FluxError(
       "ERR_TRACE_VERSION",
-      `Could not read the trace: format version ${String(version)} is not supported (this build reads version ${TRACE_VERSION})`,
+      `Could not read the trace: format ${version} is not supported (this build reads version ${TRACE_VERSION})`,
     );
   }
-  const outer = TraceFile.safeParse(file);
+  const outer = checkFirst(TraceFile, file);
   if (!outer.success) {
     throw new FluxError("ERR_TRACE_SCHEMA", "Could not read the trace: its envelope is malformed");
   }
-  const head = TraceHead.safeParse(decodeOrThrow(outer.data.head, "trace head"));
+  const head = checkFirst(
+    TraceHead,
+    decodeCbor(outer.data.head, { limits: limits.head, what: "trace head" }),
+  );
   if (!head.success) {
-    const where = head.error.issues[0]?.path.join(".") ?? "";
     throw new FluxError(
       "ERR_TRACE_SCHEMA",
-      `Could not read the trace: its head does not match the schema (at ${where || "root"})`,
+      `Could not read the trace: its head does not match the schema (at ${head.path})`,
     );
   }
   return { headBytes: outer.data.head, head: head.data, sealed: outer.data.sealed };
@@ -165,7 +208,8 @@ function parseFile(bytes: Uint8Array): {
 
 /**
  * Reads the clear part of a trace (summary, events, key id) without a key. Nothing here is
- * authenticated until {@link openTrace} checks it.
+ * authenticated until {@link openTrace} checks it, so it is read under tight limits
+ * ({@link HEAD_LIMITS}); whatever the bytes, it throws nothing but a {@link FluxError}.
  *
  * @example
  * ```ts
@@ -173,14 +217,19 @@ function parseFile(bytes: Uint8Array): {
  * console.log(head.summary.route, head.events.length);
  * ```
  */
-export function readTrace(bytes: Uint8Array): ClearTrace {
-  const { head, sealed } = parseFile(bytes);
-  return { head, sealedBytes: sealed.length };
+export function readTrace(bytes: Uint8Array, options: ReadOptions = {}): ClearTrace {
+  const limits = traceLimits(options);
+  return untrusted(() => {
+    const { head, sealed } = parseFile(bytes, limits);
+    return { head, sealedBytes: sealed.length };
+  });
 }
 
 /**
  * Opens a trace with the private key: unwraps the data key, authenticates the whole file and
- * decrypts the payloads. Any change to head or payloads fails with `ERR_TRACE_TAMPERED`.
+ * decrypts the payloads. Any change to head or payloads fails with `ERR_TRACE_TAMPERED`. Sealing
+ * needs only the public key, so the payloads are read under limits too ({@link PAYLOAD_LIMITS});
+ * whatever the bytes, it throws nothing but a {@link FluxError}.
  *
  * @example
  * ```ts
@@ -190,8 +239,21 @@ export function readTrace(bytes: Uint8Array): ClearTrace {
 export async function openTrace(
   bytes: Uint8Array,
   privateKey: PrivateJwk | string,
+  options: ReadOptions = {},
 ): Promise<PlainTrace & { dataKey: Uint8Array }> {
-  const { headBytes, head, sealed } = parseFile(bytes);
+  const limits = traceLimits(options);
+  try {
+    return await openParsed(parseFile(bytes, limits), privateKey, limits);
+  } catch (err) {
+    throw asFluxError(err, "ERR_TRACE_CORRUPT", "Could not open the trace");
+  }
+}
+
+async function openParsed(
+  { headBytes, head, sealed }: ReturnType<typeof parseFile>,
+  privateKey: PrivateJwk | string,
+  limits: TraceLimits,
+): Promise<PlainTrace & { dataKey: Uint8Array }> {
   const jwk = typeof privateKey === "string" ? parsePrivateJwk(privateKey) : privateKey;
   const kid = await cachedKeyId(jwk);
   if (head.recipient.kid !== kid) {
@@ -232,7 +294,7 @@ export async function openTrace(
       },
     );
   }
-  if (dataKey.length !== 32 || sealed.length < 24 + 16) {
+  if (dataKey.length !== 32 || sealed.length < SEAL_OVERHEAD) {
     throw new FluxError(
       "ERR_TRACE_TAMPERED",
       "Could not open the trace: its sealed block is malformed",
@@ -250,7 +312,10 @@ export async function openTrace(
       { cause },
     );
   }
-  const payloads = Payloads.safeParse(decodeOrThrow(plain, "sealed payloads"));
+  const payloads = checkFirst(
+    Payloads,
+    decodeCbor(plain, { limits: limits.payloads, what: "sealed payloads" }),
+  );
   if (!payloads.success || payloads.data.length !== head.events.length) {
     throw new FluxError(
       "ERR_TRACE_SCHEMA",

@@ -1,27 +1,9 @@
 /**
- * Shared plumbing for binding wrappers: run a method on the real binding (with `this` kept on it)
- * through the current session, or straight through when no session is active.
+ * Small helpers shared by binding kinds: bodies as bytes, streams from bytes, and detection that
+ * never mistakes an RPC stub for a binding with methods.
  * @module
  */
-import { currentSession, type CallSpec } from "../../internal/session.js";
-
-export type BindingCall<T> = Omit<CallSpec<T>, "kind" | "target" | "capture" | "revive"> & {
-  capture?: CallSpec<T>["capture"];
-  revive?: CallSpec<T>["revive"];
-};
-
-/** Records or replays one binding call; without a session it just runs `live`. */
-export function bindingCall<T>(bindingName: string, spec: BindingCall<T>): Promise<T> {
-  const session = currentSession();
-  if (!session) return spec.live();
-  return session.call<T>({
-    capture: (value) => ({ value, data: value }),
-    revive: (data) => data as T,
-    ...spec,
-    kind: "binding",
-    target: bindingName,
-  });
-}
+import { readStream, toBytes } from "../../internal/values.js";
 
 /**
  * True when `value` is an RPC stub (a service binding or Durable Object stub with JS RPC): those
@@ -51,4 +33,21 @@ export function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
+}
+
+/**
+ * A value to store, read once: strings stay strings, streams, blobs and buffers become bytes (the
+ * bytes are then what the real binding receives), anything else is returned as is.
+ */
+export async function bodyData(value: unknown): Promise<unknown> {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "string") return value;
+  if (value instanceof ReadableStream) {
+    return readStream(value as ReadableStream<Uint8Array>, Infinity);
+  }
+  if (value instanceof Blob) return new Uint8Array(await value.arrayBuffer());
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return toBytes(value as ArrayBuffer).slice();
+  }
+  return value;
 }

@@ -1,40 +1,50 @@
 /**
- * Queue producers: send and sendBatch (writes).
+ * Queue producers: send and sendBatch (writes), metrics (a read).
  * @module
  */
-import type { BindingBoundary } from "../_boundary.js";
-import { bindingCall, hasMethods } from "./_call.js";
+import { bindingNames, type BindingKind } from "../_boundary.js";
+import { wrapWithTable, type OperationTable } from "./_table.js";
 
-function wrapQueue(queue: Queue, name: string): Queue {
-  const wrapper = {
-    send: (body: unknown, options?: QueueSendOptions) =>
-      bindingCall(name, {
-        op: "send",
-        write: true,
-        request: { body, options: options ?? null },
-        live: async () => {
-          await queue.send(body, options);
-          return null;
-        },
-      }).then(() => undefined),
-    sendBatch: (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
-      const list = [...messages];
-      return bindingCall(name, {
-        op: "sendBatch",
-        write: true,
-        request: { messages: list, options: options ?? null },
-        live: async () => {
-          await queue.sendBatch(list, options);
-          return null;
-        },
-      }).then(() => undefined);
+const TABLE: OperationTable = {
+  ops: {
+    send: {
+      type: "call",
+      write: true,
+      void: true,
+      request: ({ args: [body, options] }) => ({ request: { body, options: options ?? null } }),
+      capture: () => null,
+      revive: () => undefined,
     },
-  };
-  return wrapper as unknown as Queue;
-}
+    sendBatch: {
+      type: "call",
+      write: true,
+      void: true,
+      request: ({ args: [messages, options] }) => {
+        // An iterable can be walked once: the list read here is what the real call receives.
+        const list = [...(messages as Iterable<MessageSendRequest>)];
+        return { request: { messages: list, options: options ?? null }, args: [list, options] };
+      },
+      capture: () => null,
+      revive: () => undefined,
+    },
+    metrics: { type: "call", request: () => ({ request: null }) },
+  },
+};
 
-export const queueBinding: BindingBoundary = {
+export const queueBinding: BindingKind = {
   name: "queue",
-  matches: (v) => hasMethods(v, "send", "sendBatch"),
-  wrap: (binding, name) => wrapQueue(binding as Queue, name),
+  constructorNames: ["WorkerQueue"],
+  replayable: true,
+  wrap: (binding, name, options) =>
+    wrapWithTable(binding, TABLE, { binding: name, target: name, state: undefined, ...options }),
+  config: {
+    wranglerKey: "queues",
+    names: (section) => bindingNames((section as { producers?: unknown } | null)?.producers),
+    miniflare: (names) => ({
+      queueProducers: Object.fromEntries(
+        names.map((q) => [q, { queueName: `fluxrun-replay-${q}` }]),
+      ),
+    }),
+  },
+  note: "Queue sends are served from the trace and never run",
 };

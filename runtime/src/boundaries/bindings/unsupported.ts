@@ -1,31 +1,24 @@
 /**
- * Bindings FluxRun cannot serve in replay (Durable Object namespaces, AI, Vectorize, sockets,
- * RPC stubs...). Every method call is recorded as `unsupported`; record mode still runs it live
- * (with `this` on the real binding), replay refuses it.
+ * Bindings FluxRun cannot serve in replay (AI, Vectorize, Browser Rendering, Analytics Engine,
+ * Hyperdrive, Workflows, mTLS, dispatch namespaces...). The wrapper passes everything through;
+ * every method call is recorded as `unsupported` (run live when recording, refused in replay) and
+ * primitive configuration (a Hyperdrive's `connectionString`) is recorded as an env read.
  * @module
  */
-import { currentSession } from "../../internal/session.js";
-import type { BindingBoundary } from "../_boundary.js";
+import type { BindingKind } from "../_boundary.js";
+import { wrapWithTable, type OperationTable } from "./_table.js";
 
-export function unsupportedWrapper(binding: object, name: string): object {
-  return new Proxy(binding, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== "function" || typeof prop !== "string") return value;
-      return (...args: unknown[]) => {
-        const session = currentSession();
-        session?.note("unsupported", prop, name, null);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-}
+const TABLE: OperationTable = { ops: {}, recordProperties: true };
 
-export const unsupportedBinding: BindingBoundary = {
+export const unsupportedBinding: BindingKind = {
   name: "unsupported",
+  constructorNames: [],
   matches: (v) => {
     const proto = Object.getPrototypeOf(v) as unknown;
     return proto !== Object.prototype && proto !== null && !Array.isArray(v);
   },
-  wrap: unsupportedWrapper,
+  replayable: false,
+  wrap: (binding, name, options) =>
+    wrapWithTable(binding, TABLE, { binding: name, target: name, state: undefined, ...options }),
+  note: "Calls on this binding are recorded as unsupported and refused in replay",
 };

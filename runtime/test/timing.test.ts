@@ -1,0 +1,150 @@
+/**
+ * Replay by identity and in recorded time, through the real CLI: concurrent fetches finishing in
+ * reverse, races (fetch vs fetch, fetch vs timer), a fired timeout, concurrent reads swapped in
+ * code, an extra write, a followed redirect, a retry loop around a changed call. Unchanged code
+ * replays as MATCH; each change gives exactly the right class, once; nothing is ever live.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:http";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { bundleWorker } from "../src/harness/bundle.js";
+import { main } from "../src/harness/cli.js";
+import type { ReplayReport } from "../src/replay/report.js";
+import { readTrace } from "../src/trace/seal.js";
+import { FIXTURES, startRecorder, writeConfig, type Recorder } from "./_helpers.js";
+
+const ENTRY = join(FIXTURES, "timing/index.ts");
+const ROUTES = [
+  "/reverse",
+  "/race-fetch",
+  "/race-timer",
+  "/timeout",
+  "/reads",
+  "/writes",
+  "/redirect",
+  "/retry",
+];
+
+let server: Server;
+let upstream = "";
+let hits = 0;
+let rec: Recorder;
+let dir: string;
+const recorded = new Map<string, unknown>();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    hits++;
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/moved") {
+      res.writeHead(302, { location: "/final" }).end();
+      return;
+    }
+    const ms = Number(url.searchParams.get("ms") ?? 0);
+    setTimeout(() => {
+      if (!res.writableEnded && !res.destroyed) res.end(`${url.pathname}${url.search}`);
+    }, ms);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  upstream = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  rec = await startRecorder("timing/index.ts", { UPSTREAM: upstream });
+  for (const route of ROUTES) {
+    const res = await rec.fetch(route);
+    recorded.set(route, await res.text());
+  }
+  const traces = await rec.traces(ROUTES.length);
+  dir = join(await writeConfig("timing/index.ts", { UPSTREAM: upstream }), "..");
+  await mkdir(join(dir, "traces"), { recursive: true });
+  for (const t of traces) {
+    const route = readTrace(t.bytes).head.summary.route;
+    await writeFile(join(dir, "traces", `${route.slice(1)}.cbor`), t.bytes);
+  }
+  await writeFile(join(dir, "key.jwk"), JSON.stringify(rec.keys.privateJwk));
+}, 120_000);
+
+afterAll(async () => {
+  await rec?.dispose();
+  server?.close();
+});
+
+/** `fluxrun replay --json` on one trace, the worker built with `variant`. */
+async function replay(
+  route: string,
+  variant = "base",
+): Promise<{ code: number; report: ReplayReport }> {
+  const script = await bundleWorker(ENTRY, { define: { __VARIANT__: JSON.stringify(variant) } });
+  const entry = join(dir, `worker-${variant}.js`);
+  await writeFile(entry, script);
+  const config = join(dir, `wrangler-${variant}.toml`);
+  const toml = (await import("node:fs/promises")).readFile(join(dir, "wrangler.toml"), "utf8");
+  await writeFile(config, (await toml).replace(/^main = .*$/m, `main = ${JSON.stringify(entry)}`));
+  const out: string[] = [];
+  const before = hits;
+  const code = await main(
+    [
+      "replay",
+      join(dir, "traces", `${route.slice(1)}.cbor`),
+      "--config",
+      config,
+      "--key",
+      join(dir, "key.jwk"),
+      "--json",
+    ],
+    { out: (l) => out.push(l), err: (l) => out.push(l), cwd: dir, env: {} },
+  );
+  expect(hits, "no live request during replay").toBe(before);
+  const parsed = JSON.parse(out.join("\n")) as { traces: { report: ReplayReport }[] };
+  const report = parsed.traces[0]!.report;
+  expect(report.liveNetworkAttempts).toBe(0);
+  return { code, report };
+}
+
+describe("recording", () => {
+  it("saw the outcomes timing decides", () => {
+    const reverse = JSON.parse(recorded.get("/reverse") as string) as { order: number[] };
+    expect(reverse.order).toEqual([4, 3, 2, 1, 0]);
+    expect(recorded.get("/race-fetch")).toBe("fast");
+    expect(recorded.get("/race-timer")).toBe("timer");
+    expect(recorded.get("/timeout")).toBe("TimeoutError true");
+    expect(JSON.parse(recorded.get("/redirect") as string)).toMatchObject({
+      status: 200,
+      redirected: true,
+      url: `${upstream}/final`,
+    });
+  });
+});
+
+describe("unchanged code replays as MATCH", () => {
+  it.each(ROUTES)("%s", async (route) => {
+    const { code, report } = await replay(route);
+    expect(report.divergences).toEqual([]);
+    expect(report.verdict).toBe("match");
+    expect(code).toBe(0);
+  });
+});
+
+describe("each change gives exactly the right class, once", () => {
+  it("concurrent reads swapped in code: still MATCH (matched by identity, not position)", async () => {
+    const { report } = await replay("/reads", "swapped");
+    expect(report.divergences).toEqual([]);
+  });
+
+  it("an extra write inserted before a recorded one: one extra_call, nothing else", async () => {
+    const { code, report } = await replay("/writes", "extra-write");
+    expect(code).toBe(1);
+    expect(report.divergences.map((d) => [d.code, d.op, d.target])).toEqual([
+      ["extra_call", "put", "KV"],
+    ]);
+  });
+
+  it("a retry loop around a changed call: one changed_request that counts the retries, first", async () => {
+    const { report } = await replay("/retry", "changed-retry");
+    const codes = report.divergences.map((d) => d.code);
+    expect(codes[0]).toBe("changed_request");
+    expect(codes.filter((c) => c === "changed_request")).toHaveLength(1);
+    expect(codes).not.toContain("extra_call");
+    expect(report.divergences[0]).toMatchObject({ fields: ["url"], count: 3 });
+    expect(codes).toContain("changed_outcome");
+  });
+});

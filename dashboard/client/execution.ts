@@ -125,6 +125,13 @@ function divergenceRow(d: Divergence, i: number): HTMLTableRowElement {
             text: `closest recorded: #${d.closest.seq} ${d.closest.op} ${d.closest.target}`,
           })
         : null,
+      ...(d.diff ?? []).map((x) =>
+        el("div", {
+          cls: "small mono",
+          "data-diff": x.path,
+          text: `${x.path}: ${compact(x.expected)} → ${compact(x.actual)}`,
+        }),
+      ),
     ]),
   ]);
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bundleWorker } from "../src/harness/bundle.js";
 import { main } from "../src/harness/cli.js";
@@ -77,8 +77,8 @@ async function replay(
   const entry = join(dir, `worker-${variant}.js`);
   await writeFile(entry, script);
   const config = join(dir, `wrangler-${variant}.toml`);
-  const toml = (await import("node:fs/promises")).readFile(join(dir, "wrangler.toml"), "utf8");
-  await writeFile(config, (await toml).replace(/^main = .*$/m, `main = ${JSON.stringify(entry)}`));
+  const toml = await readFile(join(dir, "wrangler.toml"), "utf8");
+  await writeFile(config, toml.replace(/^main = .*$/m, `main = ${JSON.stringify(entry)}`));
   const out: string[] = [];
   const before = hits;
   const code = await main(
@@ -145,6 +145,43 @@ describe("each change gives exactly the right class, once", () => {
     expect(codes.filter((c) => c === "changed_request")).toHaveLength(1);
     expect(codes).not.toContain("extra_call");
     expect(report.divergences[0]).toMatchObject({ fields: ["url"], count: 3 });
+    // The key is held: the changed value itself is shown.
+    expect(report.divergences[0]?.diff).toEqual([
+      { path: "url", expected: `${upstream}/data?v=1`, actual: `${upstream}/data?v=2` },
+    ]);
     expect(codes).toContain("changed_outcome");
+    const outcome = report.divergences.find((d) => d.code === "changed_outcome");
+    expect(outcome?.diff).toEqual(
+      expect.arrayContaining([
+        { path: "status", expected: 200, actual: 502 },
+        { path: "body", expected: "ok after 1: /data?v=1", actual: "gave up" },
+      ]),
+    );
+  });
+
+  it("prints the differing values in the text report", async () => {
+    const out: string[] = [];
+    const script = await bundleWorker(ENTRY, { define: { __VARIANT__: '"changed-retry"' } });
+    const entry = join(dir, "worker-text.js");
+    await writeFile(entry, script);
+    const config = join(dir, "wrangler-text.toml");
+    const toml = await readFile(join(dir, "wrangler.toml"), "utf8");
+    await writeFile(config, toml.replace(/^main = .*$/m, `main = ${JSON.stringify(entry)}`));
+    const code = await main(
+      [
+        "replay",
+        join(dir, "traces", "retry.cbor"),
+        "--config",
+        config,
+        "--key",
+        join(dir, "key.jwk"),
+      ],
+      { out: (l) => out.push(l), err: (l) => out.push(l), cwd: dir, env: {} },
+    );
+    expect(code).toBe(1);
+    const text = out.join("\n");
+    expect(text).toMatch(/1\. changed_request .*GET 127\.0\.0\.1:\d+\/data/);
+    expect(text).toContain("made 3 times (retried)");
+    expect(text).toContain(`url: "${upstream}/data?v=1" → "${upstream}/data?v=2"`);
   });
 });

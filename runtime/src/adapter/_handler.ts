@@ -160,5 +160,9 @@ export async function replayTrace(
     { env: {}, maskHeaders: inner?.maskHeaders ?? new Set(trace.head.masks.headers) },
   );
   const live = (options.liveNetworkAttempts?.() ?? 0) - before;
-  return buildReport(trace.head, trace.payloads, result, live, options.policy);
+  return buildReport(trace, result, {
+    liveNetworkAttempts: live,
+    values: true,
+    ...(options.policy ? { policy: options.policy } : {}),
+  });
 }

@@ -31,6 +31,10 @@ export const CallDescription = z.record(
 );
 export type CallDescription = z.infer<typeof CallDescription>;
 
+/** One differing value, by path (`url`, `headers.<name>`, `body.<field>`, `returned`...). */
+export const DiffEntry = z.object({ path: z.string(), expected: z.unknown(), actual: z.unknown() });
+export type DiffEntry = z.infer<typeof DiffEntry>;
+
 /** One difference between the recording and the replay, like a zod issue. */
 export const Divergence = z.object({
   code: z.enum(DIVERGENCE_CODES),
@@ -48,6 +52,8 @@ export const Divergence = z.object({
   closest: z.optional(z.nullable(z.object({ seq: z.int(), op: z.string(), target: z.string() }))),
   /** How many times the replay made this call: more than 1 means it was retried. */
   count: z.optional(z.int()),
+  /** The differing values, by path (digests unless the report shows values). */
+  diff: z.optional(z.array(DiffEntry)),
 });
 export type Divergence = z.infer<typeof Divergence>;
 

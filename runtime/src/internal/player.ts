@@ -21,6 +21,7 @@ import type { Divergence } from "../replay/divergence.js";
 import type { EventKind, TraceEvent } from "../trace/schema.js";
 import { VirtualClock } from "./clock.js";
 import { closestCandidate, describeCall } from "./describe.js";
+import { diffMessages } from "./diff.js";
 import {
   DEFAULT_LIMITS,
   runInSession,
@@ -437,6 +438,7 @@ export class Player implements Session {
           fields,
           expected: describeCall(b.kind, b.op, b.target, recorded),
           actual,
+          diff: diffMessages(recorded, b.request),
         };
         findings.push({ blocked: b, d });
         this.#diverge(d, counterpart.event.seq);

@@ -52,7 +52,7 @@ export async function replayThrough(
   target: ReplayTarget,
   trace: PlainTrace,
   credential: ReplayCredential,
-  options: { liveNetworkAttempts?: () => number; policy?: ReplayPolicy } = {},
+  options: { liveNetworkAttempts?: () => number; policy?: ReplayPolicy; values?: boolean } = {},
 ): Promise<ReplayReport> {
   const body = encodeEnvelope(trace, options.policy);
   const headers = new Headers({ "content-type": "application/cbor" });
@@ -96,5 +96,9 @@ export async function replayThrough(
       `The worker's replay answer does not match the schema (at ${parsed.path})`,
     );
   const live = (options.liveNetworkAttempts?.() ?? 0) - before;
-  return buildReport(trace.head, trace.payloads, parsed.data, live, options.policy);
+  return buildReport(trace, parsed.data, {
+    liveNetworkAttempts: live,
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.values ? { values: true } : {}),
+  });
 }

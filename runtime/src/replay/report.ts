@@ -1,7 +1,9 @@
 /**
  * The replay report: verdict, recorded vs replayed outcome, divergences as data, unconsumed
- * events. One object, rendered as text by the CLI and sent as JSON by the agent. Nothing in it is
- * a payload: bodies are sizes and digests.
+ * events. One object, rendered as text by the CLI and sent as JSON by the agent. Outcomes show
+ * bodies as sizes and digests; divergences carry the differing values themselves (`diff`) only
+ * when the report is built with `values` (where the private key is held: the CLI, the agent),
+ * with masked headers and fields masked; without it, digests.
  * @module
  */
 import type { Divergence, OutcomeView, ReplayReport } from "../contract/report.js";
@@ -12,6 +14,7 @@ import { changedHeaders, sameBody } from "../boundaries/http.js";
 import { sameError, sameValue } from "../internal/values.js";
 import { encodeCbor } from "../trace/_cbor.js";
 import type { ReplayPolicy } from "./policy.js";
+import { diffMessages, diffValues, type DiffEntry } from "../internal/diff.js";
 
 export type { OutcomeView, ReplayReport } from "../contract/report.js";
 
@@ -58,14 +61,63 @@ export function recordedOutcome(head: TraceHead, payloads: unknown[]): Outcome {
   return { response: p as HttpResponseData, error: null, event };
 }
 
+/** What a report is built from besides the trace and the result. */
+export interface ReportOptions {
+  /** Requests that reached the network around FluxRun during the replay. */
+  liveNetworkAttempts?: number;
+  policy?: ReplayPolicy;
+  /** Show differing values (masked headers and fields stay masked); default: digests only. */
+  values?: boolean;
+}
+
+const MASKED = "[masked]";
+
+/** Masks what the trace says is masked: named headers, and JSON fields of bodies. */
+function masked(entry: DiffEntry, masks: TraceHead["masks"]): DiffEntry {
+  const headers = new Set(masks.headers.map((h) => h.toLowerCase()));
+  const m = /^headers\.(.+)$/.exec(entry.path);
+  const field = /^(?:body|value|args\.\d+)\.(.+)$/.exec(entry.path)?.[1];
+  const hidden =
+    (m && headers.has(m[1]!.toLowerCase())) ||
+    (field !== undefined &&
+      masks.fields.some((f) => field === f || field.startsWith(`${f}.`) || matchesWild(f, field)));
+  return hidden ? { ...entry, expected: MASKED, actual: MASKED } : entry;
+}
+
+function matchesWild(pattern: string, path: string): boolean {
+  const p = pattern.split(".");
+  const q = path.split(".");
+  return p.length <= q.length && p.every((part, i) => part === "*" || part === q[i]);
+}
+
+/** A value as its digest, for reports built without values. */
+function digested(value: unknown): string {
+  return value === null ? "null" : digest(encodeCbor(value));
+}
+
+/** The diffs of every divergence, masked, and as digests unless values are shown. */
+function finishDiffs(divergences: Divergence[], masks: TraceHead["masks"], values: boolean) {
+  return divergences.map((d) => {
+    if (!d.diff) return d;
+    const diff = d.diff.map((e) => {
+      const m = masked(e, masks);
+      return values || m.expected === MASKED
+        ? m
+        : { path: m.path, expected: digested(m.expected), actual: digested(m.actual) };
+    });
+    return { ...d, diff };
+  });
+}
+
 /** Compares the replayed outcome with the recorded one and builds the report. */
 export function buildReport(
-  head: TraceHead,
-  payloads: unknown[],
+  trace: { head: TraceHead; payloads: unknown[] },
   result: ReplayResult,
-  liveNetworkAttempts: number,
-  policy?: ReplayPolicy,
+  options: ReportOptions = {},
 ): ReplayReport {
+  const { head, payloads } = trace;
+  const { policy } = options;
+  const liveNetworkAttempts = options.liveNetworkAttempts ?? 0;
   const rec = recordedOutcome(head, payloads);
   const divergences: Divergence[] = [...result.divergences];
   const fields: string[] = [];
@@ -79,6 +131,22 @@ export function buildReport(
   const recorded = view(rec.response, rec.error, rec.returned);
   const replayed = view(result.response, result.error, result.returned);
   if (fields.length) {
+    const diff: DiffEntry[] = [];
+    if (rec.response || result.response) {
+      diff.push(...diffMessages(rec.response ?? {}, result.response ?? {}));
+    }
+    if (fields.includes("error")) {
+      diff.push(
+        ...diffValues(
+          rec.error ? { name: rec.error.name, message: rec.error.message } : null,
+          result.error ? { name: result.error.name, message: result.error.message } : null,
+          "error",
+        ),
+      );
+    }
+    if (fields.includes("returned")) {
+      diff.push(...diffValues(rec.returned ?? null, result.returned ?? null, "returned"));
+    }
     divergences.push({
       code: "changed_outcome",
       seq: rec.event?.seq ?? null,
@@ -89,6 +157,7 @@ export function buildReport(
       fields,
       expected: recorded,
       actual: replayed,
+      ...(diff.length ? { diff } : {}),
     });
   }
   for (let i = 0; i < liveNetworkAttempts; i++) {
@@ -111,7 +180,7 @@ export function buildReport(
     verdict: divergences.length ? "diverged" : "match",
     recorded,
     replayed,
-    divergences,
+    divergences: finishDiffs(divergences, head.masks, options.values === true),
     unconsumed: result.unconsumed.map((seq) => {
       const e = bySeq.get(seq);
       return { seq, kind: e?.kind ?? "?", op: e?.op ?? "?", target: e?.target ?? "?" };
@@ -152,9 +221,16 @@ export function formatReport(report: ReplayReport): string {
     lines.push(
       `  ${i + 1}. ${d.code}${d.seq === null ? "" : ` at event #${d.seq}`} [${d.kind} ${d.op} ${d.target}]: ${d.message}`,
     );
-    if (d.fields?.length) lines.push(`     fields:   ${d.fields.join(", ")}`);
-    if (d.expected !== undefined) lines.push(`     expected: ${show(d.expected)}`);
-    if (d.actual !== undefined) lines.push(`     actual:   ${show(d.actual)}`);
+    if (d.count !== undefined && d.count > 1) lines.push(`     made ${d.count} times (retried)`);
+    if (d.diff?.length) {
+      for (const e of d.diff) {
+        lines.push(`     ${e.path}: ${show(e.expected)} → ${show(e.actual)}`);
+      }
+    } else {
+      if (d.fields?.length) lines.push(`     fields:   ${d.fields.join(", ")}`);
+      if (d.expected !== undefined) lines.push(`     expected: ${show(d.expected)}`);
+      if (d.actual !== undefined) lines.push(`     actual:   ${show(d.actual)}`);
+    }
     if (d.closest)
       lines.push(`     closest recorded: #${d.closest.seq} ${d.closest.op} ${d.closest.target}`);
   });

@@ -92,86 +92,101 @@ function traceBucket(c: Context<AppEnv>): R2Bucket {
   return c.env.FLUX_TRACES;
 }
 
-export function ingestRoutes(clock: Clock): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.post(
-    INGEST_PATH,
-    bodyLimit({
-      maxSize: INGEST_LIMITS.maxBodyBytes,
-      onError: () => {
-        throw new DashboardError(
-          "ERR_TOO_LARGE",
-          `An ingest request is at most ${INGEST_LIMITS.maxBodyBytes} bytes`,
-          { fix: "Lower the HTTP sink's maxBatchBytes or batchSize" },
-        );
-      },
-    }),
-    async (c) => {
-      const version = c.req.header(INGEST_VERSION_HEADER);
-      if (version !== undefined && version !== INGEST_VERSION) {
-        throw new DashboardError(
-          "ERR_BAD_REQUEST",
-          `This dashboard speaks ingest version ${INGEST_VERSION}, not ${version}`,
-          { fix: "Use a fluxrun release whose httpSink matches this dashboard" },
-        );
-      }
-      const app = await tokenApp(c);
-      const bucket = traceBucket(c);
-      const entries = decodeIngestBatch(
-        new Uint8Array(await c.req.arrayBuffer()),
-        c.req.header("content-type") ?? null,
-      );
-      if (!entries || entries.some((e) => !e.ok && !e.traceId)) {
-        throw new DashboardError(
-          "ERR_BAD_REQUEST",
-          `The body is not an ingest batch: an array of 1 to ${INGEST_LIMITS.maxItems} { key, bytes, summary } items, each naming its trace id`,
-          { fix: "Send traces with fluxrun's httpSink" },
-        );
-      }
-      const now = clock.now();
-      const verdicts = entries.map((e) => verify(e, app));
-      const denied = verdicts.filter((v) => !v.ok && v.reason === "app_mismatch");
-      if (denied.length) {
-        const ws = await appWorkspace(c.env.DB, app);
-        for (const v of denied) {
-          await audit(
-            c.env.DB,
-            {
-              ws,
-              actor: `ingest:${app}`,
-              action: "ingest.denied",
-              target: v.traceId,
-              allowed: false,
-              reason: "trace is for another app",
-            },
-            now,
-          );
-        }
-      }
-      const seen = new Set<string>();
-      const accepted = verdicts.filter(
-        (v): v is Extract<Verdict, { ok: true }> =>
-          v.ok && !seen.has(v.traceId) && (seen.add(v.traceId), true),
-      );
-      for (const v of accepted) {
-        if (await bucket.head(v.key)) continue;
-        await bucket.put(v.key, v.bytes, {
-          httpMetadata: { contentType: TRACE_CONTENT_TYPE },
-          customMetadata: summaryMetadata(v.head.summary),
-        });
-      }
-      const fresh = await storeRows(
-        c.env.DB,
-        accepted.map((v) => rowFromHead(v.head, v.key)),
-        { now, defaultWorkspace: c.env.FLUX_DEFAULT_WORKSPACE },
-      );
-      const results = verdicts.map((v): IngestResult => {
-        if (!v.ok) return { traceId: v.traceId, status: "rejected", reason: v.reason };
-        const stored = fresh.delete(v.traceId);
-        return { traceId: v.traceId, status: stored ? "stored" : "duplicate" };
-      });
-      return c.json({ results } satisfies IngestResponse, 200);
-    },
+function checkVersion(c: Context<AppEnv>): void {
+  const version = c.req.header(INGEST_VERSION_HEADER);
+  if (version !== undefined && version !== INGEST_VERSION) {
+    throw new DashboardError(
+      "ERR_BAD_REQUEST",
+      `This dashboard speaks ingest version ${INGEST_VERSION}, not ${version}`,
+      { fix: "Use a fluxrun release whose httpSink matches this dashboard" },
+    );
+  }
+}
+
+/** The request's items, or a 400 when the body is not a batch naming each of its traces. */
+async function readBatch(c: Context<AppEnv>): Promise<DecodedEntry[]> {
+  const entries = decodeIngestBatch(
+    new Uint8Array(await c.req.arrayBuffer()),
+    c.req.header("content-type") ?? null,
   );
-  return app;
+  if (!entries || entries.some((e) => !e.ok && !e.traceId)) {
+    throw new DashboardError(
+      "ERR_BAD_REQUEST",
+      `The body is not an ingest batch: an array of 1 to ${INGEST_LIMITS.maxItems} { key, bytes, summary } items, each naming its trace id`,
+      { fix: "Send traces with fluxrun's httpSink" },
+    );
+  }
+  return entries;
+}
+
+/** Stores accepted traces not in the bucket yet and indexes them; returns the newly indexed ids. */
+async function store(
+  c: Context<AppEnv>,
+  bucket: R2Bucket,
+  accepted: readonly Extract<Verdict, { ok: true }>[],
+  now: number,
+): Promise<Set<string>> {
+  for (const v of accepted) {
+    if (await bucket.head(v.key)) continue;
+    await bucket.put(v.key, v.bytes, {
+      httpMetadata: { contentType: TRACE_CONTENT_TYPE },
+      customMetadata: summaryMetadata(v.head.summary),
+    });
+  }
+  return storeRows(
+    c.env.DB,
+    accepted.map((v) => rowFromHead(v.head, v.key)),
+    { now, defaultWorkspace: c.env.FLUX_DEFAULT_WORKSPACE },
+  );
+}
+
+export function ingestRoutes(clock: Clock): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  const limit = bodyLimit({
+    maxSize: INGEST_LIMITS.maxBodyBytes,
+    onError: () => {
+      throw new DashboardError(
+        "ERR_TOO_LARGE",
+        `An ingest request is at most ${INGEST_LIMITS.maxBodyBytes} bytes`,
+        { fix: "Lower the HTTP sink's maxBatchBytes or batchSize" },
+      );
+    },
+  });
+  routes.post(INGEST_PATH, limit, async (c) => {
+    checkVersion(c);
+    const appName = await tokenApp(c);
+    const bucket = traceBucket(c);
+    const verdicts = (await readBatch(c)).map((e) => verify(e, appName));
+    const now = clock.now();
+    const denied = verdicts.filter((v) => !v.ok && v.reason === "app_mismatch");
+    if (denied.length) {
+      const ws = await appWorkspace(c.env.DB, appName);
+      for (const v of denied) {
+        await audit(
+          c.env.DB,
+          {
+            ws,
+            actor: `ingest:${appName}`,
+            action: "ingest.denied",
+            target: v.traceId,
+            allowed: false,
+            reason: "trace is for another app",
+          },
+          now,
+        );
+      }
+    }
+    const seen = new Set<string>();
+    const accepted = verdicts.filter(
+      (v): v is Extract<Verdict, { ok: true }> =>
+        v.ok && !seen.has(v.traceId) && (seen.add(v.traceId), true),
+    );
+    const fresh = await store(c, bucket, accepted, now);
+    const results = verdicts.map((v): IngestResult => {
+      if (!v.ok) return { traceId: v.traceId, status: "rejected", reason: v.reason };
+      return { traceId: v.traceId, status: fresh.delete(v.traceId) ? "stored" : "duplicate" };
+    });
+    return c.json({ results } satisfies IngestResponse, 200);
+  });
+  return routes;
 }

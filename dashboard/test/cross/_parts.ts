@@ -5,6 +5,7 @@
  */
 import type { Miniflare, WorkerOptions } from "miniflare";
 import { bundleWorker } from "fluxrun/harness";
+import { pinned } from "../../../runtime/test/_miniflare.js";
 import { migrate } from "../_helpers.js";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -75,12 +76,12 @@ export async function recorderWorker(
 
 /** The dashboard's D1, with its migrations applied. */
 export async function dashboardDb(mf: Miniflare): Promise<D1Database> {
-  const db = (await mf.getD1Database("DB", "dashboard")) as unknown as D1Database;
+  const db = pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database);
   await migrate(db);
   return db;
 }
 
 /** The shared trace bucket, as the dashboard sees it. */
 export async function traceBucket(mf: Miniflare, worker = "dashboard"): Promise<R2Bucket> {
-  return (await mf.getR2Bucket("FLUX_TRACES", worker)) as unknown as R2Bucket;
+  return pinned((await mf.getR2Bucket("FLUX_TRACES", worker)) as unknown as R2Bucket);
 }

@@ -32,7 +32,7 @@ export interface HttpSinkOptions {
   retries?: number;
   /** Request body encoding. Default `"cbor"`. */
   encoding?: IngestEncoding;
-  /** Bytes of trace data per request at most (one trace always fits). Default 8 MiB. */
+  /** Bytes of trace data per request at most (one trace always fits). Default 8 MiB; at most two thirds of the ingest body limit. */
   maxBatchBytes?: number;
   /** First retry delay; each retry doubles it (with jitter), up to `maxBackoffMs`. Default 500. */
   backoffMs?: number;
@@ -122,6 +122,8 @@ export function httpSink(options: HttpSinkOptions): HttpSink {
   });
   const maxBatchBytes = integer("maxBatchBytes", options.maxBatchBytes, 8 * 1024 * 1024, {
     min: 1,
+    // Room in the ingest body for base64 (JSON) and the summaries.
+    max: Math.floor((INGEST_LIMITS.maxBodyBytes * 2) / 3),
   });
   const lingerMs = integer("lingerMs", options.lingerMs, 50, { min: 0 });
   const queue = new TraceQueue({

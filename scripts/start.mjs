@@ -217,8 +217,9 @@ Send traffic:
        -d '{"items":[{"productId":"p-404","qty":1}]}'      # the bug: 500
   node scripts/traffic.mjs                                 # a burst of demo traffic
 
-Replay a trace: node scripts/pull-traces.mjs (copies local traces to .fluxrun/traces/), then
-  npx fluxrun replay .fluxrun/traces/<file>.cbor     (key: .fluxrun/agent-private.jwk)
+Replay the recorded traces:
+  npx fluxrun pull                       (local R2 → .fluxrun/traces/<app>/<day>/<hour>/)
+  npx fluxrun replay .fluxrun/traces     (key: .fluxrun/agent-private.jwk)
 Ctrl-C stops everything.`);
 if (demo) {
   const { sendTraffic } = await import("./traffic.mjs");

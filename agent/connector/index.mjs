@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
-import { bundleWorker, readWorkerConfig } from "fluxrun/harness";
+import { bundleWorker, readWorkerConfig, replayBindingOptions } from "fluxrun/harness";
 import { loadPrivateKey } from "fluxrun/trace";
 
 const AGENT_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "../src/index.ts");
@@ -92,15 +92,24 @@ export async function startConnector(options = {}) {
       },
       {
         name: "app",
-        modules: [{ type: "ESModule", path: "app.js", contents: await bundleWorker(config.main) }],
+        modules: [
+          {
+            type: "ESModule",
+            path: "app.js",
+            // Built as wrangler built the recorded one, so names in traces read the same.
+            contents: await bundleWorker(config.main, {
+              keepNames: config.keepNames,
+              minify: config.minify,
+            }),
+          },
+        ],
         ...common,
         bindings: {
           ...config.vars,
           FLUX_AGENT_KEY: JSON.stringify(await exportJWK(signing.publicKey)),
         },
-        kvNamespaces: config.kv,
-        r2Buckets: config.r2,
-        d1Databases: config.d1,
+        // Every binding kind the config declares, empty: replay serves all of it from the trace.
+        ...replayBindingOptions(config),
         outboundService: () => {
           refused++;
           return new Response("FluxRun local agent: live network access is blocked during replay", {

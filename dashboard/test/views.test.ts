@@ -173,7 +173,7 @@ describe("execution page", () => {
     await t.bucket.delete(key);
     expect(await (await get(`/w/acme/executions/${gone}`)).text()).toContain("state-trace-gone");
     const file = decodeCbor(bytes) as Record<string, unknown>;
-    await t.bucket.put(key, encodeCbor({ ...file, version: 2 }));
+    await t.bucket.put(key, encodeCbor({ ...file, version: 99 }));
     const v2 = await (await get(`/w/acme/executions/${gone}`)).text();
     expect(v2).toContain("state-version-mismatch");
     expect(v2).toContain("ERR_TRACE_VERSION");

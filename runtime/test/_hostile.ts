@@ -6,6 +6,14 @@ import { Encoder } from "cbor-x";
 import { encodeCbor } from "../src/trace/_cbor.js";
 import { TRACE_FORMAT } from "../src/trace/schema.js";
 
+/**
+ * CBOR as a general-purpose encoder writes it (cbor-x, test-only): BigInts, Sets and other values
+ * outside the trace's data model, which FluxRun's own writer refuses to write.
+ */
+export function foreignCbor(value: unknown): Uint8Array {
+  return Uint8Array.from(new Encoder({ useRecords: false, tagUint8Array: false }).encode(value));
+}
+
 /** A CBOR head (major type, argument) in its shortest form. */
 export function cborHead(major: number, n: number): Uint8Array {
   const m = major << 5;

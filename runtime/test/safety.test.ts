@@ -207,6 +207,13 @@ describe("regression guards", () => {
         key: rec.keys.privateJwk,
       });
       expect(files.report.replayed.status).toBe(200);
+      // Written into this repository, the guard and its vitest config pass its prettier check.
+      const prettier = await import("prettier");
+      for (const f of [files.test, files.vitestConfig]) {
+        const options = { ...(await prettier.resolveConfig(f)), filepath: f };
+        expect(await prettier.check(await readFile(f, "utf8"), options), f).toBe(true);
+      }
+      expect(files.command).toMatch(/^npx vitest run -c \S+\/guards\/vitest\.config\.mts$/);
       const key = JSON.stringify(rec.keys.privateJwk);
       const pass = await vitest(p.dir, { FLUX_PRIVATE_KEY: key });
       expect(pass.out).toMatch(/1 passed/);

@@ -1,17 +1,27 @@
 /**
- * Checked-in format vectors: a version-1 trace sealed once with a test-only key must keep reading
- * and opening, byte for byte the same content, whatever the codec or schema code becomes.
+ * Checked-in format vectors: a version-1 trace (XChaCha20-Poly1305, per-trace key) and a
+ * version-2 trace (AES-256-GCM under an isolate's key, positional event records) of the same
+ * execution, sealed once with a test-only key, must keep reading and opening to the same content,
+ * whatever the codec or schema code becomes.
  */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { openTrace, readTrace } from "../src/trace/seal.js";
 
 const dir = new URL("./vectors/", import.meta.url);
-const bytes = new Uint8Array(await readFile(new URL("v1-orders.cbor", dir)));
 const key = await readFile(new URL("v1-orders.key.test-only.json", dir), "utf8");
 const text = (b: unknown) => new TextDecoder().decode(b as Uint8Array);
 
-describe("trace format v1 vector", () => {
+describe.each([
+  ["v1-orders.cbor", 1],
+  ["v2-orders.cbor", 2],
+])("trace format vector %s", async (file, version) => {
+  const bytes = new Uint8Array(await readFile(new URL(file, dir)));
+
+  it("is of its format version", () => {
+    expect(readTrace(bytes).head.version).toBe(version);
+  });
+
   it("reads the clear head without a key", () => {
     const { head } = readTrace(bytes);
     expect(head.id).toBe("019a0000000000000000000000000001");

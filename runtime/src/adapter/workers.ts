@@ -371,6 +371,39 @@ function replayDefault(
   });
 }
 
+interface HonoRoute {
+  method: string;
+  path: string;
+  handler: (...args: unknown[]) => unknown;
+}
+
+/**
+ * The route template of a request to a Hono app (`/products/:id`), found with the app's own
+ * router as Hono will match it: the last matched route whose handler is not middleware (Hono's own
+ * rule: a handler taking `next` is middleware). A request only middleware matches is
+ * `(no route)`, so route labels stay bounded. Undefined for anything not a Hono app.
+ */
+export function honoRoute(app: object): ((request: Request) => string) | undefined {
+  const hono = app as {
+    router?: { match?: (method: string, path: string) => unknown };
+    getPath?: (request: Request, options: { env?: unknown }) => string;
+  };
+  const router = hono.router;
+  if (typeof router?.match !== "function" || typeof hono.getPath !== "function") return undefined;
+  return (request) => {
+    const method = request.method === "HEAD" ? "GET" : request.method;
+    // Looked up on each call: Hono's SmartRouter replaces its match on first use.
+    const [matches] = router.match!(method, hono.getPath!(request, {})) as [
+      [[unknown, HonoRoute], unknown][],
+    ];
+    for (let i = matches.length - 1; i >= 0; i--) {
+      const route = matches[i]![0][1];
+      if (route.handler.length < 2) return route.path;
+    }
+    return "(no route)";
+  };
+}
+
 function wrapObject<H extends object>(handler: H, resolved: ResolvedOptions): H {
   const wrappers = new Map<PropertyKey, AnyFunction>();
   const execution =
@@ -456,5 +489,6 @@ export function withFlux<H extends object>(handler: H, options: FluxOptions = {}
     );
   }
   installBoundaries();
-  return wrapObject(handler, resolved);
+  const template = options.route ? undefined : honoRoute(handler);
+  return wrapObject(handler, template ? { ...resolved, route: template } : resolved);
 }

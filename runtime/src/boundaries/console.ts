@@ -4,22 +4,15 @@
  */
 import { currentSession } from "../internal/session.js";
 import { consoleMethods } from "../internal/originals.js";
-import { errorData, safeString } from "../internal/values.js";
-import { encodeCbor } from "../trace/_cbor.js";
+import { errorData, inDataModel, safeString } from "../internal/values.js";
 import type { GlobalBoundary } from "./_boundary.js";
 
 const LEVELS = ["log", "info", "warn", "error", "debug"] as const;
 
+/** A console argument as the trace keeps it: errors as data, anything else it cannot hold as text. */
 function recordable(arg: unknown): unknown {
   if (arg instanceof Error) return errorData(arg);
-  if (arg === null || typeof arg !== "object")
-    return typeof arg === "function" || typeof arg === "symbol" ? safeString(arg) : arg;
-  try {
-    encodeCbor(arg);
-    return arg;
-  } catch {
-    return safeString(arg);
-  }
+  return inDataModel(arg) ? arg : safeString(arg);
 }
 
 export const consoleBoundary: GlobalBoundary = {

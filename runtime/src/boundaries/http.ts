@@ -67,7 +67,7 @@ function toHeaders(pairs: readonly (readonly [string, string])[]): Headers {
 export function buildResponse(data: HttpResponseData): Response {
   const body =
     NULL_BODY_STATUS.has(data.status) || !(data.body instanceof Uint8Array) ? null : data.body;
-  const response = new Response(body as BodyInit | null, {
+  const response = new Response((body ? body.slice() : null) as BodyInit | null, {
     status: data.status,
     statusText: data.statusText,
     headers: toHeaders(data.headers),
@@ -162,6 +162,39 @@ export function maskedNames(
   return [...out];
 }
 
+/** Responses read whole when recording, and their recorded data. */
+const readWhole = new WeakMap<Response, HttpResponseData>();
+
+/**
+ * A response whose declared length is within the limit is read once, whole: the trace keeps its
+ * bytes and the app gets a Response rebuilt on them (same status, headers, URL and redirect
+ * facts), so its body is read once instead of teed. Anything else (no declared length, over the
+ * limit, no body, a WebSocket) is handed back as it is and copied through a tee.
+ */
+async function readOnce(response: Response, limit: number): Promise<Response> {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (
+    !response.body ||
+    !(declared >= 0 && declared <= limit) ||
+    NULL_BODY_STATUS.has(response.status) ||
+    (response as { webSocket?: unknown }).webSocket
+  ) {
+    return response;
+  }
+  const data: HttpResponseData = {
+    status: response.status,
+    statusText: response.statusText,
+    headers: headerPairs(response.headers),
+    body: new Uint8Array(await response.arrayBuffer()),
+  };
+  if (response.url) data.url = response.url;
+  if (response.redirected) data.redirected = true;
+  if (response.type && response.type !== "default") data.type = response.type;
+  const rebuilt = buildResponse(data);
+  readWhole.set(rebuilt, data);
+  return rebuilt;
+}
+
 /**
  * Records or replays one HTTP exchange. The Request's body is read from a clone first; the
  * response handed back in record mode is the live one, its copy is read in the background.
@@ -185,9 +218,9 @@ export async function httpExchange(
     target: options.target,
     write: !isSafeMethod(request.method),
     request: data,
-    live: () => options.live(request),
+    live: async () => readOnce(await options.live(request), limit),
     capture(response, addInfo) {
-      const result = captureResponse(response, limit).then((res) => {
+      const described = (res: HttpResponseData) => {
         const resMasked = maskedNames(session, res.headers);
         const info: Record<string, number | string[]> = {
           reqBytes: data.body instanceof Uint8Array ? data.body.length : 0,
@@ -202,8 +235,13 @@ export async function httpExchange(
         if (allMasked.length) info.masked = allMasked;
         addInfo(info);
         return res;
-      });
-      return { value: response, data: result, status: response.status };
+      };
+      const whole = readWhole.get(response);
+      return {
+        value: response,
+        data: whole ? described(whole) : captureResponse(response, limit).then(described),
+        status: response.status,
+      };
     },
     revive: (d) => buildResponse(HttpResponseSchema.parse(d)),
     compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.rules),

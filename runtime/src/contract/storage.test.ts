@@ -4,7 +4,7 @@
  * 2 KiB, with old objects' missing fields defaulted and hostile metadata refused.
  */
 import { describe, expect, it } from "vitest";
-import type { TraceSummary } from "../trace/schema.js";
+import { TRACE_VERSION, type TraceSummary } from "../trace/schema.js";
 import {
   appPrefix,
   appSegment,
@@ -168,8 +168,15 @@ describe("summary metadata", () => {
       errorClass: "TypeError",
       truncated: true,
       runtime: "workerd",
-      version: "1",
+      version: String(TRACE_VERSION),
     });
+  });
+
+  it("reads keys in any case, as R2's S3 API answers them", () => {
+    const lower = Object.fromEntries(
+      Object.entries(summaryMetadata(summary())).map(([k, v]) => [k.toLowerCase(), v]),
+    );
+    expect(readSummaryMetadata(lower)).toEqual(indexedSummary(summary()));
   });
 
   it("defaults the fields older objects lack", () => {

@@ -251,8 +251,13 @@ export function summaryMetadata(summary: TraceSummary): Record<string, string> {
   return out;
 }
 
+const FIELD_BY_LOWER_CASE = new Map(
+  Object.keys(SummaryMetadata.shape).map((k) => [k.toLowerCase(), k]),
+);
+
 /**
- * Reads R2 custom metadata back, or null when it is not a FluxRun summary.
+ * Reads R2 custom metadata back, or null when it is not a FluxRun summary. Keys match in any case
+ * (R2's S3 API answers them lowercased).
  *
  * @example
  * ```ts
@@ -262,6 +267,10 @@ export function summaryMetadata(summary: TraceSummary): Record<string, string> {
 export function readSummaryMetadata(
   metadata: Record<string, string> | undefined,
 ): IndexedSummary | null {
-  const parsed = SummaryMetadata.safeParse(metadata ?? {});
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(metadata ?? {})) {
+    fields[FIELD_BY_LOWER_CASE.get(k.toLowerCase()) ?? k] = v;
+  }
+  const parsed = SummaryMetadata.safeParse(fields);
   return parsed.success ? parsed.data : null;
 }

@@ -1,34 +1,52 @@
 /**
- * The `fluxrun` command line: `replay`, `keygen`.
+ * The `fluxrun` command line: `init`, `pull`, `replay`, `preflight`, `guard`, `keygen`, `agent`.
+ * Every command takes one option set (`--config`, `--entry`, `--env`, `--key`, `--json`); an
+ * option a command has no use for is ignored with a note.
  * @module
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { asFluxError, FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys } from "../trace/keys.js";
 import { loadPrivateKey } from "../trace/key-file.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
-import { bindingNotes, readWorkerConfig } from "./config.js";
+import { bindingNotes, configBlockers, readWorkerConfig, type ConfigOptions } from "./config.js";
 import { scanWorker } from "./scan.js";
 import { generateGuard } from "./guard.js";
-import { preflight, formatPreflight } from "../replay/preflight.js";
+import { preflight, formatPreflight, type PreflightReport } from "../replay/preflight.js";
 import { readTrace } from "../trace/seal.js";
+import { initApp, formatInit, gitignoreCovers } from "./init.js";
+import { pullTraces, parseFilters, s3FromEnvironment } from "./pull.js";
 
 const USAGE = `Usage:
-  fluxrun replay <trace.cbor | dir> [--config wrangler.toml] [--key private.jwk] [--policy file] [--json]
-  fluxrun preflight <trace.cbor> [--config wrangler.toml] [--json]
-  fluxrun guard <trace.cbor> --out <dir> [--config wrangler.toml] [--key private.jwk] [--redacted]
+  fluxrun init [--dry-run] [--bucket fluxrun-traces] [--app name]
+  fluxrun pull [--out .fluxrun] [--remote] [--bucket name] [--persist-to .wrangler/state]
+               [--app name] [--route /path] [--method GET] [--status 5xx] [--outcome error]
+               [--since 2h] [--until 2026-04-20T12:00Z] [--limit n]
+  fluxrun replay <trace.cbor | dir> [--policy file]
+  fluxrun preflight <trace.cbor | dir>
+  fluxrun guard <trace.cbor> --out <dir> [--redacted]
   fluxrun keygen [--out dir]
   fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key private.jwk] ...
+
+Every command also takes:
+  --config <file>   the wrangler config (default: wrangler.json, .jsonc or .toml here or above)
+  --entry <file>    the worker's entry when the config has no "main" (as in wrangler dev src/index.ts)
+  --env <name>      a wrangler environment, as wrangler --env
+  --key <file>      the private trace key (replay, guard; init: an existing key to use)
+  --json            machine-readable output
+An option a command does not use is ignored with a note.
 
 Exit codes (replay): 0 all match, 1 a replay diverged, 2 bad input or usage.
 Exit codes (preflight): 0 ready, 1 not ready or unknown, 2 bad input.
 The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else the file
 $FLUX_PRIVATE_KEY_FILE names, else .fluxrun/agent-private.jwk.
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
+pull --remote reads R2 over its S3 API: R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY and R2_ENDPOINT
+(or CLOUDFLARE_ACCOUNT_ID) from the environment.
 Set FLUXRUN_DEBUG=1 to print the stack of an unexpected failure (it may quote trace contents).`;
 
 /** Wrong arguments: main prints the usage and exits 2. */
@@ -41,7 +59,7 @@ function onlyArgument(positionals: string[]): string {
   return target;
 }
 
-interface Io {
+export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
   cwd: string;
@@ -55,7 +73,77 @@ const defaultIo: Io = {
   env: process.env,
 };
 
-async function traceFiles(target: string): Promise<string[]> {
+/** The option set every command takes. */
+const COMMON = {
+  config: { type: "string" },
+  entry: { type: "string" },
+  env: { type: "string" },
+  key: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+type CommonName = keyof typeof COMMON;
+
+type OptionSpec = Record<string, { type: "string" | "boolean" }>;
+type Values = Record<string, string | boolean | undefined>;
+
+/** Parsed arguments with typed accessors. */
+interface Parsed {
+  positionals: string[];
+  str(name: string): string | undefined;
+  flag(name: string): boolean;
+  /** `--config`, `--entry`, `--env` as config options, resolved against the working directory. */
+  configOptions(): ConfigOptions & { config?: string };
+}
+
+/**
+ * Parses `args` with the common options plus `own`; a common option the command does not
+ * use (`ignored` says why) is noted on stderr and dropped.
+ */
+function parseCommand(
+  command: string,
+  args: string[],
+  io: Io,
+  spec: { own?: OptionSpec; ignored?: Partial<Record<CommonName, string>> },
+): Parsed {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...COMMON, ...(spec.own ?? {}) },
+  });
+  const v = values as Values;
+  for (const [name, why] of Object.entries(spec.ignored ?? {})) {
+    if (v[name] !== undefined) {
+      io.err(`fluxrun ${command}: note: --${name} ignored: ${why}`);
+      delete v[name];
+    }
+  }
+  const str = (name: string) => (typeof v[name] === "string" ? (v[name] as string) : undefined);
+  return {
+    positionals,
+    str,
+    flag: (name) => v[name] === true,
+    configOptions: () => ({
+      cwd: io.cwd,
+      ...(str("config") ? { config: resolve(io.cwd, str("config")!) } : {}),
+      ...(str("entry") ? { entry: str("entry")! } : {}),
+      ...(str("env") ? { env: str("env")! } : {}),
+    }),
+  };
+}
+
+/** Folders a trace search never enters: dependencies, VCS and wrangler's own state. */
+const SKIPPED_DIRS = new Set(["node_modules", ".git", ".wrangler"]);
+
+/**
+ * The trace files at `target`: the file itself, or every `.cbor` under a directory, recursively
+ * (the `traces/<app>/<day>/<hour>/` layout `fluxrun pull` and `fsSink` write), in path order.
+ *
+ * @example
+ * ```ts
+ * await traceFiles(".fluxrun/traces"); // [".fluxrun/traces/shop-api/2026-04-20/12/…cbor", …]
+ * ```
+ */
+export async function traceFiles(target: string): Promise<string[]> {
   let s;
   try {
     s = await stat(target);
@@ -63,9 +151,17 @@ async function traceFiles(target: string): Promise<string[]> {
     throw new FluxError("ERR_CONFIG", `No trace at ${target}`, { cause });
   }
   if (!s.isDirectory()) return [target];
-  const names = (await readdir(target)).filter((n) => n.endsWith(".cbor")).sort();
-  if (!names.length) throw new FluxError("ERR_CONFIG", `No .cbor traces in ${target}`);
-  return names.map((n) => join(target, n));
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory() && !SKIPPED_DIRS.has(e.name)) await walk(path);
+      else if (e.isFile() && e.name.endsWith(".cbor")) files.push(path);
+    }
+  };
+  await walk(target);
+  if (!files.length) throw new FluxError("ERR_CONFIG", `No .cbor traces in ${target}`);
+  return files.sort();
 }
 
 async function readTraceFile(file: string): Promise<Uint8Array> {
@@ -76,34 +172,28 @@ async function readTraceFile(file: string): Promise<Uint8Array> {
   }
 }
 
+function shown(io: Io, file: string): string {
+  const rel = relative(io.cwd, file);
+  return rel && !rel.startsWith("..") ? rel : file;
+}
+
 async function replayCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      config: { type: "string" },
-      key: { type: "string" },
-      policy: { type: "string" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const target = onlyArgument(positionals);
-  const key = await loadPrivateKey({ path: values.key, cwd: io.cwd, env: io.env });
+  const p = parseCommand("replay", args, io, { own: { policy: { type: "string" } } });
+  const target = onlyArgument(p.positionals);
+  const key = await loadPrivateKey({ path: p.str("key"), cwd: io.cwd, env: io.env });
   const files = await traceFiles(resolve(io.cwd, target));
   const inputs = await Promise.all(
-    files.map(async (file) => ({ file, bytes: await readTraceFile(file) })),
+    files.map(async (file) => ({ file: shown(io, file), bytes: await readTraceFile(file) })),
   );
-  const config = await readWorkerConfig(
-    values.config ? resolve(io.cwd, values.config) : undefined,
-    io.cwd,
-  );
+  const { config: path, ...options } = p.configOptions();
+  const config = await readWorkerConfig(path, options);
   const policy = await loadPolicy(
     dirname(config.path),
-    values.policy ? resolve(io.cwd, values.policy) : undefined,
+    p.str("policy") ? resolve(io.cwd, p.str("policy")!) : undefined,
   );
-  const outcomes = await replayAll(inputs, key, { config: config.path, policy });
+  const outcomes = await replayAll(inputs, key, { config, policy });
   const exitCode = exitCodeOf(outcomes);
-  if (values.json) {
+  if (p.flag("json")) {
     io.out(JSON.stringify({ exitCode, traces: outcomes }, null, 2));
   } else {
     for (const o of outcomes) {
@@ -118,53 +208,119 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
   return exitCode;
 }
 
+type PreflightOutcome =
+  | { file: string; report: PreflightReport }
+  | { file: string; error: { code: string; message: string } };
+
 async function preflightCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { config: { type: "string" }, json: { type: "boolean", default: false } },
+  const p = parseCommand("preflight", args, io, {
+    ignored: { key: "preflight reads only the clear head of a trace and needs no key" },
   });
-  const target = onlyArgument(positionals);
-  const { head } = readTrace(await readTraceFile(resolve(io.cwd, target)));
-  const config = await readWorkerConfig(
-    values.config ? resolve(io.cwd, values.config) : undefined,
-    io.cwd,
-  );
-  const report = preflight(head, { code: await scanWorker(config), notes: bindingNotes(config) });
-  io.out(values.json ? JSON.stringify(report, null, 2) : formatPreflight(report));
-  return report.readiness === "ready" ? 0 : 1;
+  const target = resolve(io.cwd, onlyArgument(p.positionals));
+  const files = await traceFiles(target);
+  const single = files.length === 1 && files[0] === target;
+  // One file: an unreadable trace is bad input (exit 2, one line), read before the config.
+  const first = single ? readTrace(await readTraceFile(target)).head : undefined;
+  const { config: path, ...options } = p.configOptions();
+  const config = await readWorkerConfig(path, options);
+  const code = await scanWorker(config);
+  const notes = bindingNotes(config);
+  const fromConfig = configBlockers(config);
+  const judge = (head: Parameters<typeof preflight>[0]): PreflightReport => {
+    const report = preflight(head, { code, notes });
+    if (fromConfig.length) {
+      report.blockers.unshift(...fromConfig);
+      report.readiness = "not_ready";
+    }
+    return report;
+  };
+  if (first) {
+    const report = judge(first);
+    io.out(p.flag("json") ? JSON.stringify(report, null, 2) : formatPreflight(report));
+    return report.readiness === "ready" ? 0 : 1;
+  }
+  const outcomes: PreflightOutcome[] = [];
+  for (const file of files) {
+    try {
+      outcomes.push({
+        file: shown(io, file),
+        report: judge(readTrace(await readTraceFile(file)).head),
+      });
+    } catch (err) {
+      const { code: c, message } = asFluxError(err, "ERR_INTERNAL", "Could not read the trace");
+      outcomes.push({ file: shown(io, file), error: { code: c, message } });
+    }
+  }
+  const ready = outcomes.filter((o) => "report" in o && o.report.readiness === "ready").length;
+  const exitCode = outcomes.some((o) => "error" in o) ? 2 : ready === outcomes.length ? 0 : 1;
+  if (p.flag("json")) {
+    io.out(JSON.stringify({ exitCode, ready, traces: outcomes }, null, 2));
+  } else {
+    for (const o of outcomes) {
+      if ("report" in o) io.out(formatPreflight(o.report));
+      else io.err(`${o.file}: ${o.error.code}: ${o.error.message}`);
+    }
+    io.out(`${ready} of ${outcomes.length} traces ready to replay`);
+  }
+  return exitCode;
 }
 
 async function guardCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      config: { type: "string" },
-      key: { type: "string" },
-      out: { type: "string" },
-      redacted: { type: "boolean", default: false },
-    },
+  const p = parseCommand("guard", args, io, {
+    own: { out: { type: "string" }, redacted: { type: "boolean" } },
   });
-  const target = onlyArgument(positionals);
-  if (!values.out) throw new UsageError();
-  const key = await loadPrivateKey({ path: values.key, cwd: io.cwd, env: io.env });
+  const target = onlyArgument(p.positionals);
+  const out = p.str("out");
+  if (!out) throw new UsageError();
+  const key = await loadPrivateKey({ path: p.str("key"), cwd: io.cwd, env: io.env });
+  const { config: path, cwd, ...options } = p.configOptions();
+  const config = await readWorkerConfig(path, { cwd: cwd ?? io.cwd, ...options });
+  const redacted = p.flag("redacted");
   const files = await generateGuard(resolve(io.cwd, target), {
-    out: values.out,
+    out,
     key,
-    redacted: values.redacted,
+    redacted,
     cwd: io.cwd,
-    ...(values.config ? { config: resolve(io.cwd, values.config) } : {}),
+    config,
   });
-  io.out(`Guard written: ${files.test}`);
+  // A sealed guard opens its fixture with the key: say where from when it is not the default.
+  const keyFile = p.str("key");
+  const defaultKey = resolve(io.cwd, ".fluxrun/agent-private.jwk");
+  const command =
+    !redacted && keyFile && resolve(io.cwd, keyFile) !== defaultKey
+      ? `FLUX_PRIVATE_KEY_FILE=${shellQuote(resolve(io.cwd, keyFile))} ${files.command}`
+      : files.command;
+  if (p.flag("json")) {
+    io.out(
+      JSON.stringify(
+        {
+          test: shown(io, files.test),
+          fixture: shown(io, files.fixture),
+          vitestConfig: shown(io, files.vitestConfig),
+          command,
+          redacted,
+          outcome: files.report.replayed,
+          boundaries: files.report.boundaries,
+        },
+        null,
+        2,
+      ),
+    );
+    return 0;
+  }
+  io.out(`Guard written: ${shown(io, files.test)}`);
   io.out(
-    `  fixture: ${files.fixture}${values.redacted ? " (redacted, unsealed)" : " (sealed: the test needs FLUX_PRIVATE_KEY or FLUX_PRIVATE_KEY_FILE)"}`,
+    `  fixture: ${shown(io, files.fixture)}${redacted ? " (redacted, unsealed)" : " (sealed: opened with FLUX_PRIVATE_KEY, FLUX_PRIVATE_KEY_FILE or .fluxrun/agent-private.jwk)"}`,
   );
   io.out(
     `  asserts: ${files.report.replayed.status ?? files.report.replayed.error?.name} · ${files.report.boundaries.length} boundaries · nothing blocked`,
   );
-  io.out("  run it with: npx vitest run " + relative(io.cwd, files.test));
+  io.out(`  run it with: ${command}`);
   return 0;
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
 }
 
 async function agentCommand(args: string[], io: Io): Promise<number> {
@@ -185,8 +341,18 @@ async function agentCommand(args: string[], io: Io): Promise<number> {
 }
 
 async function keygenCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { out: { type: "string", default: ".fluxrun" } } });
-  const dir = resolve(io.cwd, values.out);
+  const noConfig = "keygen reads no worker config";
+  const p = parseCommand("keygen", args, io, {
+    own: { out: { type: "string" } },
+    ignored: {
+      config: noConfig,
+      entry: noConfig,
+      env: noConfig,
+      key: "keygen makes a new key pair (--out sets the folder)",
+    },
+  });
+  if (p.positionals.length) throw new UsageError();
+  const dir = resolve(io.cwd, p.str("out") ?? ".fluxrun");
   const priv = join(dir, "agent-private.jwk");
   const pub = join(dir, "public.jwk");
   if (existsSync(priv)) {
@@ -197,17 +363,126 @@ async function keygenCommand(args: string[], io: Io): Promise<number> {
   await mkdir(dir, { recursive: true });
   await writeFile(priv, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
   await writeFile(pub, `${JSON.stringify(publicJwk)}\n`);
-  io.out(`Key ${kid}`);
-  io.out(
-    `  public:  ${pub}  → set as FLUX_PUBLIC_KEY on the recorded worker (wrangler.toml [vars])`,
-  );
-  io.out(
-    `  private: ${priv}  → give only to the agent (wrangler secret put FLUX_PRIVATE_KEY) or pass to fluxrun replay --key`,
-  );
-  io.out(
-    "  WARNING: never commit the private key; keep it out of the dashboard and of the recorded worker.",
-  );
+  const rel = relative(io.cwd, priv).split(sep).join("/");
+  const ignoredBy = rel.startsWith("..") || (await gitignoreCovers(io.cwd, rel));
+  if (p.flag("json")) {
+    io.out(JSON.stringify({ kid, public: pub, private: priv, gitIgnored: ignoredBy }, null, 2));
+  } else {
+    io.out(`Key ${kid}`);
+    io.out(
+      `  public:  ${pub}  → set as FLUX_PUBLIC_KEY on the recorded worker (wrangler.toml [vars])`,
+    );
+    io.out(
+      `  private: ${priv}  → give only to the agent (wrangler secret put FLUX_PRIVATE_KEY) or pass to fluxrun replay --key`,
+    );
+    io.out(
+      "  WARNING: never commit the private key; keep it out of the dashboard and of the recorded worker.",
+    );
+  }
+  if (!ignoredBy) {
+    io.err(
+      `fluxrun keygen: WARNING: no .gitignore here ignores ${shown(io, priv)}; add "${shown(io, dir).split(sep).join("/")}/" to .gitignore (fluxrun init does this)`,
+    );
+  }
   return 0;
+}
+
+async function initCommand(args: string[], io: Io): Promise<number> {
+  const p = parseCommand("init", args, io, {
+    own: {
+      "dry-run": { type: "boolean" },
+      bucket: { type: "string" },
+      app: { type: "string" },
+    },
+  });
+  if (p.positionals.length) throw new UsageError();
+  const { config, cwd, entry, env } = p.configOptions();
+  const result = await initApp({
+    cwd: cwd ?? io.cwd,
+    dryRun: p.flag("dry-run"),
+    ...(config ? { config } : {}),
+    ...(entry ? { entry } : {}),
+    ...(env ? { env } : {}),
+    ...(p.str("key") ? { key: resolve(io.cwd, p.str("key")!) } : {}),
+    ...(p.str("bucket") ? { bucket: p.str("bucket")! } : {}),
+    ...(p.str("app") ? { app: p.str("app")! } : {}),
+  });
+  if (p.flag("json")) io.out(JSON.stringify(result, null, 2));
+  else for (const line of formatInit(result)) io.out(line);
+  return 0;
+}
+
+async function pullCommand(args: string[], io: Io): Promise<number> {
+  const p = parseCommand("pull", args, io, {
+    own: {
+      out: { type: "string" },
+      remote: { type: "boolean" },
+      endpoint: { type: "string" },
+      bucket: { type: "string" },
+      "persist-to": { type: "string" },
+      app: { type: "string" },
+      route: { type: "string" },
+      method: { type: "string" },
+      status: { type: "string" },
+      outcome: { type: "string" },
+      since: { type: "string" },
+      until: { type: "string" },
+      limit: { type: "string" },
+    },
+    ignored: {
+      entry: "pull reads no code",
+      key: "traces stay sealed as stored; pull needs no key",
+    },
+  });
+  if (p.positionals.length) throw new UsageError();
+  const filters = parseFilters(
+    {
+      app: p.str("app"),
+      route: p.str("route"),
+      method: p.str("method"),
+      status: p.str("status"),
+      outcome: p.str("outcome"),
+      since: p.str("since"),
+      until: p.str("until"),
+      limit: p.str("limit"),
+    },
+    Date.now(),
+  );
+  const { config, cwd, env } = p.configOptions();
+  const remote = p.flag("remote");
+  const endpoint = p.str("endpoint");
+  if (endpoint && !remote) throw new FluxError("ERR_CONFIG", "--endpoint needs --remote");
+  const json = p.flag("json");
+  const result = await pullTraces({
+    cwd: cwd ?? io.cwd,
+    out: resolve(io.cwd, p.str("out") ?? ".fluxrun"),
+    filters,
+    ...(config ? { config } : {}),
+    ...(env ? { env } : {}),
+    ...(p.str("bucket") ? { bucket: p.str("bucket")! } : {}),
+    ...(p.str("persist-to") ? { persistTo: resolve(io.cwd, p.str("persist-to")!) } : {}),
+    ...(remote ? { s3: s3FromEnvironment(io.env, endpoint) } : {}),
+    progress: (line) => io.err(line),
+  });
+  if (json) {
+    io.out(JSON.stringify({ ...result, out: shown(io, result.out) }, null, 2));
+  } else {
+    io.out(
+      `${result.written} new trace${result.written === 1 ? "" : "s"} (${result.present} already here, ${result.matched} matched of ${result.listed} listed) in ${shown(io, result.out)}`,
+    );
+    if (result.skipped.length) {
+      for (const s of result.skipped) io.err(`  skipped ${s.key}: ${s.code}: ${s.message}`);
+    }
+    if (result.matched) {
+      const args = [
+        p.str("config") ? ` --config ${p.str("config")}` : "",
+        env ? ` --env ${env}` : "",
+        result.hasMain === false ? " --entry <entry>" : "",
+      ].join("");
+      io.out(`Next: npx fluxrun replay ${shown(io, result.tracesDir)}${args}`);
+    }
+  }
+  return result.skipped.length ? 2 : 0;
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -215,6 +490,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case "init":
+        return await initCommand(rest, io);
+      case "pull":
+        return await pullCommand(rest, io);
       case "replay":
         return await replayCommand(rest, io);
       case "keygen":

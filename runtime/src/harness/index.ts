@@ -1,6 +1,6 @@
 /**
  * `fluxrun/harness` (Node only): replay traces in Miniflare, read wrangler configs, bundle
- * workers, build and render reports.
+ * workers, build and render reports, set up an app (`init`), pull traces, write guards.
  * @module
  */
 export {
@@ -16,7 +16,26 @@ export {
   type ReplayReport,
   type OutcomeView,
 } from "../replay/report.js";
-export { readWorkerConfig, type WorkerConfig } from "./config.js";
+export {
+  readWorkerConfig,
+  readWranglerConfig,
+  replayBindingOptions,
+  configBlockers,
+  assertReplayable,
+  type WorkerConfig,
+  type WranglerConfig,
+  type ConfigOptions,
+} from "./config.js";
+export { initApp, formatInit, type InitOptions, type InitResult } from "./init.js";
+export {
+  pullTraces,
+  parseFilters,
+  s3FromEnvironment,
+  type PullOptions,
+  type PullResult,
+  type PullFilters,
+} from "./pull.js";
+export { S3Bucket, signRequest, type S3Credentials } from "./s3.js";
 export { bundleWorker } from "./bundle.js";
 export { workerBuildOptions } from "./esbuild.js";
 export { main as cli } from "./cli.js";
@@ -30,4 +49,5 @@ export {
   BLOCKING_CODES,
   type GuardResult,
   type GuardFiles,
+  type GuardOptions,
 } from "./guard.js";

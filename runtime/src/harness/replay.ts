@@ -22,13 +22,22 @@ import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
 import { replayThrough } from "../replay/client.js";
 import { bundleWorker } from "./bundle.js";
-import { readWorkerConfig, replayBindingOptions, type WorkerConfig } from "./config.js";
+import {
+  assertReplayable,
+  readWorkerConfig,
+  replayBindingOptions,
+  type WorkerConfig,
+} from "./config.js";
 import type { ReplayReport } from "../replay/report.js";
 
 export interface ReplayerOptions {
-  /** wrangler.toml path; default: found in `cwd`. */
-  config?: string;
+  /** wrangler config path (default: found in `cwd` or above), or a config already read. */
+  config?: string | WorkerConfig;
   cwd?: string;
+  /** The entry module when the config has no `main` (`wrangler dev src/index.ts`). */
+  entry?: string;
+  /** A wrangler environment, as `wrangler dev --env`. */
+  env?: string;
   /** Worker code to run instead of bundling the config's entry (tests, benchmarks). */
   script?: string;
   /** Replay policy; default: `fluxrun.policy.json` next to the config, else deny-all. */
@@ -73,8 +82,18 @@ export class Replayer {
   }
 
   static async start(options: ReplayerOptions = {}): Promise<Replayer> {
-    const config = await readWorkerConfig(options.config, options.cwd);
-    const script = options.script ?? (await bundleWorker(config.main));
+    const config =
+      typeof options.config === "object"
+        ? options.config
+        : await readWorkerConfig(options.config, {
+            ...(options.cwd ? { cwd: options.cwd } : {}),
+            ...(options.entry ? { entry: options.entry } : {}),
+            ...(options.env ? { env: options.env } : {}),
+          });
+    assertReplayable(config);
+    const script =
+      options.script ??
+      (await bundleWorker(config.main, { keepNames: config.keepNames, minify: config.minify }));
     const secret = randomBytes(32).toString("hex");
     const policy = options.policy ?? (await loadPolicy(dirname(config.path)));
     let replayer: Replayer | undefined;

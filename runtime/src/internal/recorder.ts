@@ -6,8 +6,9 @@
 import { FluxError, isFluxError } from "../errors.js";
 import type { ResolvedOptions } from "../options.js";
 import { traceKey, type TraceSink } from "../sink/_sink.js";
-import { sealEncoded } from "../trace/seal.js";
+import { sealV2 } from "../trace/_writer.js";
 import { encodeCbor } from "../trace/_cbor.js";
+import { CborWriter } from "../trace/_encode.js";
 import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
 import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
@@ -217,26 +218,45 @@ function keepable(payload: unknown): { value: unknown; unencodable?: string } {
 }
 
 /**
- * Encodes the payload list once; when it is over the trace budget, replaces the largest payloads
- * with truncation markers (size and digest) until it fits, and flags their events.
+ * Encodes the payload list once, into one buffer. A payload outside the data model (a Map a host
+ * call returned) is kept as a marker instead and its event flagged, so the reader can always read
+ * the trace and preflight and replay refuse that call. Over the trace budget, the largest payloads
+ * are replaced with truncation markers (size and digest) until it fits, and their events flagged.
  */
-async function fitPayloads(payloads: unknown[], session: RecordSession): Promise<Uint8Array> {
-  let bytes = encodeCbor(payloads);
+async function encodePayloads(session: RecordSession): Promise<Uint8Array> {
+  const { payloads, events } = session;
+  const w = new CborWriter(16 * 1024);
+  w.head(4, payloads.length);
+  const sizes: number[] = [];
+  for (let i = 0; i < payloads.length; i++) {
+    const mark = w.length;
+    const p = payloads[i] === undefined ? null : payloads[i];
+    try {
+      w.value(p);
+    } catch {
+      w.rewind(mark);
+      const { value, unencodable } = keepable(p);
+      const event = events[i];
+      if (unencodable && event) event.info = { ...event.info, unencodable };
+      payloads[i] = value;
+      w.value(value);
+    }
+    sizes.push(w.length - mark);
+  }
   const limit = session.limits.maxTraceBytes;
-  if (bytes.length <= limit) return bytes;
-  const sized = payloads
-    .map((p, i) => ({ i, bytes: encodeCbor(p) }))
-    .sort((a, b) => b.bytes.length - a.bytes.length);
-  let total = bytes.length;
-  for (const { i, bytes: b } of sized) {
+  if (w.length <= limit) return w.finish();
+  const whole = w.finish();
+  let total = whole.length;
+  const largest = sizes.map((size, i) => ({ i, size })).sort((a, b) => b.size - a.size);
+  for (const { i, size } of largest) {
     if (total <= limit) break;
-    payloads[i] = { truncated: true, size: b.length, sha256: await sha256Hex(b) };
-    total -= b.length - 100;
-    const event = session.events[i];
+    const bytes = encodeCbor(payloads[i] ?? null);
+    payloads[i] = { truncated: true, size, sha256: await sha256Hex(bytes) };
+    total -= size - 100;
+    const event = events[i];
     if (event) event.truncated = true;
   }
-  bytes = encodeCbor(payloads);
-  return bytes;
+  return encodeCbor(payloads.map((p) => (p === undefined ? null : p)));
 }
 
 /**
@@ -256,16 +276,16 @@ export function finishRecording(
       const { session } = rec;
       // From here on the trace is fixed: late, untracked work is counted as dropped.
       session.close();
-      // A value outside the data model would seal into a trace the reader refuses: it is kept as
-      // a marker instead, and its event flagged so preflight and replay refuse it.
-      const payloads = session.payloads.map((p, i) => {
-        if (p === undefined) return null;
-        const { value, unencodable } = keepable(p);
-        const event = session.events[i];
-        if (unencodable && event) event.info = { ...event.info, unencodable };
-        return value;
-      });
-      const payloadBytes = await fitPayloads(payloads, session);
+      // Sampling is decided before anything is encoded or sealed: a dropped trace costs nothing more.
+      if (
+        resolved.sample < 1 &&
+        summarize(rec, target.app, target.runtime, false).outcome === "ok" &&
+        mathRandom() >= resolved.sample
+      ) {
+        stats.sampledOut++;
+        return;
+      }
+      const payloadBytes = await encodePayloads(session);
       const truncatedPayloads = session.events.filter((e) => e.truncated).length;
       const summary = summarize(
         rec,
@@ -273,10 +293,6 @@ export function finishRecording(
         target.runtime,
         truncatedPayloads > 0 || session.droppedEvents > 0,
       );
-      if (summary.outcome === "ok" && resolved.sample < 1 && mathRandom() >= resolved.sample) {
-        stats.sampledOut++;
-        return;
-      }
       if (!target.sink)
         throw new FluxError(
           "ERR_CONFIG",
@@ -284,16 +300,15 @@ export function finishRecording(
         );
       if (!target.publicKey)
         throw new FluxError("ERR_CONFIG", "No public key: set FLUX_PUBLIC_KEY or pass `publicKey`");
-      const head: Omit<TraceHead, "recipient"> = {
+      const head: Omit<TraceHead, "recipient" | "version"> = {
         id: rec.id,
-        version: 1,
         summary,
         events: session.events,
         masks: { headers: [...resolved.maskHeaders], fields: [...resolved.maskFields] },
-        // payloadBytes is filled in by sealEncoded from the encoded payload list.
+        // payloadBytes is filled in by the writer from the encoded payload list.
         stats: { droppedEvents: session.droppedEvents, truncatedPayloads, payloadBytes: 0 },
       };
-      const bytes = await sealEncoded(head, payloadBytes, target.publicKey);
+      const bytes = await sealV2(head, payloadBytes, target.publicKey, { now: now() });
       await target.sink.write({ key: traceKey(summary), bytes, summary });
       stats.stored++;
     } catch (cause) {

@@ -1,10 +1,10 @@
 /**
- * The CBOR codec FluxRun uses everywhere. Encoding is cbor-x's no-eval build, because workerd
- * forbids code generation inside a request and replay encodes inside one. Decoding is FluxRun's
- * own bounded reader (`_decode.ts`): every decoded input may be hostile.
+ * The CBOR codec FluxRun uses everywhere: its own writer (`_encode.ts`, the trace's data model
+ * into one growing buffer) and its own bounded reader (`_decode.ts`: every decoded input may be
+ * hostile). No code generation, so both run inside a workerd request.
  * @module
  */
-import { Encoder } from "cbor-x/index-no-eval";
+import { encode } from "./_encode.js";
 
 export {
   decodeCbor,
@@ -14,14 +14,7 @@ export {
   type DecodeOptions,
 } from "./_decode.js";
 
-const encoder = new Encoder({
-  useRecords: false,
-  tagUint8Array: false,
-  pack: false,
-  variableMapSize: true,
-});
-
+/** One value of the trace's data model as CBOR. */
 export function encodeCbor(value: unknown): Uint8Array {
-  // cbor-x may hand back a view on its reusable buffer; copy so later encodes cannot overwrite it.
-  return Uint8Array.from(encoder.encode(value));
+  return encode(value);
 }

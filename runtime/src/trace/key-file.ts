@@ -33,6 +33,8 @@ export interface LoadPrivateKeyOptions {
   cwd?: string | undefined;
   /** Environment to read `FLUX_PRIVATE_KEY` (the JWK JSON) and `FLUX_PRIVATE_KEY_FILE` from. */
   env?: Readonly<Record<string, string | undefined>>;
+  /** Directories whose `.fluxrun/agent-private.jwk` is tried, in order. Default: `cwd`. */
+  dirs?: readonly string[];
   /** Ends the "no key" message: what the caller's user should do. */
   hint?: string;
 }
@@ -40,7 +42,8 @@ export interface LoadPrivateKeyOptions {
 /**
  * Loads the private key that opens traces. In order: `path` when given; else `FLUX_PRIVATE_KEY`
  * (the JWK JSON); else the file `FLUX_PRIVATE_KEY_FILE` names; else `.fluxrun/agent-private.jwk`
- * under `cwd`. Throws FluxError ERR_KEY_INVALID when none holds a private X25519 JWK.
+ * under each of `dirs` (default `cwd`). Throws FluxError ERR_KEY_INVALID when none holds a private
+ * X25519 JWK.
  *
  * @example
  * ```ts
@@ -64,13 +67,15 @@ export async function loadPrivateKey(options: LoadPrivateKeyOptions = {}): Promi
   const env = options.env ?? {};
   if (env.FLUX_PRIVATE_KEY) return parsePrivateJwk(env.FLUX_PRIVATE_KEY);
   if (env.FLUX_PRIVATE_KEY_FILE) return read(env.FLUX_PRIVATE_KEY_FILE);
-  let local: string | undefined;
-  try {
-    local = await fs.readFile(resolveIn(options.cwd, PRIVATE_KEY_FILE), "utf8");
-  } catch {
-    // no local key: say where one can come from
+  for (const dir of options.dirs ?? [options.cwd]) {
+    let local: string | undefined;
+    try {
+      local = await fs.readFile(resolveIn(dir, PRIVATE_KEY_FILE), "utf8");
+    } catch {
+      continue; // no key there: try the next place, then say where one can come from
+    }
+    return parsePrivateJwk(local);
   }
-  if (local !== undefined) return parsePrivateJwk(local);
   throw new FluxError(
     "ERR_KEY_INVALID",
     `No private key: pass --key <private.jwk>, set FLUX_PRIVATE_KEY (the JWK JSON) or FLUX_PRIVATE_KEY_FILE, or keep it in ${PRIVATE_KEY_FILE}${options.hint ? `. ${options.hint}` : ""}`,

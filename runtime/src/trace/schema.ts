@@ -11,7 +11,8 @@
 import * as z from "zod/mini";
 
 export const TRACE_FORMAT = "fluxrun/trace";
-export const TRACE_VERSION = 1;
+/** The format version recorders write. Readers read every version from 1 up to it. */
+export const TRACE_VERSION = 2;
 
 /** Boundary kinds a trace event can have. */
 export const EVENT_KINDS = [
@@ -100,7 +101,8 @@ export type TraceSummary = z.infer<typeof TraceSummary>;
 
 export const TraceHead = z.object({
   id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
-  version: z.literal(TRACE_VERSION),
+  /** 1: XChaCha20-Poly1305 under a per-trace key; 2: AES-256-GCM under an isolate's key. */
+  version: z.union([z.literal(1), z.literal(2)]),
   summary: TraceSummary,
   recipient: z.object({
     kid: z.string().check(z.maxLength(128)),

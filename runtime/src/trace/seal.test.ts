@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { isFluxError, type FluxErrorCode } from "../errors.js";
 import { generateTraceKeys, parsePrivateJwk, parsePublicJwk } from "./keys.js";
 import { openTrace, readTrace, sealTrace } from "./seal.js";
+import { DEK_MAX_AGE_MS, sealV2 } from "./_writer.js";
 import { decodeCbor, encodeCbor } from "./_cbor.js";
 import type { TraceHead } from "./schema.js";
 
@@ -92,10 +93,34 @@ describe("sealTrace / openTrace", () => {
     expect(text).not.toContain("secret body");
   });
 
-  it("uses a fresh data key and nonce per trace", async () => {
-    const a = readTrace(await sealed()).head.recipient.jwe;
-    const b = readTrace(await sealed()).head.recipient.jwe;
-    expect(a).not.toBe(b);
+  it("seals an isolate's traces under one data key, each with a fresh nonce", async () => {
+    const a = await sealed();
+    const b = await sealTrace(
+      { head: { ...head(), id: "f".repeat(32) }, payloads },
+      keys.publicJwk,
+    );
+    expect(readTrace(a).head.version).toBe(2);
+    expect(readTrace(a).head.recipient.jwe).toBe(readTrace(b).head.recipient.jwe);
+    const nonce = (bytes: Uint8Array) =>
+      (decodeCbor(bytes) as { sealed: Uint8Array }).sealed.subarray(0, 12).join();
+    expect(nonce(a)).not.toBe(nonce(b));
+    // Opened traces still get keys of their own (redaction tokens never compare across traces).
+    const ka = (await openTrace(a, keys.privateJwk)).dataKey;
+    const kb = (await openTrace(b, keys.privateJwk)).dataKey;
+    expect(ka).not.toEqual(kb);
+  });
+
+  it("replaces the data key when it is an hour old", async () => {
+    const t0 = Date.now();
+    const first = await sealV2(head(), encodeCbor(payloads), keys.publicJwk, { now: t0 });
+    const same = await sealV2(head(), encodeCbor(payloads), keys.publicJwk, { now: t0 + 1000 });
+    const later = await sealV2(head(), encodeCbor(payloads), keys.publicJwk, {
+      now: t0 + DEK_MAX_AGE_MS + 1,
+    });
+    const jwe = (b: Uint8Array) => readTrace(b).head.recipient.jwe;
+    expect(jwe(same)).toBe(jwe(first));
+    expect(jwe(later)).not.toBe(jwe(first));
+    await expect(openTrace(later, keys.privateJwk)).resolves.toBeTruthy();
   });
 
   it("accepts keys as JWK JSON strings, as jose exportJWK writes them", async () => {
@@ -127,7 +152,7 @@ describe("hostile traces", () => {
     ["another CBOR document", () => encodeCbor({ hello: "world" }), "ERR_TRACE_CORRUPT", "read"],
     ["truncated file", (b) => b.subarray(0, b.length - 20), "ERR_TRACE_TRUNCATED", "read"],
     ["half a file", (b) => b.subarray(0, b.length >> 1), "ERR_TRACE_TRUNCATED", "read"],
-    ["unknown version", (b) => mutate(b, (f) => (f.version = 2)), "ERR_TRACE_VERSION", "read"],
+    ["unknown version", (b) => mutate(b, (f) => (f.version = 3)), "ERR_TRACE_VERSION", "read"],
     [
       "head not matching the schema",
       (b) => mutate(b, (f) => (f.head = encodeCbor({ id: "x" }))),
@@ -155,8 +180,9 @@ describe("hostile traces", () => {
       "event list edited",
       (b) =>
         mutate(b, (f) => {
-          const h = decodeCbor(f.head as Uint8Array) as TraceHead;
-          h.events[1]!.target = "/y";
+          // Version 2 events are positional records: [kind, op, target, ...].
+          const h = decodeCbor(f.head as Uint8Array) as { events: unknown[][] };
+          h.events[1]![2] = "/y";
           f.head = encodeCbor(h);
         }),
       "ERR_TRACE_TAMPERED",

@@ -6,7 +6,7 @@
  * @module
  */
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
+import { compactDecrypt, decodeProtectedHeader } from "jose";
 import { asFluxError, FluxError } from "../errors.js";
 import { randomBytes } from "../internal/originals.js";
 import { decodeCbor, encodeCbor, HEAD_LIMITS, PAYLOAD_LIMITS, type DecodeLimits } from "./_cbor.js";
@@ -20,10 +20,19 @@ import {
   type PrivateJwk,
   type PublicJwk,
 } from "./keys.js";
-import { TRACE_FORMAT, TRACE_VERSION, TraceFile, TraceHead, Payloads } from "./schema.js";
+import {
+  EVENT_KINDS,
+  TRACE_FORMAT,
+  TRACE_VERSION,
+  TraceFile,
+  TraceHead,
+  Payloads,
+} from "./schema.js";
+import { AAD_PREFIX_V2, sealV2, TRACE_VERSION_2 } from "./_writer.js";
 
 const KEY_ALG = "ECDH-ES+A256KW";
-const AAD_PREFIX = new TextEncoder().encode(`${TRACE_FORMAT}\0v${TRACE_VERSION}\0`);
+/** Associated data of a version 1 sealed block: this prefix, then the head bytes. */
+const AAD_PREFIX = new TextEncoder().encode(`${TRACE_FORMAT}\0v1\0`);
 
 /** A trace before sealing, or after opening. */
 export interface PlainTrace {
@@ -56,8 +65,9 @@ function aad(headBytes: Uint8Array): Uint8Array {
 }
 
 /**
- * Seals a trace to a public key. A fresh data key encrypts the payloads (XChaCha20-Poly1305) and
- * is wrapped to the public key with JWE ECDH-ES+A256KW; the clear head is authenticated too.
+ * Seals a trace to a public key (format version 2): the payloads are encrypted with AES-256-GCM
+ * under this isolate's data key, which is wrapped to the public key as a JWE in the head; the
+ * clear head is authenticated too.
  *
  * @example
  * ```ts
@@ -65,36 +75,22 @@ function aad(headBytes: Uint8Array): Uint8Array {
  * ```
  */
 export async function sealTrace(
-  trace: { head: Omit<TraceHead, "recipient">; payloads: unknown[] },
+  trace: {
+    head: Omit<TraceHead, "recipient" | "version"> & { version?: number };
+    payloads: unknown[];
+  },
   publicKey: PublicJwk | string,
 ): Promise<Uint8Array> {
-  return sealEncoded(trace.head, encodeCbor(trace.payloads), publicKey);
+  return sealV2(trace.head, encodeCbor(trace.payloads), publicKey);
 }
 
 /** {@link sealTrace} for payloads already CBOR-encoded (the recorder encodes once to size them). */
 export async function sealEncoded(
-  head: Omit<TraceHead, "recipient">,
+  head: Omit<TraceHead, "recipient" | "version"> & { version?: number },
   payloadBytes: Uint8Array,
   publicKey: PublicJwk | string,
 ): Promise<Uint8Array> {
-  const jwk = typeof publicKey === "string" ? parsePublicJwk(publicKey) : publicKey;
-  const kid = await cachedKeyId(jwk);
-  const dataKey = randomBytes(32);
-  const jwe = await new CompactEncrypt(dataKey)
-    .setProtectedHeader({ alg: KEY_ALG, enc: "A256GCM", kid })
-    .encrypt(await importTraceKey(jwk));
-  const headBytes = encodeCbor({
-    ...head,
-    stats: { ...head.stats, payloadBytes: payloadBytes.length },
-    recipient: { kid, jwe },
-  });
-  const nonce = randomBytes(24);
-  const ciphertext = xchacha20poly1305(dataKey, nonce, aad(headBytes)).encrypt(payloadBytes);
-  dataKey.fill(0);
-  const sealed = new Uint8Array(nonce.length + ciphertext.length);
-  sealed.set(nonce);
-  sealed.set(ciphertext, nonce.length);
-  return encodeCbor({ format: TRACE_FORMAT, version: TRACE_VERSION, head: headBytes, sealed });
+  return sealV2(head, payloadBytes, publicKey);
 }
 
 /** A trace is a CBOR map whose first key is "format": checked before decoding, so that a cut
@@ -180,30 +176,63 @@ function parseFile(
   if (file.format !== TRACE_FORMAT) {
     throw new FluxError("ERR_TRACE_CORRUPT", "Could not read the trace: it is not a FluxRun trace");
   }
-  if (file.version !== TRACE_VERSION) {
+  if (file.version !== 1 && file.version !== TRACE_VERSION_2) {
     const version = Number.isSafeInteger(file.version)
       ? `version ${String(file.version)}`
       : "an unknown version";
     throw new FluxError(
       "ERR_TRACE_VERSION",
-      `Could not read the trace: format ${version} is not supported (this build reads version ${TRACE_VERSION})`,
+      `Could not read the trace: format ${version} is not supported (this build reads versions 1 to ${TRACE_VERSION})`,
     );
   }
   const outer = checkFirst(TraceFile, file);
   if (!outer.success) {
     throw new FluxError("ERR_TRACE_SCHEMA", "Could not read the trace: its envelope is malformed");
   }
+  const decoded = decodeCbor(outer.data.head, { limits: limits.head, what: "trace head" });
   const head = checkFirst(
     TraceHead,
-    decodeCbor(outer.data.head, { limits: limits.head, what: "trace head" }),
+    file.version === TRACE_VERSION_2 ? headFromV2(decoded) : decoded,
   );
-  if (!head.success) {
+  if (!head.success || head.data.version !== file.version) {
     throw new FluxError(
       "ERR_TRACE_SCHEMA",
-      `Could not read the trace: its head does not match the schema (at ${head.path})`,
+      `Could not read the trace: its head does not match the schema (at ${head.success ? "version" : head.path})`,
     );
   }
   return { headBytes: outer.data.head, head: head.data, sealed: outer.data.sealed };
+}
+
+/**
+ * A version 2 head with its events as objects: each positional record
+ * `[kind, op, target, at, dur, end, status, flags, parent, error, info]` becomes a TraceEvent.
+ * Records that are not arrays are left as they are, for the schema check to refuse.
+ */
+function headFromV2(decoded: unknown): unknown {
+  const head = decoded as { events?: unknown } | null;
+  if (typeof head !== "object" || head === null || !Array.isArray(head.events)) return decoded;
+  const events = head.events.map((r: unknown, seq: number) => {
+    if (!Array.isArray(r)) return r;
+    const [kind, op, target, at, dur, end, status, flags, parent, error, info] = r as unknown[];
+    const e: Record<string, unknown> = {
+      seq,
+      kind: typeof kind === "number" ? EVENT_KINDS[kind] : kind,
+      op,
+      target,
+      at,
+    };
+    if (dur != null) e.dur = dur;
+    if (end != null) e.end = end;
+    if (status != null) e.status = status;
+    if (typeof flags === "number" && flags & 1) e.write = true;
+    if (typeof flags === "number" && flags & 2) e.truncated = true;
+    if (flags != null && typeof flags !== "number") e.write = flags;
+    if (parent != null) e.parent = parent;
+    if (error != null) e.error = error;
+    if (info != null) e.info = info;
+    return e;
+  });
+  return { ...head, events };
 }
 
 /**
@@ -294,7 +323,8 @@ async function openParsed(
       },
     );
   }
-  if (dataKey.length !== 32 || sealed.length < SEAL_OVERHEAD) {
+  const v2 = head.version === TRACE_VERSION_2;
+  if (dataKey.length !== 32 || sealed.length < (v2 ? 12 + 16 : SEAL_OVERHEAD)) {
     throw new FluxError(
       "ERR_TRACE_TAMPERED",
       "Could not open the trace: its sealed block is malformed",
@@ -302,9 +332,11 @@ async function openParsed(
   }
   let plain: Uint8Array;
   try {
-    plain = xchacha20poly1305(dataKey, sealed.subarray(0, 24), aad(headBytes)).decrypt(
-      sealed.subarray(24),
-    );
+    plain = v2
+      ? await openGcm(dataKey, sealed, headBytes)
+      : xchacha20poly1305(dataKey, sealed.subarray(0, 24), aad(headBytes)).decrypt(
+          sealed.subarray(24),
+        );
   } catch (cause) {
     throw new FluxError(
       "ERR_TRACE_TAMPERED",
@@ -322,5 +354,56 @@ async function openParsed(
       "Could not open the trace: its payload list does not match its events",
     );
   }
-  return { head, payloads: payloads.data, dataKey };
+  // Version 2 shares its data key across an isolate's traces: redaction tokens use a key of
+  // this trace's own, derived from it, so they cannot be compared across traces.
+  return {
+    head,
+    payloads: payloads.data,
+    dataKey: v2 ? await traceKeyOf(dataKey, head.id) : dataKey,
+  };
+}
+
+/** AES-256-GCM of version 2: 12-byte nonce, then ciphertext and tag; the head as associated data. */
+async function openGcm(
+  key: Uint8Array,
+  sealed: Uint8Array,
+  headBytes: Uint8Array,
+): Promise<Uint8Array> {
+  const additionalData = new Uint8Array(AAD_PREFIX_V2.length + headBytes.length);
+  additionalData.set(AAD_PREFIX_V2);
+  additionalData.set(headBytes, AAD_PREFIX_V2.length);
+  const k = await crypto.subtle.importKey("raw", key as BufferSource, "AES-GCM", false, [
+    "decrypt",
+  ]);
+  return new Uint8Array(
+    await crypto.subtle.decrypt(
+      {
+        name: "AES-GCM",
+        iv: sealed.subarray(0, 12) as BufferSource,
+        additionalData,
+        tagLength: 128,
+      },
+      k,
+      sealed.subarray(12) as BufferSource,
+    ),
+  );
+}
+
+/** A trace's own key, derived from an isolate's data key (HKDF-SHA-256, the trace id as info). */
+async function traceKeyOf(dataKey: Uint8Array, traceId: string): Promise<Uint8Array> {
+  const base = await crypto.subtle.importKey("raw", dataKey as BufferSource, "HKDF", false, [
+    "deriveBits",
+  ]);
+  return new Uint8Array(
+    await crypto.subtle.deriveBits(
+      {
+        name: "HKDF",
+        hash: "SHA-256",
+        salt: new Uint8Array(0),
+        info: new TextEncoder().encode(`fluxrun/trace-key\0${traceId}`),
+      },
+      base,
+      256,
+    ),
+  );
 }

@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { asFluxError, FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys } from "../trace/keys.js";
-import { loadPrivateKey } from "../trace/key-file.js";
+import { loadPrivateKey, PRIVATE_KEY_FILE } from "../trace/key-file.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
 import { bindingNotes, configBlockers, readWorkerConfig, type ConfigOptions } from "./config.js";
@@ -285,7 +285,7 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
   });
   // A sealed guard opens its fixture with the key: say where from when it is not the default.
   const keyFile = p.str("key");
-  const defaultKey = resolve(io.cwd, ".fluxrun/agent-private.jwk");
+  const defaultKey = resolve(io.cwd, PRIVATE_KEY_FILE);
   const command =
     !redacted && keyFile && resolve(io.cwd, keyFile) !== defaultKey
       ? `FLUX_PRIVATE_KEY_FILE=${shellQuote(resolve(io.cwd, keyFile))} ${files.command}`

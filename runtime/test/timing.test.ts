@@ -136,6 +136,21 @@ describe("each change gives exactly the right class, once", () => {
     expect(report.divergences.map((d) => [d.code, d.op, d.target])).toEqual([
       ["extra_call", "put", "KV"],
     ]);
+    // It names the line of the replayed bundle that made the call.
+    const [fn, file, line, column] = report.divergences[0]!.site!.replayed![0]!;
+    expect({ fn, file, line: line > 0, column: column > 0 }).toMatchObject({
+      fn: "fetch",
+      file: expect.stringMatching(/worker\.js$/),
+      line: true,
+      column: true,
+    });
+  });
+
+  it("records where the app made each call", async () => {
+    const { head } = readTrace(await readFile(join(dir, "traces", "writes.cbor")));
+    const put = head.events.find((e) => e.kind === "binding" && e.op === "put");
+    expect(put?.site?.[0]?.[0]).toBe("fetch");
+    expect(put?.site?.[0]?.[2]).toBeGreaterThan(0);
   });
 
   it("a retry loop around a changed call: one changed_request that counts the retries, first", async () => {

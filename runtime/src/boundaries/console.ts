@@ -5,6 +5,7 @@
 import { currentSession } from "../internal/session.js";
 import { consoleMethods } from "../internal/originals.js";
 import { errorData, inDataModel, safeString } from "../internal/values.js";
+import { captureSite } from "../internal/site.js";
 import type { GlobalBoundary } from "./_boundary.js";
 
 const LEVELS = ["log", "info", "warn", "error", "debug"] as const;
@@ -20,7 +21,7 @@ export const consoleBoundary: GlobalBoundary = {
   install() {
     for (const level of LEVELS) {
       const original = consoleMethods[level];
-      (globalThis as unknown as { console: Console }).console[level] = (...args: unknown[]) => {
+      const patched = (...args: unknown[]) => {
         const session = currentSession();
         if (session) {
           const err = args.find((a): a is Error => a instanceof Error);
@@ -30,11 +31,13 @@ export const consoleBoundary: GlobalBoundary = {
             "console",
             args.map(recordable),
             err ? { error: err.name } : {},
+            captureSite(patched),
           );
           if (session.mode === "replay") return;
         }
         original(...args);
       };
+      (globalThis as unknown as { console: Console }).console[level] = patched;
     }
   },
 };

@@ -5,6 +5,7 @@
  */
 import { currentSession } from "../internal/session.js";
 import { recordable } from "../internal/values.js";
+import { captureSite } from "../internal/site.js";
 
 /**
  * The host-call boundary.
@@ -28,6 +29,7 @@ export const fluxHost = {
     const session = currentSession();
     if (!session) return Promise.resolve().then(fn);
     return session.call<T>({
+      site: captureSite(fluxHost.call),
       kind: "host",
       op: "call",
       target: name,

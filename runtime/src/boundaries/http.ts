@@ -5,6 +5,7 @@
  */
 import type { CallSpec, Session } from "../internal/session.js";
 import type { Trigger } from "../internal/recorder.js";
+import type { RawSite } from "../internal/site.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
 import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
 import { headerPairs, isTruncated, readBody, recordable, sameValue } from "../internal/values.js";
@@ -206,6 +207,7 @@ export async function httpExchange(
     target: string;
     request: Request;
     live: (r: Request) => Promise<Response>;
+    site?: RawSite | undefined;
   },
 ): Promise<Response> {
   const { request } = options;
@@ -245,6 +247,7 @@ export async function httpExchange(
     },
     revive: (d) => buildResponse(HttpResponseSchema.parse(d)),
     compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.rules),
+    site: options.site,
   };
   return session.call(spec);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import * as z from "zod/mini";
-import { EVENT_KINDS } from "../trace/schema.js";
+import { EVENT_KINDS, TraceEvent } from "../trace/schema.js";
 import { TRACE_ID as TRACE_ID_PATTERN } from "./storage.js";
 
 const TRACE_ID = z.string().check(z.regex(TRACE_ID_PATTERN));
@@ -35,6 +35,9 @@ export type CallDescription = z.infer<typeof CallDescription>;
 export const DiffEntry = z.object({ path: z.string(), expected: z.unknown(), actual: z.unknown() });
 export type DiffEntry = z.infer<typeof DiffEntry>;
 
+/** A frame of the deployed bundle, as the trace records it: `[function, file, line, column]`. */
+export type CallSite = NonNullable<TraceEvent["site"]>[number];
+
 /** One difference between the recording and the replay, like a zod issue. */
 export const Divergence = z.object({
   code: z.enum(DIVERGENCE_CODES),
@@ -54,6 +57,8 @@ export const Divergence = z.object({
   count: z.optional(z.int()),
   /** The differing values, by path (digests unless the report shows values). */
   diff: z.optional(z.array(DiffEntry)),
+  /** Where the recorded call and the replayed one were made: `[function, file, line, column]`. */
+  site: z.optional(z.object({ recorded: TraceEvent.shape.site, replayed: TraceEvent.shape.site })),
 });
 export type Divergence = z.infer<typeof Divergence>;
 

@@ -35,6 +35,22 @@ import {
 } from "./session.js";
 import { isTruncatedDeep } from "./record-session.js";
 import { changedFields, reviveError } from "./values.js";
+import { readSite, type Frame, type RawSite } from "./site.js";
+
+/** The call sites of a divergence: the recorded call's, and the replayed one's. */
+function sites(
+  recorded: Frame[] | undefined,
+  replayed: RawSite | undefined,
+): { site?: { recorded?: Frame[]; replayed?: Frame[] } } {
+  const r = replayed ? readSite(replayed) : [];
+  if (!recorded?.length && !r.length) return {};
+  return {
+    site: {
+      ...(recorded?.length ? { recorded } : {}),
+      ...(r.length ? { replayed: r } : {}),
+    },
+  };
+}
 
 interface Entry {
   event: TraceEvent;
@@ -52,6 +68,8 @@ interface Blocked {
   compare: (recorded: unknown, actual: unknown) => string[];
   /** Where replay stood in the recording when the call was made. */
   position: number;
+  /** Where the replayed code made it. */
+  site?: RawSite | undefined;
 }
 
 /** A replay's findings, as data. */
@@ -178,7 +196,11 @@ export class Player implements Session {
     },
   ): void {
     this.#blocked.push({
-      ...spec,
+      kind: spec.kind,
+      op: spec.op,
+      target: spec.target,
+      request: spec.request,
+      site: spec.site,
       write: spec.write === true,
       compare: spec.compare ?? changedFields,
       position: this.#lastServed + 0.5,
@@ -439,6 +461,7 @@ export class Player implements Session {
           expected: describeCall(b.kind, b.op, b.target, recorded),
           actual,
           diff: diffMessages(recorded, b.request),
+          ...sites(counterpart.event.site, b.site),
         };
         findings.push({ blocked: b, d });
         this.#diverge(d, counterpart.event.seq);
@@ -453,6 +476,7 @@ export class Player implements Session {
         message: `${b.write ? "Unrecorded write" : "Unrecorded call"} ${b.op} ${b.target} was blocked`,
         actual,
         closest: closestCandidate(this.#entries, b.kind, b.op, b.target),
+        ...sites(undefined, b.site),
       };
       findings.push({ blocked: b, d });
       this.#diverge(d, b.position);
@@ -473,6 +497,7 @@ export class Player implements Session {
             e.event.target,
             (e.payload as Payload)?.request,
           ),
+          ...sites(e.event.site, undefined),
         },
         e.event.seq,
       );

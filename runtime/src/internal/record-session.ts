@@ -23,6 +23,7 @@ import {
   type SyncCallSpec,
 } from "./session.js";
 import { errorData, isTruncated } from "./values.js";
+import { readSite, type RawSite } from "./site.js";
 
 export class RecordSession implements Session {
   readonly mode = "record" as const;
@@ -37,6 +38,8 @@ export class RecordSession implements Session {
   #closed = false;
   #pending: Promise<unknown>[] = [];
   readonly #readTargets = new Set<string>();
+  /** Captured, unread call sites by event seq: read only if the trace is kept. */
+  readonly #sites = new Map<number, RawSite>();
   readonly #memo = new Map<string, unknown>();
 
   constructor(options: {
@@ -89,6 +92,7 @@ export class RecordSession implements Session {
     target: string,
     payload: unknown,
     extra: Partial<TraceEvent> = {},
+    site?: RawSite,
   ): TraceEvent | null {
     if (this.#closed || this.events.length >= this.limits.maxEvents) {
       this.#dropped++;
@@ -107,7 +111,18 @@ export class RecordSession implements Session {
     };
     this.events.push(event);
     this.payloads.push(payload);
+    if (site) this.#sites.set(event.seq, site);
     return event;
+  }
+
+  /** Reads the captured call sites into their events (a kept trace only: reading costs). */
+  resolveSites(): void {
+    for (const [seq, site] of this.#sites) {
+      const frames = readSite(site);
+      const event = this.events[seq];
+      if (event && frames.length) event.site = frames;
+    }
+    this.#sites.clear();
   }
 
   /** Adds an event whose payload arrives later; the trace waits for it. */
@@ -137,10 +152,14 @@ export class RecordSession implements Session {
   }
 
   async call<T>(spec: CallSpec<T>): Promise<T> {
-    const event = this.push(spec.kind, spec.op, spec.target, undefined, {
-      ...(spec.write ? { write: true } : {}),
-      ...(spec.info ? { info: spec.info } : {}),
-    });
+    const event = this.push(
+      spec.kind,
+      spec.op,
+      spec.target,
+      undefined,
+      { ...(spec.write ? { write: true } : {}), ...(spec.info ? { info: spec.info } : {}) },
+      spec.site,
+    );
     const t0 = this.elapsed();
     let value: T;
     try {
@@ -182,6 +201,7 @@ export class RecordSession implements Session {
       spec.target,
       undefined,
       spec.write ? { write: true } : {},
+      spec.site,
     );
     const t0 = this.elapsed();
     try {
@@ -220,8 +240,9 @@ export class RecordSession implements Session {
     target: string,
     payload: unknown,
     extra: Partial<TraceEvent> = {},
+    site?: RawSite,
   ): void {
-    this.push(kind, op, target, payload, extra);
+    this.push(kind, op, target, payload, extra, site);
   }
 }
 

@@ -13,6 +13,7 @@ import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/sch
 import type { PublicJwk } from "../trace/keys.js";
 import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
 import { runInSession } from "./session.js";
+import { parseStack } from "./site.js";
 import { RecordSession } from "./record-session.js";
 import { errorData, recordable, sha256Hex, type Unencodable } from "./values.js";
 
@@ -97,10 +98,14 @@ export function recordResult<T>(rec: Recording, value: T): void {
   } else rec.session.push("response", r.op, trigger.route, r.payload, extra);
 }
 
-/** Records a thrown error. */
+/** Records a thrown error; its site is the top of its own stack. */
 export function recordException(rec: Recording, err: unknown): void {
   const data = errorData(err);
-  rec.session.push("exception", data.name, rec.trigger.route, data, { error: data.name });
+  const site = data.stack ? parseStack(data.stack) : [];
+  rec.session.push("exception", data.name, rec.trigger.route, data, {
+    error: data.name,
+    ...(site.length ? { site } : {}),
+  });
 }
 
 /** Where a finished trace goes. */
@@ -285,6 +290,7 @@ export function finishRecording(
         stats.sampledOut++;
         return;
       }
+      session.resolveSites();
       const payloadBytes = await encodePayloads(session);
       const truncatedPayloads = session.events.filter((e) => e.truncated).length;
       const summary = summarize(

@@ -9,6 +9,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { EventKind, TraceEvent } from "../trace/schema.js";
 import type { VirtualClock } from "./clock.js";
+import type { RawSite } from "./site.js";
 
 type ClearInfo = NonNullable<TraceEvent["info"]>;
 
@@ -39,6 +40,8 @@ export interface CallSpec<T> {
    * Without it, an unrecorded call rejects.
    */
   blocked?(): T;
+  /** The stack where the app made the call, captured at the boundary's entry. */
+  site?: RawSite | undefined;
 }
 
 /** How a synchronous IO call (DO SQL, a D1 session bookmark, a message ack) is handled. */
@@ -51,6 +54,7 @@ export interface SyncCallSpec<T> {
   live(): T;
   /** As {@link CallSpec.blocked}. */
   blocked?(): T;
+  site?: RawSite | undefined;
 }
 
 /** How a synchronous read (clock, random, env) is recorded and replayed. */
@@ -108,6 +112,7 @@ export interface Session {
     target: string,
     payload: unknown,
     extra?: Partial<TraceEvent>,
+    site?: RawSite,
   ): void;
   /** Work the execution must wait for before it closes (`waitUntil`). */
   track(p: Promise<unknown>): void;

@@ -6,7 +6,7 @@
  * with masked headers and fields masked; without it, digests.
  * @module
  */
-import type { Divergence, OutcomeView, ReplayReport } from "../contract/report.js";
+import type { CallSite, Divergence, OutcomeView, ReplayReport } from "../contract/report.js";
 import { digest } from "./divergence.js";
 import type { ReplayResult } from "./envelope.js";
 import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
@@ -221,6 +221,14 @@ export function formatReport(report: ReplayReport): string {
     lines.push(
       `  ${i + 1}. ${d.code}${d.seq === null ? "" : ` at event #${d.seq}`} [${d.kind} ${d.op} ${d.target}]: ${d.message}`,
     );
+    const where = (frames?: CallSite[]) => {
+      const f = frames?.[0];
+      return f ? `${f[1]}:${f[2]}:${f[3]}${f[0] ? ` (${f[0]})` : ""}` : undefined;
+    };
+    const recordedAt = where(d.site?.recorded);
+    const replayedAt = where(d.site?.replayed);
+    if (recordedAt) lines.push(`     recorded at ${recordedAt}`);
+    if (replayedAt) lines.push(`     replayed at ${replayedAt}`);
     if (d.count !== undefined && d.count > 1) lines.push(`     made ${d.count} times (retried)`);
     if (d.diff?.length) {
       for (const e of d.diff) {

@@ -7,7 +7,7 @@
  * its head naming the key (kid) and carrying the wrapped key. The key is replaced after
  * {@link DEK_MAX_USES} traces or {@link DEK_MAX_AGE_MS}, well inside AES-GCM's bound for random
  * nonces. Events are positional records with integer-coded kinds:
- * `[kind, op, target, at, dur, end, status, flags, parent, error, info]`, trailing absent fields
+ * `[kind, op, target, at, dur, end, status, flags, parent, error, info, site]`, trailing absent fields
  * left out, flags `1` write and `2` truncated.
  * @module
  */
@@ -79,6 +79,7 @@ function writeEvent(w: CborWriter, e: TraceEvent): void {
     e.parent ?? null,
     e.error ?? null,
     e.info ?? null,
+    e.site ?? null,
   ];
   while (fields.length > 4 && fields[fields.length - 1] === null) fields.pop();
   w.value(fields);

@@ -71,6 +71,22 @@ export const TraceEvent = z.object({
   truncated: z.optional(z.boolean()),
   /** Clear, non-sensitive facts for the dashboard (header names, sizes, masked field names). */
   info: z.optional(z.record(z.string(), clearValue)),
+  /**
+   * Where the app made the call: its nearest frames of the deployed bundle as
+   * `[function, file, line, column]`, FluxRun's own frames left out (no source text).
+   */
+  site: z.optional(
+    z
+      .array(
+        z.tuple([
+          z.string().check(z.maxLength(256)),
+          z.string().check(z.maxLength(1024)),
+          z.int(),
+          z.int(),
+        ]),
+      )
+      .check(z.maxLength(3)),
+  ),
 });
 export type TraceEvent = z.infer<typeof TraceEvent>;
 

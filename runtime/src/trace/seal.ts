@@ -213,7 +213,8 @@ function headFromV2(decoded: unknown): unknown {
   if (typeof head !== "object" || head === null || !Array.isArray(head.events)) return decoded;
   const events = head.events.map((r: unknown, seq: number) => {
     if (!Array.isArray(r)) return r;
-    const [kind, op, target, at, dur, end, status, flags, parent, error, info] = r as unknown[];
+    const [kind, op, target, at, dur, end, status, flags, parent, error, info, site] =
+      r as unknown[];
     const e: Record<string, unknown> = {
       seq,
       kind: typeof kind === "number" ? EVENT_KINDS[kind] : kind,
@@ -230,6 +231,7 @@ function headFromV2(decoded: unknown): unknown {
     if (parent != null) e.parent = parent;
     if (error != null) e.error = error;
     if (info != null) e.info = info;
+    if (site != null) e.site = site;
     return e;
   });
   return { ...head, events };

@@ -14,6 +14,7 @@
 import { currentSession, type Session } from "../../internal/session.js";
 import type { EventKind } from "../../trace/schema.js";
 import { isUnencodable } from "../../internal/values.js";
+import { captureSite, type RawSite } from "../../internal/site.js";
 import { recordPropertyRead } from "../env.js";
 
 /** One wrapped object: the real one behind it and what its operations need to know. */
@@ -88,7 +89,7 @@ export interface ChildOperation<S = unknown> {
 export interface DirectOperation<S = unknown> {
   type: "direct";
   /** Runs the operation; `session` is undefined outside an execution. */
-  invoke(h: Handle<S>, args: unknown[], session: Session | undefined): unknown;
+  invoke(h: Handle<S>, args: unknown[], session: Session | undefined, site?: RawSite): unknown;
 }
 
 export type Operation<S = unknown> =
@@ -148,12 +149,18 @@ function liveCall<S>(
   return Reflect.apply(method, h.real, args);
 }
 
+/** Where the app called `fn`, when an execution is running. */
+function siteOf(fn: (...a: never[]) => unknown): RawSite | undefined {
+  return currentSession() ? captureSite(fn) : undefined;
+}
+
 function runCall<S>(
   table: OperationTable<S>,
   op: CallOperation<S>,
   h: Handle<S>,
   name: string,
   args: unknown[],
+  site: RawSite | undefined,
 ): Promise<unknown> {
   const session = currentSession();
   if (!session) {
@@ -187,6 +194,7 @@ function runCall<S>(
         },
         revive: (data) => data,
         ...(op.void ? { blocked: () => null } : {}),
+        site,
       })
       .then((data) => (op.revive ? op.revive(data, c, liveValue) : data));
   };
@@ -204,6 +212,7 @@ function runSync<S>(
   h: Handle<S>,
   name: string,
   args: unknown[],
+  site: RawSite | undefined,
 ): unknown {
   const session = currentSession();
   if (!session) return liveCall(op, h, name, args, { h, args, limit: Infinity });
@@ -218,6 +227,7 @@ function runSync<S>(
     ...(isWrite(op, c) ? { write: true } : {}),
     ...(op.void ? { blocked: () => null } : {}),
     request: prepared.request,
+    site,
     live: () => {
       liveValue = liveCall(op, h, name, prepared.args ?? args, c);
       return op.capture ? op.capture(liveValue, c) : liveValue;
@@ -233,14 +243,20 @@ function operationFunction<S>(
   name: string,
 ): (...args: unknown[]) => unknown {
   switch (op.type) {
-    case "call":
-      return (...args) => runCall(table, op, h, name, args);
-    case "sync":
-      return (...args) => runSync(table, op, h, name, args);
+    case "call": {
+      const fn = (...args: unknown[]) => runCall(table, op, h, name, args, siteOf(fn));
+      return fn;
+    }
+    case "sync": {
+      const fn = (...args: unknown[]) => runSync(table, op, h, name, args, siteOf(fn));
+      return fn;
+    }
     case "child":
       return (...args) => op.make(h, args, currentSession());
-    case "direct":
-      return (...args) => op.invoke(h, args, currentSession());
+    case "direct": {
+      const fn = (...args: unknown[]): unknown => op.invoke(h, args, currentSession(), siteOf(fn));
+      return fn;
+    }
   }
 }
 

@@ -41,7 +41,7 @@ export const rpcCall: CallOperation = {
 /** `fetch(input, init)` on a Fetcher-like object: an HTTP exchange through the session. */
 export const fetchExchange: DirectOperation = {
   type: "direct",
-  invoke(h, [input, init], session) {
+  invoke(h, [input, init], session, site) {
     const real = h.real as Fetcher;
     if (!session) return real.fetch(input as Request, init as RequestInit);
     let request: Request;
@@ -55,6 +55,7 @@ export const fetchExchange: DirectOperation = {
       target: h.target,
       request,
       live: (r) => real.fetch(r),
+      site,
     });
   },
 };

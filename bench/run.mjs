@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { bundleWorker } from "fluxrun/harness";
+import { bundleWorker, workerBuildOptions } from "fluxrun/harness";
 import { generateTraceKeys, openTrace, readTrace, encodeCbor } from "fluxrun/trace";
 import { replayThrough, REPLAY_SECRET_VAR } from "fluxrun/replay";
 
@@ -409,19 +409,9 @@ async function gzipped(withFlux) {
     ? `import { Hono } from "hono";\nimport { withFlux } from ${JSON.stringify(join(ROOT, "runtime/dist/index.js"))};\nconst app = new Hono();\napp.get("/", (c) => c.text("hi"));\nexport default withFlux(app);\n`
     : `import { Hono } from "hono";\nconst app = new Hono();\napp.get("/", (c) => c.text("hi"));\nexport default app;\n`;
   await writeFile(src, code);
-  const out = await build({
-    entryPoints: [src],
-    bundle: true,
-    write: false,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    mainFields: ["workerd", "worker", "browser", "module", "main"],
-    external: ["node:*", "cloudflare:*"],
-    nodePaths: [join(ROOT, "node_modules")],
-    logLevel: "silent",
-  });
+  const out = await build(
+    workerBuildOptions(src, { minify: true, nodePaths: [join(ROOT, "node_modules")] }),
+  );
   const bytes = out.outputFiles[0].contents;
   return { raw: bytes.length, gz: gzipSync(bytes, { level: 9 }).length };
 }

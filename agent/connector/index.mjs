@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
 import { bundleWorker, readWorkerConfig, replayBindingOptions } from "fluxrun/harness";
-import { parsePrivateJwk } from "fluxrun/trace";
+import { loadPrivateKey } from "fluxrun/trace";
 
 const AGENT_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "../src/index.ts");
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -45,9 +45,11 @@ export async function startConnector(options = {}) {
   assertLoopback(host);
   const cwd = options.cwd ?? process.cwd();
   const config = await readWorkerConfig(options.config, cwd);
-  const privateKey = parsePrivateJwk(
-    await readFile(resolve(cwd, options.key ?? ".fluxrun/agent-private.jwk"), "utf8"),
-  );
+  const privateKey = await loadPrivateKey({
+    path: options.key,
+    cwd,
+    env: options.env ?? process.env,
+  });
   const jwks = await readJsonArg(
     options.dashboardJwks ??
       (existsSync(join(cwd, ".fluxrun/dashboard-jwks.json"))
@@ -146,6 +148,7 @@ export async function agentCommand(argv, io) {
     host: values.host,
     port: Number(values.port),
     cwd: io.cwd,
+    env: io.env ?? process.env,
     ...(values.config ? { config: values.config } : {}),
     ...(values.key ? { key: values.key } : {}),
     ...(values["dashboard-jwks"] ? { dashboardJwks: values["dashboard-jwks"] } : {}),

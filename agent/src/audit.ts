@@ -3,6 +3,8 @@
  * denied. Field names, never values; a hash of the token id, never the token.
  * @module
  */
+import { FIELD_PATH, MAX_UNLOCK_FIELDS } from "fluxrun/contract";
+
 export interface AuditEntry {
   at: string;
   action: string;
@@ -29,9 +31,9 @@ function ensure(db: D1Database): Promise<unknown> {
   return ready;
 }
 
-/** Field paths are `<seq>.<path>` of letters, digits, `_`, `-`, `.`: anything else is dropped. */
+/** Only well-formed field paths (the contract's) are logged: anything else is dropped. */
 function scrubFields(fields: readonly string[]): string[] {
-  return fields.filter((f) => /^[0-9]+(\.[A-Za-z0-9_-]+)*$/.test(f)).slice(0, 50);
+  return fields.filter((f) => FIELD_PATH.test(f)).slice(0, MAX_UNLOCK_FIELDS);
 }
 
 export async function audit(db: D1Database | undefined, entry: AuditEntry): Promise<void> {

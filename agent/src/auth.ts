@@ -1,16 +1,22 @@
 /**
  * Token checks: a dashboard-issued JWT (EdDSA, kid) bound to this agent, one action, one
- * workspace/app/trace, at most 60 s of life, used once.
+ * workspace/app/trace, at most 60 s of life, used once. The claims and limits are the agent
+ * contract's; jose checks signature, issuer, audience and time.
  * @module
  */
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
-import type { AgentAction, AgentTokenClaims } from "./contract.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import {
+  AgentTokenClaims,
+  TOKEN_ALGORITHM,
+  TOKEN_CLOCK_SKEW_S,
+  TOKEN_ISSUER,
+  TOKEN_MAX_LENGTH,
+  TOKEN_MAX_LIFETIME_S,
+  type AgentAction,
+} from "fluxrun/contract";
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from "jose";
 import { AgentError } from "./errors.js";
-
-export const MAX_TOKEN_BYTES = 4096;
-export const MAX_LIFETIME_S = 60;
-export const CLOCK_SKEW_S = 5;
-export const ISSUER = "fluxrun-dashboard";
 
 const jwksCache = new Map<string, ReturnType<typeof createLocalJWKSet>>();
 
@@ -19,7 +25,6 @@ export function issuerKeys(jwksJson: string | undefined): ReturnType<typeof crea
   if (!jwksJson)
     throw new AgentError(
       "ERR_ISSUER_NOT_CONFIGURED",
-      401,
       "The agent has no FLUX_DASHBOARD_JWKS: it cannot check tokens",
     );
   let set = jwksCache.get(jwksJson);
@@ -28,11 +33,7 @@ export function issuerKeys(jwksJson: string | undefined): ReturnType<typeof crea
     try {
       parsed = JSON.parse(jwksJson) as JSONWebKeySet;
     } catch {
-      throw new AgentError(
-        "ERR_ISSUER_NOT_CONFIGURED",
-        401,
-        "FLUX_DASHBOARD_JWKS is not valid JSON",
-      );
+      throw new AgentError("ERR_ISSUER_NOT_CONFIGURED", "FLUX_DASHBOARD_JWKS is not valid JSON");
     }
     set = createLocalJWKSet(parsed);
     jwksCache.set(jwksJson, set);
@@ -45,18 +46,13 @@ export function bearer(header: string | undefined): string {
   if (!header)
     throw new AgentError(
       "ERR_TOKEN_MISSING",
-      401,
       "No token: send Authorization: Bearer <token issued by the dashboard>",
     );
+  if (header.length > TOKEN_MAX_LENGTH + "Bearer ".length)
+    throw new AgentError("ERR_TOKEN_TOO_LARGE", `The token is over ${TOKEN_MAX_LENGTH} bytes`);
   const m = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(header);
-  if (header.length > MAX_TOKEN_BYTES + 7)
-    throw new AgentError("ERR_TOKEN_TOO_LARGE", 401, `The token is over ${MAX_TOKEN_BYTES} bytes`);
   if (!m)
-    throw new AgentError(
-      "ERR_TOKEN_MALFORMED",
-      401,
-      "The Authorization header is not a bearer JWT",
-    );
+    throw new AgentError("ERR_TOKEN_MALFORMED", "The Authorization header is not a bearer JWT");
   return m[1]!;
 }
 
@@ -65,23 +61,21 @@ function refusal(err: unknown): AgentError {
   if (err instanceof errors.JWTExpired)
     return new AgentError(
       "ERR_TOKEN_EXPIRED",
-      401,
       "The token has expired: ask the dashboard for a new one",
     );
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === "aud")
-      return new AgentError("ERR_TOKEN_AUDIENCE", 403, "The token was issued for another agent");
+      return new AgentError("ERR_TOKEN_AUDIENCE", "The token was issued for another agent");
     if (err.claim === "iss")
-      return new AgentError("ERR_TOKEN_ISSUER", 401, "The token was not issued by the dashboard");
+      return new AgentError("ERR_TOKEN_ISSUER", "The token was not issued by the dashboard");
     if (err.claim === "nbf" || err.claim === "iat")
-      return new AgentError("ERR_TOKEN_EXPIRED", 401, "The token is not valid yet (clock skew?)");
-    return new AgentError("ERR_TOKEN_MALFORMED", 401, `The token's ${err.claim} claim is invalid`);
+      return new AgentError("ERR_TOKEN_EXPIRED", "The token is not valid yet (clock skew?)");
+    return new AgentError("ERR_TOKEN_MALFORMED", `The token's ${err.claim} claim is invalid`);
   }
   if (err instanceof errors.JOSEAlgNotAllowed)
     return new AgentError(
       "ERR_TOKEN_ALGORITHM",
-      401,
-      "The token's algorithm is not allowed (EdDSA only)",
+      `The token's algorithm is not allowed (${TOKEN_ALGORITHM} only)`,
     );
   if (
     err instanceof errors.JWSSignatureVerificationFailed ||
@@ -90,49 +84,55 @@ function refusal(err: unknown): AgentError {
   ) {
     return new AgentError(
       "ERR_TOKEN_SIGNATURE",
-      401,
       "The token's signature does not verify against the dashboard's keys",
     );
   }
-  return new AgentError("ERR_TOKEN_MALFORMED", 401, "The token is not a well-formed JWT");
+  return new AgentError("ERR_TOKEN_MALFORMED", "The token is not a well-formed JWT");
 }
 
 /**
- * Verifies signature and standard claims. Returns the claims; does not yet check action or trace
- * (the token is consumed first, so a verified token is spent whatever happens next).
+ * Verifies signature and claims. Returns the claims; does not yet check action or trace (the
+ * token is consumed first, so a verified token is spent whatever happens next).
+ *
+ * @example
+ * ```ts
+ * const claims = await verifyToken(bearer(header), { jwks: env.FLUX_DASHBOARD_JWKS, audience: env.FLUX_AGENT_ID });
+ * ```
  */
 export async function verifyToken(
   token: string,
   options: { jwks: string | undefined; audience: string; now?: () => number },
 ): Promise<AgentTokenClaims> {
-  let payload: JWTPayload;
+  let payload: unknown;
   try {
     const result = await jwtVerify(token, issuerKeys(options.jwks), {
-      algorithms: ["EdDSA"],
-      issuer: ISSUER,
+      algorithms: [TOKEN_ALGORITHM],
+      issuer: TOKEN_ISSUER,
       audience: options.audience,
-      clockTolerance: CLOCK_SKEW_S,
-      requiredClaims: ["exp", "iat", "jti", "sub", "ws", "app", "trace", "act"],
+      clockTolerance: TOKEN_CLOCK_SKEW_S,
+      requiredClaims: ["exp", "iat", "jti", "sub"],
       ...(options.now ? { currentDate: new Date(options.now()) } : {}),
     });
-    payload = result.payload;
     if (typeof result.protectedHeader.kid !== "string")
-      throw new AgentError("ERR_TOKEN_MALFORMED", 401, "The token has no kid");
+      throw new AgentError("ERR_TOKEN_MALFORMED", "The token has no kid");
+    payload = result.payload;
   } catch (err) {
     throw refusal(err);
   }
-  const claims = payload as unknown as AgentTokenClaims;
-  if (claims.exp - claims.iat > MAX_LIFETIME_S) {
+  const parsed = AgentTokenClaims.safeParse(payload);
+  if (!parsed.success) {
+    const claim = parsed.error.issues[0]?.path[0];
     throw new AgentError(
-      "ERR_TOKEN_LIFETIME",
-      401,
-      `The token lives longer than ${MAX_LIFETIME_S} s`,
+      "ERR_TOKEN_MALFORMED",
+      `The token's ${typeof claim === "string" ? claim : "claims"} claim is invalid`,
     );
   }
-  for (const k of ["sub", "ws", "app", "trace", "act", "jti"] as const) {
-    if (typeof claims[k] !== "string" || claims[k].length === 0 || claims[k].length > 256) {
-      throw new AgentError("ERR_TOKEN_MALFORMED", 401, `The token's ${k} claim is invalid`);
-    }
+  const claims = parsed.data;
+  if (claims.exp - claims.iat > TOKEN_MAX_LIFETIME_S) {
+    throw new AgentError(
+      "ERR_TOKEN_LIFETIME",
+      `The token lives longer than ${TOKEN_MAX_LIFETIME_S} s`,
+    );
   }
   return claims;
 }
@@ -140,13 +140,12 @@ export async function verifyToken(
 /** The action and trace the token was issued for must be the ones asked for. */
 export function checkBinding(claims: AgentTokenClaims, act: AgentAction, trace: string): void {
   if (claims.act !== act)
-    throw new AgentError("ERR_TOKEN_ACTION", 403, `The token allows ${claims.act}, not ${act}`);
+    throw new AgentError("ERR_TOKEN_ACTION", `The token allows ${claims.act}, not ${act}`);
   if (claims.trace !== trace)
-    throw new AgentError("ERR_TOKEN_TRACE", 403, "The token was issued for another trace");
+    throw new AgentError("ERR_TOKEN_TRACE", "The token was issued for another trace");
 }
 
-/** SHA-256 of a token id, for the audit log (never the token itself). */
-export async function jtiHash(jti: string): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(jti)));
-  return [...d.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+/** A short SHA-256 of a token id, for the audit log (never the token itself). */
+export function jtiHash(jti: string): string {
+  return bytesToHex(sha256(utf8ToBytes(jti)).subarray(0, 8));
 }

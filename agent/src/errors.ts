@@ -1,18 +1,33 @@
 /**
- * Agent refusals: one class with a code and an HTTP status; the body is
- * `{ "error": { "code", "message" } }`. Messages never carry tokens, keys or payloads.
+ * Agent refusals: one class with a code from the agent contract, whose HTTP status the contract
+ * fixes; the body is `{ "error": { "code", "message" } }`. Messages never carry tokens, keys or
+ * payloads.
  * @module
  */
-import type { AgentErrorCode } from "./contract.js";
+import { AGENT_ERRORS, type AgentErrorBody, type AgentErrorCode } from "fluxrun/contract";
 
+/**
+ * A refusal the agent answers with its contract status.
+ *
+ * @example
+ * ```ts
+ * throw new AgentError("ERR_TOKEN_TRACE", "The token was issued for another trace");
+ * ```
+ */
 export class AgentError extends Error {
   override name = "AgentError";
   readonly code: AgentErrorCode;
-  readonly status: 400 | 401 | 403 | 404 | 422 | 500 | 502 | 503;
 
-  constructor(code: AgentErrorCode, status: AgentError["status"], message: string) {
+  constructor(code: AgentErrorCode, message: string) {
     super(message);
     this.code = code;
-    this.status = status;
+  }
+
+  get status(): (typeof AGENT_ERRORS)[AgentErrorCode] {
+    return AGENT_ERRORS[this.code];
+  }
+
+  toJSON(): AgentErrorBody {
+    return { error: { code: this.code, message: this.message } };
   }
 }

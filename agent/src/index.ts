@@ -2,21 +2,27 @@
  * The customer agent: a worker in the customer's own account that holds the private replay key.
  * It unlocks named payload fields and replays traces (through the app, in replay mode, over a
  * service binding) for requests carrying a dashboard-issued, single-use token, and audits every
- * attempt.
+ * attempt. Its HTTP API (bodies, tokens, error codes) is the agent contract in `fluxrun/contract`.
  * @module
  */
-import { Hono, type Context } from "hono";
-import { keyId } from "fluxrun/trace";
-import { preflight, replayThrough, TRACE_FORMAT_VERSION } from "./_fluxrun.js";
-import { audit, exportAudit } from "./audit.js";
-import { bearer, checkBinding, jtiHash, verifyToken } from "./auth.js";
-import type {
-  AgentAction,
-  AgentTokenClaims,
-  HealthResponse,
+import {
   TraceRequest,
   UnlockRequest,
-} from "./contract.js";
+  type AgentAction,
+  type AgentTokenClaims,
+  type HealthResponse,
+  type PreflightResponse,
+  type ReplayResponse,
+  type UnlockResponse,
+} from "fluxrun/contract";
+import { keyId } from "fluxrun/trace";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { JWK } from "jose";
+import { preflight, replayThrough, TRACE_FORMAT_VERSION } from "./_fluxrun.js";
+import { audit, exportAudit, type AuditEntry } from "./audit.js";
+import { bearer, checkBinding, jtiHash, verifyToken } from "./auth.js";
 import { AgentError } from "./errors.js";
 import { fetchTrace, openStored, privateKey, readStored } from "./traces.js";
 import { unlockFields } from "./unlock.js";
@@ -36,9 +42,11 @@ export interface AgentEnv {
   APP?: Fetcher;
 }
 
-const AGENT_VERSION = "0.1.0";
-
 type Ctx = Context<{ Bindings: AgentEnv }>;
+
+const AGENT_VERSION = "0.1.0";
+/** Bytes of a request body at most (a trace id and at most 20 field paths). */
+const MAX_BODY_BYTES = 16_384;
 
 function origins(env: AgentEnv): string[] {
   return (env.FLUX_ALLOWED_ORIGINS ?? "")
@@ -47,246 +55,209 @@ function origins(env: AgentEnv): string[] {
     .filter(Boolean);
 }
 
-function corsHeaders(origin: string): Record<string, string> {
+function refuse(c: Ctx, err: AgentError): Response {
+  return c.json(err.toJSON(), err.status);
+}
+
+/** The audit row of one attempt; names and ids only. */
+function entry(
+  c: Ctx,
+  action: string,
+  result: { code: string | null; claims?: AgentTokenClaims | undefined; jti?: string | null },
+  request: { trace?: string | null; fields?: readonly string[] } = {},
+): AuditEntry {
   return {
-    "access-control-allow-origin": origin,
-    "access-control-allow-methods": "GET, POST, OPTIONS",
-    "access-control-allow-headers": "authorization, content-type",
-    "access-control-max-age": "600",
-    vary: "origin",
+    at: new Date().toISOString(),
+    action,
+    outcome: result.code === null ? "allowed" : "denied",
+    code: result.code,
+    sub: result.claims?.sub ?? null,
+    ws: result.claims?.ws ?? null,
+    app: result.claims?.app ?? null,
+    trace: request.trace ?? result.claims?.trace ?? null,
+    fields: [...(request.fields ?? [])],
+    origin: c.req.header("origin") ?? null,
+    jti: result.jti ?? null,
   };
 }
 
-function refuse(c: Ctx, err: AgentError): Response {
-  return c.json({ error: { code: err.code, message: err.message } }, err.status);
+/** One action of the API: the body it takes, the trace it is bound to, what it does. */
+interface Action<B, R> {
+  act: AgentAction;
+  readBody(c: Ctx): Promise<B>;
+  trace(body: B): string;
+  fields(body: B): readonly string[];
+  run(c: Ctx, claims: AgentTokenClaims, body: B): Promise<R>;
+  respond(c: Ctx, result: R): Response;
 }
 
-async function readJson<T>(c: Ctx): Promise<T> {
-  const text = await c.req.text();
-  if (text.length > 16_384)
-    throw new AgentError("ERR_BAD_REQUEST", 400, "The request body is too large");
+async function jsonBody<T>(
+  c: Ctx,
+  schema: { safeParse(v: unknown): { success: boolean; data?: T } },
+  hint: string,
+): Promise<T> {
+  let raw: unknown;
   try {
-    return JSON.parse(text) as T;
+    raw = await c.req.json();
   } catch {
-    throw new AgentError("ERR_BAD_REQUEST", 400, "The request body must be JSON");
+    throw new AgentError("ERR_BAD_REQUEST", "The request body must be JSON");
   }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new AgentError("ERR_BAD_REQUEST", hint);
+  return parsed.data as T;
+}
+
+/** Spends the token: true only for its first use, across isolates. */
+async function consume(env: AgentEnv, claims: AgentTokenClaims): Promise<void> {
+  if (!env.FLUX_JTI)
+    throw new AgentError(
+      "ERR_JTI_UNAVAILABLE",
+      "The agent has no FLUX_JTI binding: it cannot enforce single use",
+    );
+  const fresh = await env.FLUX_JTI.get(env.FLUX_JTI.idFromName(claims.jti)).consume(claims.exp);
+  if (!fresh)
+    throw new AgentError(
+      "ERR_TOKEN_REUSED",
+      "The token was already used: each token allows one action",
+    );
 }
 
 /**
- * Runs one authorized action: verify the token, spend it, check it is for this action and
- * trace, run, and audit the attempt whatever the outcome.
+ * Runs one authorized action: verify the token, spend it, read the body, check the token is for
+ * this action, trace and fields, run, and audit the attempt whatever the outcome.
  */
-async function authorized<T>(
-  c: Ctx,
-  act: AgentAction,
-  traceOf: (body: unknown) => string,
-  fieldsOf: (body: unknown) => string[],
-  run: (claims: AgentTokenClaims, body: unknown) => Promise<T>,
-): Promise<Response> {
-  const env = c.env;
+async function authorized<B, R>(c: Ctx, action: Action<B, R>): Promise<Response> {
   let claims: AgentTokenClaims | undefined;
-  let body: unknown;
   let jti: string | null = null;
-  const origin = c.req.header("origin") ?? null;
+  let body: B | undefined;
+  const request = () =>
+    body === undefined ? {} : { trace: action.trace(body), fields: action.fields(body) };
   try {
-    const token = bearer(c.req.header("authorization"));
-    claims = await verifyToken(token, {
-      jwks: env.FLUX_DASHBOARD_JWKS,
-      audience: env.FLUX_AGENT_ID ?? "",
+    claims = await verifyToken(bearer(c.req.header("authorization")), {
+      jwks: c.env.FLUX_DASHBOARD_JWKS,
+      audience: c.env.FLUX_AGENT_ID ?? "",
     });
-    jti = await jtiHash(claims.jti);
-    if (!env.FLUX_JTI)
-      throw new AgentError(
-        "ERR_TOKEN_REUSED",
-        503,
-        "The agent has no FLUX_JTI binding: it cannot enforce single use",
-      );
-    const fresh = await env.FLUX_JTI.get(env.FLUX_JTI.idFromName(claims.jti)).consume(claims.exp);
-    if (!fresh)
-      throw new AgentError(
-        "ERR_TOKEN_REUSED",
-        401,
-        "The token was already used: each token allows one action",
-      );
-    body = act === "audit" ? {} : await readJson(c);
-    checkBinding(claims, act, act === "audit" ? "*" : traceOf(body));
-    if (act === "unlock" && Array.isArray(claims.fields)) {
+    jti = jtiHash(claims.jti);
+    await consume(c.env, claims);
+    body = await action.readBody(c);
+    checkBinding(claims, action.act, action.trace(body));
+    if (claims.fields) {
       const allowed = new Set(claims.fields);
-      if (!fieldsOf(body).every((f) => allowed.has(f))) {
-        throw new AgentError(
-          "ERR_TOKEN_ACTION",
-          403,
-          "The token does not allow unlocking these fields",
-        );
-      }
+      if (!action.fields(body).every((f) => allowed.has(f)))
+        throw new AgentError("ERR_TOKEN_ACTION", "The token does not allow unlocking these fields");
     }
-    const result = await run(claims, body);
-    await audit(env.FLUX_AUDIT, entry(act, "allowed", null));
-    return act === "audit"
-      ? c.body(result as string, 200, {
-          "content-type": "application/x-ndjson",
-          "cache-control": "no-store",
-        })
-      : c.json(result as object, 200, { "cache-control": "no-store" });
+    const result = await action.run(c, claims, body);
+    await audit(c.env.FLUX_AUDIT, entry(c, action.act, { code: null, claims, jti }, request()));
+    return action.respond(c, result);
   } catch (err) {
     const e =
       err instanceof AgentError
         ? err
-        : new AgentError("ERR_REPLAY_FAILED", 500, "The action failed inside the agent");
-    await audit(env.FLUX_AUDIT, entry(act, "denied", e.code)).catch(() => {});
+        : new AgentError("ERR_INTERNAL", "The action failed inside the agent");
+    await audit(
+      c.env.FLUX_AUDIT,
+      entry(c, action.act, { code: e.code, claims, jti }, request()),
+    ).catch(() => {});
     return refuse(c, e);
-  }
-
-  function entry(action: string, outcome: "allowed" | "denied", code: string | null) {
-    let fields: string[] = [];
-    let trace: string | null = claims?.trace ?? null;
-    try {
-      fields = body === undefined ? [] : fieldsOf(body);
-      if (body !== undefined && act !== "audit") trace = traceOf(body);
-    } catch {
-      // a malformed body still gets audited, without fields
-    }
-    return {
-      at: new Date().toISOString(),
-      action,
-      outcome,
-      code,
-      sub: claims?.sub ?? null,
-      ws: claims?.ws ?? null,
-      app: claims?.app ?? null,
-      trace,
-      fields,
-      origin,
-      jti,
-    };
   }
 }
 
-const traceOf = (body: unknown): string => {
-  const t = (body as Partial<TraceRequest> | null)?.trace;
-  if (typeof t !== "string")
-    throw new AgentError("ERR_BAD_REQUEST", 400, 'The body needs {"trace": "<id>"}');
-  return t;
-};
-const fieldsOf = (body: unknown): string[] => {
-  const f = (body as Partial<UnlockRequest> | null)?.fields;
-  return Array.isArray(f) ? f.filter((x): x is string => typeof x === "string") : [];
-};
+const json = (c: Ctx, result: object) => c.json(result, 200, { "cache-control": "no-store" });
 
-const app = new Hono<{ Bindings: AgentEnv }>();
+const readTraceRequest = (c: Ctx) =>
+  jsonBody<TraceRequest>(c, TraceRequest, 'The body needs {"trace": "<32 hex id>"}');
 
-// CORS: only the configured dashboard origins; anything else is refused and audited.
-app.use("/v1/*", async (c, next) => {
-  const origin = c.req.header("origin");
-  if (!origin) return next();
-  if (!origins(c.env).includes(origin)) {
-    await audit(c.env.FLUX_AUDIT, {
-      at: new Date().toISOString(),
-      action: c.req.path.replace("/v1/", ""),
-      outcome: "denied",
-      code: "ERR_ORIGIN_NOT_ALLOWED",
-      sub: null,
-      ws: null,
-      app: null,
-      trace: null,
-      fields: [],
-      origin,
-      jti: null,
-    }).catch(() => {});
-    return refuse(
+const unlock: Action<UnlockRequest, UnlockResponse> = {
+  act: "unlock",
+  readBody: (c) =>
+    jsonBody<UnlockRequest>(
       c,
-      new AgentError(
-        "ERR_ORIGIN_NOT_ALLOWED",
-        403,
-        `Origin ${origin} is not in FLUX_ALLOWED_ORIGINS`,
-      ),
-    );
-  }
-  if (c.req.method === "OPTIONS") return c.body(null, 204, corsHeaders(origin));
-  await next();
-  for (const [k, v] of Object.entries(corsHeaders(origin))) c.res.headers.set(k, v);
-});
-
-app.post("/v1/unlock", (c) =>
-  authorized(c, "unlock", traceOf, fieldsOf, async (claims, body) => {
+      UnlockRequest,
+      'The body needs {"trace": "<id>", "fields": ["<seq>.<name>", ...]}: name 1 to 20 fields, there is no default of everything',
+    ),
+  trace: (b) => b.trace,
+  fields: (b) => b.fields,
+  async run(c, claims, body) {
     const key = privateKey(c.env.FLUX_PRIVATE_KEY);
     const opened = await openStored(
-      await fetchTrace(c.env.FLUX_TRACES, claims.app, traceOf(body)),
+      await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace),
       key,
     );
-    return { trace: opened.head.id, fields: await unlockFields(opened, fieldsOf(body)) };
-  }),
-);
+    return { trace: opened.head.id, fields: await unlockFields(opened, body.fields) };
+  },
+  respond: json,
+};
 
-app.post("/v1/replay", (c) =>
-  authorized(
-    c,
-    "replay",
-    traceOf,
-    () => [],
-    async (claims, body) => {
-      const key = privateKey(c.env.FLUX_PRIVATE_KEY);
-      if (!c.env.APP)
-        throw new AgentError(
-          "ERR_REPLAY_UNAVAILABLE",
-          503,
-          "The agent has no APP service binding to replay through",
-        );
-      if (!c.env.FLUX_AGENT_SIGNING_KEY)
-        throw new AgentError(
-          "ERR_KEY_MISSING",
-          503,
-          "The agent has no FLUX_AGENT_SIGNING_KEY to sign replays with",
-        );
-      const opened = await openStored(
-        await fetchTrace(c.env.FLUX_TRACES, claims.app, traceOf(body)),
-        key,
+function signingJwk(env: AgentEnv): JWK {
+  if (!env.FLUX_AGENT_SIGNING_KEY)
+    throw new AgentError(
+      "ERR_KEY_MISSING",
+      "The agent has no FLUX_AGENT_SIGNING_KEY to sign replays with",
+    );
+  try {
+    return JSON.parse(env.FLUX_AGENT_SIGNING_KEY) as JWK;
+  } catch {
+    throw new AgentError("ERR_KEY_MISSING", "FLUX_AGENT_SIGNING_KEY is not a JWK (JSON)");
+  }
+}
+
+const replay: Action<TraceRequest, ReplayResponse> = {
+  act: "replay",
+  readBody: readTraceRequest,
+  trace: (b) => b.trace,
+  fields: () => [],
+  async run(c, claims, body) {
+    const key = privateKey(c.env.FLUX_PRIVATE_KEY);
+    const target = c.env.APP;
+    if (!target)
+      throw new AgentError(
+        "ERR_REPLAY_UNAVAILABLE",
+        "The agent has no APP service binding to replay through",
       );
-      const appBinding = c.env.APP;
-      try {
-        return await replayThrough((r) => appBinding.fetch(r), opened, {
-          signingKey: JSON.parse(c.env.FLUX_AGENT_SIGNING_KEY) as never,
-        });
-      } catch (err) {
-        throw new AgentError(
-          "ERR_REPLAY_FAILED",
-          502,
-          err instanceof Error ? err.message : "The replay failed",
-        );
-      }
-    },
-  ),
-);
+    const signingKey = signingJwk(c.env);
+    const opened = await openStored(
+      await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace),
+      key,
+    );
+    try {
+      return await replayThrough((r) => target.fetch(r), opened, { signingKey });
+    } catch (err) {
+      throw new AgentError(
+        "ERR_REPLAY_FAILED",
+        err instanceof Error ? err.message : "The replay failed",
+      );
+    }
+  },
+  respond: json,
+};
 
-app.post("/v1/preflight", (c) =>
-  authorized(
-    c,
-    "preflight",
-    traceOf,
-    () => [],
-    async (claims, body) =>
-      preflight(readStored(await fetchTrace(c.env.FLUX_TRACES, claims.app, traceOf(body)))),
-  ),
-);
+const preflightAction: Action<TraceRequest, PreflightResponse> = {
+  act: "preflight",
+  readBody: readTraceRequest,
+  trace: (b) => b.trace,
+  fields: () => [],
+  run: async (c, claims, body) =>
+    preflight(readStored(await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace))),
+  respond: json,
+};
 
-app.get("/v1/audit", (c) =>
-  authorized(
-    c,
-    "audit",
-    () => "*",
-    () => [],
-    async () => {
-      if (!c.env.FLUX_AUDIT)
-        throw new AgentError("ERR_BAD_REQUEST", 400, "The agent has no FLUX_AUDIT database");
-      return exportAudit(c.env.FLUX_AUDIT);
-    },
-  ),
-);
+const auditExport: Action<null, string> = {
+  act: "audit",
+  readBody: async () => null,
+  trace: () => "*",
+  fields: () => [],
+  async run(c) {
+    if (!c.env.FLUX_AUDIT)
+      throw new AgentError("ERR_BAD_REQUEST", "The agent has no FLUX_AUDIT database");
+    return exportAudit(c.env.FLUX_AUDIT);
+  },
+  respond: (c, ndjson) =>
+    c.body(ndjson, 200, { "content-type": "application/x-ndjson", "cache-control": "no-store" }),
+};
 
-app.get("/v1/health", async (c) => {
-  const env = c.env;
+async function health(env: AgentEnv): Promise<HealthResponse> {
   const problems: string[] = [];
-  const health: HealthResponse = {
+  const result: HealthResponse = {
     ok: true,
     agentId: env.FLUX_AGENT_ID ?? null,
     versions: { agent: AGENT_VERSION, trace: TRACE_FORMAT_VERSION },
@@ -300,17 +271,17 @@ app.get("/v1/health", async (c) => {
   };
   try {
     const key = privateKey(env.FLUX_PRIVATE_KEY);
-    health.key = { loaded: true, kid: await keyId(key), matchesPublicKey: null };
+    result.key = { loaded: true, kid: await keyId(key), matchesPublicKey: null };
     if (env.FLUX_PUBLIC_KEY) {
       const pub = JSON.parse(env.FLUX_PUBLIC_KEY) as { x?: string };
-      health.key.matchesPublicKey = pub.x === key.x;
+      result.key.matchesPublicKey = pub.x === key.x;
       if (pub.x !== key.x)
         problems.push(
           "FLUX_PRIVATE_KEY does not match FLUX_PUBLIC_KEY: traces sealed to the public key will not open",
         );
     }
   } catch (err) {
-    health.key.error = err instanceof AgentError ? err.message : "invalid";
+    result.key.error = err instanceof AgentError ? err.message : "invalid";
     problems.push(
       "Set the private key: wrangler secret put FLUX_PRIVATE_KEY (the JWK from fluxrun keygen)",
     );
@@ -321,45 +292,85 @@ app.get("/v1/health", async (c) => {
       crv?: string;
       d?: string;
     } | null;
-    health.signingKey.loaded =
+    result.signingKey.loaded =
       !!k && k.kty === "OKP" && k.crv === "Ed25519" && typeof k.d === "string";
   } catch {
-    health.signingKey.error = "not JSON";
+    result.signingKey.error = "not JSON";
   }
-  if (!health.signingKey.loaded)
+  if (!result.signingKey.loaded)
     problems.push("Set FLUX_AGENT_SIGNING_KEY (private Ed25519 JWK) so replays can be signed");
   try {
     const jwks = JSON.parse(env.FLUX_DASHBOARD_JWKS ?? "null") as {
       keys?: { kid?: string }[];
     } | null;
-    health.issuer = {
+    result.issuer = {
       configured: !!jwks?.keys?.length,
       kids: (jwks?.keys ?? []).map((k) => k.kid ?? "(no kid)"),
     };
   } catch {
-    health.issuer.error = "FLUX_DASHBOARD_JWKS is not JSON";
+    result.issuer.error = "FLUX_DASHBOARD_JWKS is not JSON";
   }
-  if (!health.issuer.configured)
+  if (!result.issuer.configured)
     problems.push("Set FLUX_DASHBOARD_JWKS to the dashboard's /.well-known/jwks.json");
   if (env.FLUX_TRACES) {
     try {
       await env.FLUX_TRACES.list({ limit: 1 });
-      health.bucket.reachable = true;
+      result.bucket.reachable = true;
     } catch {
-      health.bucket.error = "listing failed";
+      result.bucket.error = "listing failed";
       problems.push("The FLUX_TRACES bucket is bound but not reachable");
     }
   } else problems.push("Bind the trace bucket as FLUX_TRACES");
   if (!env.APP) problems.push("Bind the recorded app as the APP service binding to replay");
-  if (!health.allowedOrigins.length)
+  if (!result.allowedOrigins.length)
     problems.push("Set FLUX_ALLOWED_ORIGINS to the dashboard origin(s)");
   if (!env.FLUX_AGENT_ID) problems.push("Set FLUX_AGENT_ID (the token audience)");
-  health.ok = problems.length === 0;
-  return c.json(health, 200, { "cache-control": "no-store" });
-});
+  result.ok = problems.length === 0;
+  return result;
+}
 
-app.notFound((c) =>
-  refuse(c, new AgentError("ERR_BAD_REQUEST", 400, "No such route: see /v1/health")),
+const app = new Hono<{ Bindings: AgentEnv }>();
+
+// Browsers may call only from the configured dashboard origins; anything else is refused and
+// audited. Requests without an Origin (scripts, the CLI) pass.
+app.use("/v1/*", async (c, next) => {
+  const origin = c.req.header("origin");
+  if (!origin || origins(c.env).includes(origin)) return next();
+  const refusal = new AgentError(
+    "ERR_ORIGIN_NOT_ALLOWED",
+    `Origin ${origin} is not in FLUX_ALLOWED_ORIGINS`,
+  );
+  await audit(
+    c.env.FLUX_AUDIT,
+    entry(c, c.req.path.replace("/v1/", ""), { code: refusal.code }),
+  ).catch(() => {});
+  return refuse(c, refusal);
+});
+app.use(
+  "/v1/*",
+  cors({
+    origin: (origin, c: Ctx) => (origins(c.env).includes(origin) ? origin : null),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    allowHeaders: ["authorization", "content-type"],
+    maxAge: 600,
+  }),
 );
+app.use(
+  "/v1/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => refuse(c, new AgentError("ERR_BAD_REQUEST", "The request body is too large")),
+  }),
+);
+
+app.post("/v1/unlock", (c) => authorized(c, unlock));
+app.post("/v1/replay", (c) => authorized(c, replay));
+app.post("/v1/preflight", (c) => authorized(c, preflightAction));
+app.get("/v1/audit", (c) => authorized(c, auditExport));
+app.get("/v1/health", async (c) =>
+  c.json(await health(c.env), 200, { "cache-control": "no-store" }),
+);
+
+app.notFound((c) => refuse(c, new AgentError("ERR_BAD_REQUEST", "No such route: see /v1/health")));
 
 export default app;

@@ -3,31 +3,28 @@
  * hour) follows from app and id; one listing of that hour finds the object.
  * @module
  */
-import { isFluxError } from "fluxrun";
+import { isFluxError, type FluxErrorCode } from "fluxrun";
+import { parseTraceKey, TRACE_ID, tracePrefix, type AgentErrorCode } from "fluxrun/contract";
 import {
   openTrace,
   parsePrivateJwk,
   readTrace,
-  tracePrefix,
   type PlainTrace,
   type PrivateJwk,
   type TraceHead,
 } from "fluxrun/trace";
 import { AgentError } from "./errors.js";
 
-const TRACE_ID = /^[0-9a-f]{32}$/;
-
 export function privateKey(json: string | undefined): PrivateJwk {
   if (!json)
     throw new AgentError(
       "ERR_KEY_MISSING",
-      503,
       "The agent has no FLUX_PRIVATE_KEY: wrangler secret put FLUX_PRIVATE_KEY",
     );
   try {
     return parsePrivateJwk(json);
   } catch {
-    throw new AgentError("ERR_KEY_MISSING", 503, "FLUX_PRIVATE_KEY is not a private X25519 JWK");
+    throw new AgentError("ERR_KEY_MISSING", "FLUX_PRIVATE_KEY is not a private X25519 JWK");
   }
 }
 
@@ -37,14 +34,14 @@ export async function fetchTrace(
   id: string,
 ): Promise<Uint8Array> {
   if (!bucket)
-    throw new AgentError("ERR_TRACE_NOT_FOUND", 404, "The agent has no FLUX_TRACES bucket binding");
+    throw new AgentError("ERR_TRACE_NOT_FOUND", "The agent has no FLUX_TRACES bucket binding");
   if (!TRACE_ID.test(id))
-    throw new AgentError("ERR_BAD_REQUEST", 400, "A trace id is 32 hex characters");
+    throw new AgentError("ERR_BAD_REQUEST", "A trace id is 32 hex characters");
   const prefix = tracePrefix(app, id);
   let cursor: string | undefined;
   for (let page = 0; page < 20; page++) {
     const list = await bucket.list({ prefix, ...(cursor ? { cursor } : {}) });
-    const hit = list.objects.find((o) => o.key.endsWith(`-${id}.cbor`));
+    const hit = list.objects.find((o) => parseTraceKey(o.key)?.traceId === id);
     if (hit) {
       const obj = await bucket.get(hit.key);
       if (obj) return new Uint8Array(await obj.arrayBuffer());
@@ -52,15 +49,24 @@ export async function fetchTrace(
     if (!list.truncated) break;
     cursor = list.cursor;
   }
-  throw new AgentError("ERR_TRACE_NOT_FOUND", 404, `No trace ${id} for app ${app}`);
+  throw new AgentError("ERR_TRACE_NOT_FOUND", `No trace ${id} for app ${app}`);
 }
 
+/** How the agent answers each way a trace can fail to open. */
+const TRACE_REFUSALS: Partial<Record<FluxErrorCode, AgentErrorCode>> = {
+  ERR_TRACE_CORRUPT: "ERR_TRACE_CORRUPT",
+  ERR_TRACE_TRUNCATED: "ERR_TRACE_TRUNCATED",
+  ERR_TRACE_LIMIT: "ERR_TRACE_LIMIT",
+  ERR_TRACE_VERSION: "ERR_TRACE_VERSION",
+  ERR_TRACE_SCHEMA: "ERR_TRACE_SCHEMA",
+  ERR_TRACE_KEY: "ERR_TRACE_KEY",
+  ERR_TRACE_TAMPERED: "ERR_TRACE_TAMPERED",
+  ERR_KEY_INVALID: "ERR_KEY_MISSING",
+};
+
 function traceRefusal(err: unknown): never {
-  if (isFluxError(err)) {
-    const status = err.code === "ERR_KEY_INVALID" ? 503 : 422;
-    const code = err.code === "ERR_KEY_INVALID" ? "ERR_KEY_MISSING" : err.code;
-    throw new AgentError(code as AgentError["code"], status, err.message);
-  }
+  const code = isFluxError(err) ? TRACE_REFUSALS[err.code] : undefined;
+  if (code) throw new AgentError(code, (err as Error).message);
   throw err;
 }
 

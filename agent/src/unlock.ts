@@ -4,11 +4,8 @@
  * @module
  */
 import { redactionToken, type PlainTrace } from "fluxrun/trace";
-import type { UnlockedField } from "./contract.js";
+import { FIELD_PATH, MAX_UNLOCK_FIELDS, type UnlockedField } from "fluxrun/contract";
 import { AgentError } from "./errors.js";
-
-export const MAX_FIELDS = 20;
-const PATH = /^([0-9]{1,6})((?:\.[A-Za-z0-9_-]{1,64}){0,6})$/;
 
 type Pairs = [string, string][];
 
@@ -86,23 +83,20 @@ export async function unlockFields(
   if (!Array.isArray(paths) || paths.length === 0)
     throw new AgentError(
       "ERR_BAD_REQUEST",
-      400,
       "Name the fields to unlock: there is no default of everything",
     );
-  if (paths.length > MAX_FIELDS)
-    throw new AgentError("ERR_BAD_REQUEST", 400, `Unlock at most ${MAX_FIELDS} fields at a time`);
+  if (paths.length > MAX_UNLOCK_FIELDS)
+    throw new AgentError("ERR_BAD_REQUEST", `Unlock at most ${MAX_UNLOCK_FIELDS} fields at a time`);
   const maskedHeaders = new Set(trace.head.masks.headers.map((h) => h.toLowerCase()));
   const out: UnlockedField[] = [];
   for (const path of paths) {
-    const m = typeof path === "string" ? PATH.exec(path) : null;
-    if (!m)
+    if (typeof path !== "string" || !FIELD_PATH.test(path))
       throw new AgentError(
         "ERR_BAD_REQUEST",
-        400,
         "A field path is <seq>.<name>[.<name>...], for example 6.result.body",
       );
-    const seq = Number(m[1]);
-    const parts = m[2] ? m[2].slice(1).split(".") : [];
+    const [first, ...parts] = path.split(".");
+    const seq = Number(first);
     const event = trace.head.events[seq];
     let value: unknown = event ? trace.payloads[seq] : undefined;
     let maskedAny = false;

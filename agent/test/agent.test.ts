@@ -3,6 +3,7 @@
  * with every outbound request refused). The dashboard's token issuance is a small helper here,
  * signing with an Ed25519 key made at test time.
  */
+import { pinned } from "../../runtime/test/_miniflare.js";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 
 type KeyLike = CryptoKey | Uint8Array;
@@ -161,7 +162,7 @@ beforeAll(async () => {
       },
     ],
   });
-  const bucket = await mf.getR2Bucket("FLUX_TRACES", "agent");
+  const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
   await bucket.put(traceKey, t!.bytes);
 });
 
@@ -386,7 +387,7 @@ describe("refusals", () => {
 
   it("refuses a corrupt trace with ERR_TRACE_CORRUPT", async () => {
     const bad = `${traceId.slice(0, 12)}${"e".repeat(20)}`;
-    const bucket = await mf.getR2Bucket("FLUX_TRACES", "agent");
+    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
     await bucket.put(traceKey.replace(traceId, bad), "not a trace");
     const r = await agent("/v1/unlock", {
       token: await token({ trace: bad }),
@@ -458,7 +459,7 @@ describe("health and audit", () => {
     expect(rows.find((x) => x.outcome === "allowed" && x.action === "unlock")?.fields).toContain(
       "0.body",
     );
-    const db = await mf.getD1Database("FLUX_AUDIT", "agent");
+    const db = pinned(await mf.getD1Database("FLUX_AUDIT", "agent"));
     const dump = JSON.stringify((await db.prepare("SELECT * FROM audit").all()).results);
     for (const secret of [SECRET, BODY, rec.keys.privateJwk.d, agentSigning.d!, "eyJ"])
       expect(dump).not.toContain(secret);

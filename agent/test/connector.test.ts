@@ -43,6 +43,7 @@ describe("local connector", () => {
       host: "127.0.0.1",
       port: 0,
       cwd: dir,
+      env: {},
       config: await writeConfig("basic/index.ts"),
     });
     try {

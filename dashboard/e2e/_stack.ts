@@ -15,6 +15,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { bundleWorker } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
 import { migrate } from "../test/_helpers.js";
+import { pinned } from "../../runtime/test/_miniflare.js";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -190,7 +191,7 @@ export async function startStack(): Promise<Stack> {
     ],
   });
   const dashboardUrl = (await mf.ready).toString().replace(/\/$/, "");
-  await migrate((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database);
+  await migrate(pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database));
   const jwks = await (await fetch(`${dashboardUrl}/.well-known/jwks.json`)).text();
   let live = 0;
   const agentOptions = {
@@ -216,7 +217,7 @@ export async function startStack(): Promise<Stack> {
     url: agentUrl,
     otherOriginUrl: `http://127.0.0.1:${otherPort}`,
     async lastAudit() {
-      const db = await agentMf.getD1Database("FLUX_AUDIT", "agent");
+      const db = pinned(await agentMf.getD1Database("FLUX_AUDIT", "agent"));
       return (await db
         .prepare("SELECT action, outcome, code, fields FROM audit ORDER BY id DESC LIMIT 1")
         .first()) as never;
@@ -225,7 +226,7 @@ export async function startStack(): Promise<Stack> {
   };
 
   const appWorker = await mf.getWorker("app");
-  const bucket = (await mf.getR2Bucket("FLUX_TRACES", "dashboard")) as unknown as R2Bucket;
+  const bucket = pinned((await mf.getR2Bucket("FLUX_TRACES", "dashboard")) as unknown as R2Bucket);
   return {
     dashboard: dashboardUrl,
     agent,

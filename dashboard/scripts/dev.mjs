@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * Local dev for the dashboard (what `npm start` runs for it):
+ *  0. the page scripts bundled from dashboard/client/ (scripts/build-client.mjs);
  *  1. a dashboard signing key in .fluxrun/dashboard-signing.jwk (Ed25519, 0600) and its public
  *     JWKS in .fluxrun/dashboard-jwks.json (give that to the agent as FLUX_DASHBOARD_JWKS);
  *  2. a dev admin token in .fluxrun/dashboard-dev-token (0600);
@@ -43,6 +44,9 @@ if (args.includes("--print-key")) {
   process.stdout.write(`${JSON.stringify(await newKey())}\n`);
   process.exit(0);
 }
+
+// The page scripts wrangler dev serves are bundled from dashboard/client/ (also part of `npm run build`).
+await import("./build-client.mjs");
 
 const port = Number(opt("--port", process.env.FLUX_DASHBOARD_PORT ?? "8789"));
 const persist = resolve(ROOT, opt("--persist-to", ".wrangler/state"));

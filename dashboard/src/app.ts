@@ -12,10 +12,11 @@ import { authenticate } from "./auth/principal.js";
 import { ensureSeed } from "./seed.js";
 import { publicRoutes } from "./routes/public.js";
 import { ingestRoutes } from "./routes/ingest.js";
-import { pageRoutes } from "./routes/pages.js";
-import { adminRoutes } from "./routes/admin.js";
+import { pageRoutes } from "./routes/pages/index.js";
+import { adminRoutes } from "./routes/admin/index.js";
 import { apiRoutes } from "./routes/api.js";
-import { render, wantsJson } from "./routes/_shared.js";
+import { auditor, render, wantsJson } from "./routes/_shared.js";
+import { securityHeaders } from "./routes/_security.js";
 import { h } from "./views/html.js";
 import { stateBox } from "./views/layout.js";
 
@@ -39,7 +40,6 @@ async function onError(err: unknown, c: Context<AppEnv>): Promise<Response> {
   if (e.code === "ERR_AUTH_REQUIRED" && c.req.method === "GET") {
     return c.redirect(`/login`, 302);
   }
-  if (!c.get("nonce")) c.set("nonce", "none");
   const ws = c.get("ws") ?? null;
   return render(
     c,
@@ -48,11 +48,6 @@ async function onError(err: unknown, c: Context<AppEnv>): Promise<Response> {
     <p><a href="/">⟵ Back to your workspaces</a></p>`,
     { status: e.status === 500 ? 503 : e.status },
   ).catch(() => c.text(`${e.code}: ${e.message}`, e.status));
-}
-
-function nonce(): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...b)).replace(/[+/=]/g, "");
 }
 
 /**
@@ -69,13 +64,10 @@ export function createApp(options: { clock?: Clock } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(onError);
   app.notFound((c) => onError(new DashboardError("ERR_NOT_FOUND", "No such page"), c));
+  app.use("*", securityHeaders());
   app.use("*", async (c, next) => {
-    c.set("nonce", nonce());
     c.set("principal", null);
     await next();
-    c.header("X-Content-Type-Options", "nosniff");
-    c.header("Referrer-Policy", "same-origin");
-    c.header("X-Frame-Options", "DENY");
   });
   app.use("*", async (c, next) => {
     await ensureSeed(c.env, clock);
@@ -84,6 +76,7 @@ export function createApp(options: { clock?: Clock } = {}): Hono<AppEnv> {
   app.route("/", publicRoutes(clock));
   app.route("/", ingestRoutes(clock));
   app.use("*", authenticate(clock));
+  app.use("*", auditor(clock));
   app.route("/", pageRoutes(clock));
   app.route("/", adminRoutes(clock));
   app.route("/api", apiRoutes(clock));

@@ -4,6 +4,7 @@
  */
 import type { Principal } from "./auth/principal.js";
 import type { Role } from "./auth/roles.js";
+import type { AuditAction, AuditEntry } from "./db/audit.js";
 
 /** Bindings and vars from dashboard/wrangler.toml (secrets via `wrangler secret put`). */
 export interface Env {
@@ -38,9 +39,19 @@ export interface Vars {
   /** Set by the workspace middleware on `/w/:ws/*` and workspace-scoped API routes. */
   ws: string;
   role: Role;
-  /** CSP nonce for the inline scripts of this response. */
-  nonce: string;
+  /** Set by hono's secure-headers: the CSP nonce of this response's inline scripts. */
+  secureHeadersNonce?: string;
+  /** Records an action of the signed-in user in the audit log (see `auditor`). */
+  audit: Audit;
+  /** The agent the workspace's pages call (set on pages that talk to it; their CSP allows it). */
+  agent?: { origin: string | null; id: string | null };
 }
+
+/** Audits one action, allowed or refused; `ws` defaults to the route's workspace. */
+export type Audit = (
+  action: AuditAction,
+  entry: Omit<AuditEntry, "action" | "actor" | "ws"> & { ws?: string | null; actor?: string },
+) => Promise<void>;
 
 export interface AppEnv {
   Bindings: Env;

@@ -1,5 +1,6 @@
 /**
- * Test helpers: a real D1 database and R2 bucket from Miniflare (workerd), the dashboard's
+ * Test helpers: a real D1 database and R2 bucket from Miniflare (workerd, their Node-side stubs
+ * pinned: see runtime/test/_miniflare.ts), the dashboard's
  * migrations applied to it, sealed traces made with the runtime's own sealing and stored with its
  * key layout and metadata, seeded workspaces/users/tokens, and a frozen clock.
  */
@@ -7,6 +8,7 @@ import type { ListFilter } from "../src/db/executions.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { pinned } from "../../runtime/test/_miniflare.js";
 import { exportJWK, generateKeyPair } from "jose";
 import {
   generateTraceKeys,
@@ -62,8 +64,9 @@ export async function startStorage(): Promise<TestEnv> {
     r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
   });
   await mf.ready;
-  const db = (await mf.getD1Database("DB")) as unknown as D1Database;
-  const bucket = (await mf.getR2Bucket("FLUX_TRACES")) as unknown as R2Bucket;
+  // Pinned: the app under test calls these stubs from Node, thousands of times, under load.
+  const db = pinned((await mf.getD1Database("DB")) as unknown as D1Database);
+  const bucket = pinned((await mf.getR2Bucket("FLUX_TRACES")) as unknown as R2Bucket);
   await migrate(db);
   return { mf, db, bucket, dispose: () => mf.dispose() };
 }

@@ -186,12 +186,8 @@ describe("sweep", () => {
 
 describe("lookbackKey", () => {
   it("moves a key back in time within its prefix", () => {
-    expect(
-      lookbackKey(
-        "traces/a/",
-        "traces/a/2026-04-20/00/000500000-" + hexId(1) + ".cbor",
-        15 * 60_000,
-      ),
-    ).toBe("traces/a/2026-04-19/23/234999999".replace("234999999", "235000000"));
+    expect(lookbackKey("traces/a/2026-04-20/00/000500000-" + hexId(1) + ".cbor", 15 * 60_000)).toBe(
+      "traces/a/2026-04-19/23/234999999".replace("234999999", "235000000"),
+    );
   });
 });

@@ -14,13 +14,23 @@ import { parseArgs } from "node:util";
 import { replayTrace } from "fluxrun/deno";
 import { formatReport } from "fluxrun/replay";
 import { isFluxError } from "fluxrun";
-import { openTrace, parsePrivateJwk } from "fluxrun/trace";
+import { loadPrivateKey, openTrace } from "fluxrun/trace";
 
 const USAGE = `Usage: deno task replay <trace.cbor | dir> --key <private.jwk> --handler <module> [--json]
 
 Replays each trace in this Deno process with the network denied. The handler module's default
 export is the handler (a fetch function or { fetch }) or what withFlux() from fluxrun/deno returned.
-The private key comes from --key, else .fluxrun/agent-private.jwk.`;
+The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else the file
+$FLUX_PRIVATE_KEY_FILE names, else .fluxrun/agent-private.jwk (the same rules as fluxrun replay).`;
+
+/** An env var, or undefined when this run may not read it (no --allow-env for it). */
+function envVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
 
 async function traceFiles(target: string): Promise<string[]> {
   const info = await Deno.stat(target);
@@ -63,7 +73,13 @@ async function main(args: string[]): Promise<number> {
   let files: string[];
   let handler: unknown;
   try {
-    key = parsePrivateJwk(await Deno.readTextFile(values.key ?? ".fluxrun/agent-private.jwk"));
+    key = await loadPrivateKey({
+      path: values.key,
+      env: {
+        FLUX_PRIVATE_KEY: envVar("FLUX_PRIVATE_KEY"),
+        FLUX_PRIVATE_KEY_FILE: envVar("FLUX_PRIVATE_KEY_FILE"),
+      },
+    });
     files = await traceFiles(target);
     if (!files.length) throw new Error(`No .cbor traces in ${target}`);
     const mod = (await import(pathToFileURL(resolve(values.handler)).href)) as {

@@ -7,6 +7,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { pinned } from "./_miniflare.js";
 import { bundleWorker } from "../src/harness/bundle.js";
 import { generateTraceKeys } from "../src/trace/keys.js";
 
@@ -93,7 +94,7 @@ export async function startRecorder(
       return res as unknown as Response;
     },
     async traces(n = 1) {
-      const bucket = await mf.getR2Bucket("FLUX_TRACES");
+      const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
       for (let i = 0; i < 200; i++) {
         const list = await bucket.list({ include: ["customMetadata"] });
         if (list.objects.length >= n) {

@@ -3,6 +3,7 @@
  * production) are recorded: an app recorded under real `wrangler dev` replays as MATCH with a
  * replay config that holds no secret at all.
  */
+import { pinned } from "./_miniflare.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -109,7 +110,7 @@ bucket_name = "fluxrun-traces"
   });
   let traces: Uint8Array[] = [];
   try {
-    const bucket = await mf.getR2Bucket("FLUX_TRACES");
+    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
     // The readiness probe (GET /, 401) is recorded too: four executions.
     for (let i = 0; i < 400; i++) {
       const list = await bucket.list({ prefix: "traces/" });

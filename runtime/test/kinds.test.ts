@@ -3,6 +3,7 @@
  * harness: each operation of each kind's table appears in its trace, and every trace replays as
  * MATCH on unchanged code with zero live requests.
  */
+import { pinned } from "./_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -38,7 +39,7 @@ let replayer: Replayer;
 const responses = new Map<string, unknown>();
 
 async function storedTraces(n: number): Promise<{ head: TraceHead; bytes: Uint8Array }[]> {
-  const bucket = await mf.getR2Bucket("FLUX_TRACES");
+  const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
   for (let i = 0; i < 400; i++) {
     const list = await bucket.list();
     if (list.objects.length >= n) {

@@ -3,6 +3,7 @@
  * FluxRun does not serve are recorded as `unsupported`, make preflight not ready, and are refused
  * in replay (the report says `unsupported`, never MATCH).
  */
+import { pinned } from "./_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -41,7 +42,7 @@ beforeAll(async () => {
   expect(ws.status).toBe(101);
   ws.webSocket?.accept();
   ws.webSocket?.close();
-  const bucket = await mf.getR2Bucket("FLUX_TRACES");
+  const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
   for (let i = 0; i < 400 && traces.size < 4; i++) {
     for (const o of (await bucket.list()).objects) {
       const bytes = new Uint8Array(await (await bucket.get(o.key))!.arrayBuffer());

@@ -3,6 +3,7 @@
  * replay each trace from the root wrangler.toml with the network cut (the upstream must see zero
  * requests), and show the checkout bug diverging once fixed.
  */
+import { pinned } from "../../runtime/test/_miniflare.js";
 import { readFile, writeFile, mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -60,7 +61,7 @@ beforeAll(async () => {
     d1Databases: ["DB"],
     r2Buckets: ["FLUX_TRACES"],
   });
-  const db = await mf.getD1Database("DB");
+  const db = pinned(await mf.getD1Database("DB"));
   const sql = await readFile(join(ROOT, "worker/migrations/0001_init.sql"), "utf8");
   for (const stmt of sql
     .replace(/--.*$/gm, "")
@@ -103,7 +104,7 @@ describe("recording the example", () => {
     });
     expect(bug.status).toBe(500);
     await bug.text();
-    const bucket = await mf.getR2Bucket("FLUX_TRACES");
+    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
     for (let i = 0; i < 100 && traces.size < 8; i++) {
       const list = await bucket.list({ include: ["customMetadata"] });
       for (const o of list.objects) {

@@ -1,31 +1,30 @@
 /**
- * Agent tokens: short-lived EdDSA JWTs the dashboard signs for exactly one action on one trace
- * (issue 3's contract: iss "fluxrun-dashboard", aud = the workspace's agent id, sub, ws, app,
- * trace, act, iat, exp ≤ 60 s, jti; `kid` in the header). The signing key is the secret
- * FLUX_DASHBOARD_SIGNING_KEY (Ed25519 private JWK); its public half is served as a JWKS.
+ * Agent tokens: short-lived EdDSA JWTs the dashboard signs for exactly one action on one trace,
+ * with the claims of the agent contract (`AgentTokenClaims` in `fluxrun/contract`) and `kid` in
+ * the header. The signing key is the secret FLUX_DASHBOARD_SIGNING_KEY (Ed25519 private JWK);
+ * its public half is served as a JWKS.
  * @module
  */
-import type { AgentTokenClaims as AgentContractClaims } from "../../../agent/src/contract.js";
+import {
+  AgentTokenClaims,
+  TOKEN_ALGORITHM,
+  TOKEN_ISSUER,
+  TOKEN_MAX_LIFETIME_S,
+} from "fluxrun/contract";
 import { calculateJwkThumbprint, importJWK, SignJWT, type JWK } from "jose";
 import type { Env } from "../env.js";
 import { DashboardError } from "../errors.js";
 
-export const TOKEN_ISSUER = "fluxrun-dashboard";
-export const AGENT_ACTIONS = ["unlock", "replay", "preflight"] as const;
-export type AgentAction = (typeof AGENT_ACTIONS)[number];
-/** Seconds a token lives. The contract allows at most 60. */
-export const TOKEN_TTL_S = 60;
-
 export interface SigningKey {
   kid: string;
   key: CryptoKey | Uint8Array;
-  publicJwk: JWK & { kid: string; alg: "EdDSA"; use: "sig" };
+  publicJwk: JWK & { kid: string; alg: typeof TOKEN_ALGORITHM; use: "sig" };
 }
 
 const cache = new Map<string, Promise<SigningKey>>();
 
 const KEYGEN_FIX =
-  "Generate one with `node dashboard/scripts/dev-setup.mjs --print-key` (or jose's generateKeyPair('EdDSA')) and run `wrangler secret put FLUX_DASHBOARD_SIGNING_KEY -c dashboard/wrangler.toml`";
+  "Generate one with `node dashboard/scripts/dev.mjs --print-key` (or jose's generateKeyPair('EdDSA')) and run `wrangler secret put FLUX_DASHBOARD_SIGNING_KEY -c dashboard/wrangler.toml`";
 
 async function parse(raw: string): Promise<SigningKey> {
   let jwk: Record<string, unknown>;
@@ -59,8 +58,8 @@ async function parse(raw: string): Promise<SigningKey> {
   const publicPart = { kty: "OKP", crv: "Ed25519", x: jwk.x };
   const kid =
     typeof jwk.kid === "string" && jwk.kid ? jwk.kid : await calculateJwkThumbprint(publicPart);
-  const key = await importJWK({ ...publicPart, d: jwk.d }, "EdDSA");
-  return { kid, key, publicJwk: { ...publicPart, kid, alg: "EdDSA", use: "sig" } };
+  const key = await importJWK({ ...publicPart, d: jwk.d }, TOKEN_ALGORITHM);
+  return { kid, key, publicJwk: { ...publicPart, kid, alg: TOKEN_ALGORITHM, use: "sig" } };
 }
 
 /** The signing key, parsed once per isolate. Throws a DashboardError saying how to fix it. */
@@ -93,14 +92,12 @@ export async function publicJwks(env: Env): Promise<{ keys: SigningKey["publicJw
   }
 }
 
-/** What the dashboard puts in an agent token, besides iss/iat/exp/jti: the agent's contract. */
-export type AgentTokenClaims = Pick<
-  AgentContractClaims,
-  "aud" | "sub" | "ws" | "app" | "trace" | "act" | "fields"
->;
+/** What the dashboard decides in an agent token; it adds iss, iat, exp and jti. */
+export type IssuedClaims = Omit<AgentTokenClaims, "iss" | "iat" | "exp" | "jti">;
 
 /**
- * Signs a token for one action.
+ * Signs a token for one action. The claims are checked against the contract first, so the
+ * dashboard never issues a token the agent would refuse as malformed.
  *
  * @example
  * ```ts
@@ -109,21 +106,20 @@ export type AgentTokenClaims = Pick<
  */
 export async function issueAgentToken(
   key: SigningKey,
-  claims: AgentTokenClaims,
+  claims: IssuedClaims,
   options: { now: number; jti: string; ttlSeconds?: number },
 ): Promise<{ token: string; iat: number; exp: number; jti: string }> {
-  const ttl = Math.min(options.ttlSeconds ?? TOKEN_TTL_S, TOKEN_TTL_S);
+  const ttl = Math.min(options.ttlSeconds ?? TOKEN_MAX_LIFETIME_S, TOKEN_MAX_LIFETIME_S);
   const iat = Math.floor(options.now / 1000);
-  const exp = iat + ttl;
-  const { aud, sub, ...rest } = claims;
-  const token = await new SignJWT({ ...rest })
-    .setProtectedHeader({ alg: "EdDSA", kid: key.kid, typ: "JWT" })
-    .setIssuer(TOKEN_ISSUER)
-    .setAudience(aud)
-    .setSubject(sub)
-    .setIssuedAt(iat)
-    .setExpirationTime(exp)
-    .setJti(options.jti)
+  const full = AgentTokenClaims.parse({
+    ...claims,
+    iss: TOKEN_ISSUER,
+    iat,
+    exp: iat + ttl,
+    jti: options.jti,
+  });
+  const token = await new SignJWT(full)
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: key.kid, typ: "JWT" })
     .sign(key.key);
-  return { token, iat, exp, jti: options.jti };
+  return { token, iat: full.iat, exp: full.exp, jti: full.jti };
 }

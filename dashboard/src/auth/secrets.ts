@@ -3,15 +3,12 @@
  * only as their SHA-256.
  * @module
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import * as z from "zod/mini";
 
 export const API_TOKEN_PREFIX = "fxd_";
 export const INGEST_TOKEN_PREFIX = "fxi_";
-
-function base64url(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
 
 /**
  * A new token: prefix + 32 random bytes, base64url.
@@ -26,13 +23,12 @@ export function newToken(
   options: { random?: (bytes: Uint8Array) => Uint8Array } = {},
 ): string {
   const random = options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b));
-  return prefix + base64url(random(new Uint8Array(32)));
+  return prefix + z.util.uint8ArrayToBase64url(random(new Uint8Array(32)));
 }
 
 /** Hex SHA-256 of a token: what the database holds. */
 export async function hashToken(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return bytesToHex(sha256(utf8ToBytes(token)));
 }
 
 /** The part of a token safe to show in lists: its prefix and 4 more characters. */

@@ -84,3 +84,19 @@ export async function auditOf(
     detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : {},
   }));
 }
+
+/** The newest 1000 entries of a workspace as NDJSON (oldest last), details inlined. */
+export async function auditExport(db: D1Database, ws: string): Promise<string> {
+  const lines = (await auditOf(db, ws, { limit: 1000 })).map((r) =>
+    JSON.stringify({
+      at: new Date(r.at).toISOString(),
+      actor: r.actor,
+      action: r.action,
+      target: r.target,
+      allowed: r.allowed,
+      reason: r.reason,
+      ...r.detail,
+    }),
+  );
+  return lines.join("\n") + (lines.length ? "\n" : "");
+}

@@ -3,108 +3,49 @@
  * (start DESC, trace_id DESC), capped counts, and single-execution lookups scoped by workspace.
  * @module
  */
-import { z } from "zod";
-import type { TraceSummary } from "fluxrun/trace";
+import {
+  indexedSummary,
+  OUTCOMES,
+  readSummaryMetadata,
+  TRACE_ID,
+  type IndexedSummary,
+  type Outcome,
+} from "fluxrun/contract";
+import type { TraceHead } from "fluxrun/trace";
 
-export const OUTCOMES = ["ok", "error", "exception"] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+export { OUTCOMES, type Outcome };
 
-export interface ExecutionRow {
-  traceId: string;
-  app: string;
+/** An index row: the storage contract's {@link IndexedSummary}, placed in a workspace and bucket. */
+export interface ExecutionRow extends Omit<IndexedSummary, "errorClass"> {
   ws: string | null;
-  route: string;
-  method: string;
-  status: number;
   statusClass: number;
-  outcome: Outcome;
-  start: number;
-  durationMs: number;
-  events: number;
-  hosts: string;
-  errorClass: string | null;
-  truncated: boolean;
-  runtime: string;
-  version: string;
+  /** The trace's storage key. */
   r2Key: string;
+  errorClass: string | null;
 }
 
-const intString = z
-  .string()
-  .regex(/^-?\d{1,16}$/)
-  .transform(Number);
-
-/** R2 custom metadata as written by the runtime's `summaryMetadata`. */
-export const SummaryMetadata = z.object({
-  traceId: z.string().regex(/^[0-9a-f]{32}$/),
-  app: z.string().min(1).max(128),
-  route: z.string().max(1024),
-  method: z.string().min(1).max(32),
-  status: intString,
-  outcome: z.enum(OUTCOMES),
-  start: intString,
-  durationMs: z
-    .string()
-    .regex(/^\d+(\.\d+)?$/)
-    .transform(Number),
-  events: intString,
-  hosts: z.string().max(2048).optional(),
-  errorClass: z.string().max(256).optional(),
-  truncated: z.string().optional(),
-  runtime: z.string().max(64).optional(),
-  version: z.string().max(16).optional(),
-});
+function rowOf(indexed: IndexedSummary, r2Key: string): ExecutionRow {
+  return {
+    ...indexed,
+    ws: null,
+    statusClass: Math.floor(indexed.status / 100),
+    errorClass: indexed.errorClass ?? null,
+    r2Key,
+  };
+}
 
 /** A row from R2 custom metadata, or null when the metadata is not a FluxRun summary. */
 export function rowFromMetadata(
-  meta: Record<string, string> | undefined,
+  metadata: Record<string, string> | undefined,
   r2Key: string,
 ): ExecutionRow | null {
-  const parsed = SummaryMetadata.safeParse(meta ?? {});
-  if (!parsed.success) return null;
-  const m = parsed.data;
-  return {
-    traceId: m.traceId,
-    app: m.app,
-    ws: null,
-    route: m.route,
-    method: m.method,
-    status: m.status,
-    statusClass: Math.floor(m.status / 100),
-    outcome: m.outcome,
-    start: m.start,
-    durationMs: m.durationMs,
-    events: m.events,
-    hosts: m.hosts ?? "",
-    errorClass: m.errorClass ?? null,
-    truncated: m.truncated === "1" || m.truncated === "true",
-    runtime: m.runtime ?? "",
-    version: m.version ?? "",
-    r2Key,
-  };
+  const indexed = readSummaryMetadata(metadata);
+  return indexed ? rowOf(indexed, r2Key) : null;
 }
 
-/** A row from a trace head's summary (objects without metadata, HTTP ingest). */
-export function rowFromSummary(s: TraceSummary, r2Key: string, version: string): ExecutionRow {
-  return {
-    traceId: s.traceId,
-    app: s.app,
-    ws: null,
-    route: s.route.slice(0, 1024),
-    method: s.method,
-    status: s.status,
-    statusClass: Math.floor(s.status / 100),
-    outcome: s.outcome,
-    start: s.start,
-    durationMs: s.durationMs,
-    events: Object.values(s.eventCounts).reduce((a, b) => a + b, 0),
-    hosts: [...new Set(s.fetches.map((f) => f.host))].join(",").slice(0, 2048),
-    errorClass: s.errorClass ?? null,
-    truncated: s.truncated,
-    runtime: s.runtime,
-    version,
-    r2Key,
-  };
+/** A row from a trace's clear head (objects without metadata, HTTP ingest). */
+export function rowFromHead(head: TraceHead, r2Key: string): ExecutionRow {
+  return rowOf(indexedSummary(head.summary, { version: head.version }), r2Key);
 }
 
 /**
@@ -148,7 +89,10 @@ const COLUMNS = `trace_id AS traceId, app, ws, route, method, status, status_cla
   outcome, start, duration_ms AS durationMs, events, hosts, error_class AS errorClass, truncated,
   runtime, version, r2_key AS r2Key`;
 
-type RawRow = Omit<ExecutionRow, "truncated"> & { truncated: number };
+type RawRow = Omit<ExecutionRow, "truncated" | "errorClass"> & {
+  truncated: number;
+  errorClass: string | null;
+};
 const fromRaw = (r: RawRow): ExecutionRow => ({ ...r, truncated: r.truncated === 1 });
 
 export interface ListFilter {
@@ -253,7 +197,7 @@ export async function getExecution(
   ws: string,
   traceId: string,
 ): Promise<ExecutionRow | null> {
-  if (!/^[0-9a-f]{32}$/.test(traceId)) return null;
+  if (!TRACE_ID.test(traceId)) return null;
   const row = await db
     .prepare(`SELECT ${COLUMNS} FROM executions WHERE trace_id = ? AND ws = ?`)
     .bind(traceId, ws)
@@ -263,7 +207,7 @@ export async function getExecution(
 
 /** An execution by trace id alone (token issuance looks up its workspace, then checks membership). */
 export async function findExecution(db: D1Database, traceId: string): Promise<ExecutionRow | null> {
-  if (!/^[0-9a-f]{32}$/.test(traceId)) return null;
+  if (!TRACE_ID.test(traceId)) return null;
   const row = await db
     .prepare(`SELECT ${COLUMNS} FROM executions WHERE trace_id = ?`)
     .bind(traceId)

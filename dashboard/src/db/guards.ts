@@ -3,61 +3,7 @@
  * boundary sequence of a repaired replay, plus the report itself (digests only, no payloads).
  * @module
  */
-import { z } from "zod";
-
-const Outcome = z.object({
-  status: z.number().int().nullable(),
-  headers: z.array(z.string().max(256)).max(200),
-  body: z.string().max(256).nullable(),
-  error: z.object({ name: z.string().max(256) }).nullable(),
-});
-
-/** The replay report as the agent returns it (`fluxrun replay --json`, fluxrun/replay's ReplayReport). */
-export const ReplayReportSchema = z.object({
-  traceId: z.string().regex(/^[0-9a-f]{32}$/),
-  app: z.string().max(128),
-  route: z.string().max(1024),
-  method: z.string().max(32),
-  recordedAt: z.string().max(64),
-  verdict: z.enum(["match", "diverged"]),
-  recorded: Outcome,
-  replayed: Outcome,
-  divergences: z
-    .array(
-      z.object({
-        code: z.string().max(64),
-        seq: z.number().int().nullable(),
-        kind: z.string().max(64),
-        op: z.string().max(256),
-        target: z.string().max(2048),
-        message: z.string().max(2048),
-        fields: z.array(z.string().max(64)).max(50).optional(),
-        expected: z.unknown().optional(),
-        actual: z.unknown().optional(),
-        closest: z
-          .object({ seq: z.number().int(), op: z.string(), target: z.string() })
-          .nullable()
-          .optional(),
-      }),
-    )
-    .max(500),
-  unconsumed: z
-    .array(
-      z.object({ seq: z.number().int(), kind: z.string(), op: z.string(), target: z.string() }),
-    )
-    .max(5000),
-  served: z.number().int().nonnegative(),
-  liveNetworkAttempts: z.number().int().nonnegative(),
-  /** The effects served, in replay order (`kind op target`); absent from older agents. */
-  boundaries: z.array(z.string().max(2400)).max(5000).optional(),
-  liveAllowed: z
-    .array(z.object({ op: z.string(), target: z.string() }))
-    .max(500)
-    .optional(),
-});
-
-/** The report as validated here (fluxrun/replay's ReplayReport, tolerant of older agents). */
-export type StoredReport = z.infer<typeof ReplayReportSchema>;
+import type { ReplayReport } from "fluxrun/contract";
 
 export interface GuardRow {
   id: string;
@@ -76,7 +22,7 @@ export interface GuardRow {
 }
 
 /** True when the replay ended in a non-5xx response without a thrown error. */
-export function isRepaired(report: Pick<StoredReport, "replayed">): boolean {
+export function isRepaired(report: Pick<ReplayReport, "replayed">): boolean {
   const r = report.replayed;
   return !r.error && r.status !== null && r.status < 500;
 }
@@ -84,7 +30,7 @@ export function isRepaired(report: Pick<StoredReport, "replayed">): boolean {
 /** Stores (or replaces) the guard for a trace. */
 export async function saveGuard(
   db: D1Database,
-  guard: Omit<GuardRow, "createdAt"> & { report: StoredReport },
+  guard: Omit<GuardRow, "createdAt"> & { report: ReplayReport },
   now: number,
 ): Promise<void> {
   await db
@@ -135,12 +81,12 @@ export async function guardFor(
   db: D1Database,
   ws: string,
   traceId: string,
-): Promise<(GuardRow & { report: StoredReport }) | null> {
+): Promise<(GuardRow & { report: ReplayReport }) | null> {
   const row = await db
     .prepare(`SELECT ${COLS}, report FROM guards WHERE ws = ? AND trace_id = ?`)
     .bind(ws, traceId)
     .first<Raw & { report: string }>();
-  return row ? { ...fromRaw(row), report: JSON.parse(row.report) as StoredReport } : null;
+  return row ? { ...fromRaw(row), report: JSON.parse(row.report) as ReplayReport } : null;
 }
 
 /**

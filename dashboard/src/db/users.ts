@@ -130,6 +130,10 @@ export async function countAdmins(db: D1Database, ws: string): Promise<number> {
   return row?.n ?? 0;
 }
 
+export async function userByEmail(db: D1Database, email: string): Promise<User | null> {
+  return db.prepare("SELECT id, email FROM users WHERE email = ?").bind(email).first<User>();
+}
+
 export async function userById(db: D1Database, id: string): Promise<User | null> {
   return db.prepare("SELECT id, email FROM users WHERE id = ?").bind(id).first<User>();
 }

@@ -10,20 +10,21 @@ import { rollupStatements } from "../db/rollups.js";
 export const CHUNK = 50;
 
 /**
- * Indexes rows; returns how many were new.
+ * Indexes rows; returns the trace ids that were new (the others were indexed before).
  *
  * @example
  * ```ts
- * const inserted = await storeRows(env.DB, rows, { now: Date.now(), defaultWorkspace: "default" });
+ * const fresh = await storeRows(env.DB, rows, { now: Date.now(), defaultWorkspace: "default" });
+ * fresh.size; // rows newly indexed
  * ```
  */
 export async function storeRows(
   db: D1Database,
   rows: readonly ExecutionRow[],
   options: { now: number; defaultWorkspace?: string | undefined; id?: () => string },
-): Promise<number> {
+): Promise<Set<string>> {
   const id = options.id ?? (() => crypto.randomUUID());
-  let inserted = 0;
+  const inserted = new Set<string>();
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK);
     const batch = id();
@@ -49,7 +50,9 @@ export async function storeRows(
       ),
     );
     const results = await db.batch(statements);
-    for (let j = first; j < first + chunk.length; j++) inserted += results[j]?.meta.changes ?? 0;
+    chunk.forEach((r, j) => {
+      if ((results[first + j]?.meta.changes ?? 0) > 0) inserted.add(r.traceId);
+    });
   }
   return inserted;
 }

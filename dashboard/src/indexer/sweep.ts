@@ -6,11 +6,11 @@
  * usable metadata are read with `readTrace` (the clear head; no key needed) or listed as skipped.
  * @module
  */
+import { keyBefore, parseTraceKey, TRACE_ROOT } from "fluxrun/contract";
 import { readTrace } from "fluxrun/trace";
-import { rowFromMetadata, rowFromSummary, type ExecutionRow } from "../db/executions.js";
+import { rowFromHead, rowFromMetadata, type ExecutionRow } from "../db/executions.js";
+import { readCursor, recordSkips, saveCursor, startRebuild } from "../db/index-state.js";
 import { storeRows } from "./store.js";
-
-export const TRACE_ROOT = "traces/";
 
 /** `include` is missing from the oldest workers-types entry point; R2 has supported it since 2022-08-04. */
 type R2ListWithMetadata = R2ListOptions & { include?: ("httpMetadata" | "customMetadata")[] };
@@ -59,32 +59,10 @@ export async function appPrefixes(bucket: R2Bucket): Promise<string[]> {
   return out;
 }
 
-/** The R2 prefix of an app, as the runtime's traceKey names it. */
-export function prefixOf(app: string): string {
-  return `${TRACE_ROOT}${app.replace(/[^A-Za-z0-9._-]/g, "_")}/`;
-}
-
-const KEY_TIME = /^(\d{4}-\d{2}-\d{2})\/(\d{2})\/(\d{2})(\d{2})(\d{2})(\d{3})-/;
-
-function pad(n: number, w = 2): string {
-  return String(n).padStart(w, "0");
-}
-
 /** The startAfter key that re-lists `lookbackMs` before `key` (keys sort by time within a prefix). */
-export function lookbackKey(prefix: string, key: string, lookbackMs: number): string {
-  const m = KEY_TIME.exec(key.slice(prefix.length));
-  if (!m) return key;
-  const t = Date.parse(`${m[1]}T${m[2]}:${m[4]}:${m[5]}.${m[6]}Z`) - lookbackMs;
-  if (!Number.isFinite(t)) return key;
-  const d = new Date(t);
-  const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-  const hh = pad(d.getUTCHours());
-  return `${prefix}${day}/${hh}/${hh}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}${pad(d.getUTCMilliseconds(), 3)}`;
-}
-
-interface CursorRow {
-  last_key: string | null;
-  rebuild_key: string | null;
+export function lookbackKey(key: string, lookbackMs: number): string {
+  const parts = parseTraceKey(key);
+  return parts ? keyBefore(parts.app, parts.start - lookbackMs) : key;
 }
 
 async function rowFor(
@@ -101,7 +79,7 @@ async function rowFor(
   if (!body) return "object deleted while indexing";
   try {
     const { head } = readTrace(new Uint8Array(await body.arrayBuffer()));
-    return rowFromSummary(head.summary, obj.key, String(head.version));
+    return rowFromHead(head, obj.key);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     return `unreadable trace: ${typeof code === "string" ? code : "ERR_TRACE_CORRUPT"}`;
@@ -133,30 +111,19 @@ export async function sweep(
     done: true,
   };
   for (const prefix of prefixes) {
-    if (options.rebuild) {
-      await db
-        .prepare(
-          `INSERT INTO ingest_cursor (prefix, rebuild_key) VALUES (?, '')
-           ON CONFLICT (prefix) DO UPDATE SET rebuild_key = ''`,
-        )
-        .bind(prefix)
-        .run();
-    }
-    const cur = await db
-      .prepare("SELECT last_key, rebuild_key FROM ingest_cursor WHERE prefix = ?")
-      .bind(prefix)
-      .first<CursorRow>();
-    const rebuilding = cur?.rebuild_key !== null && cur?.rebuild_key !== undefined;
+    if (options.rebuild) await startRebuild(db, prefix);
+    const cur = await readCursor(db, prefix);
+    const rebuilding = cur?.rebuildKey !== null && cur?.rebuildKey !== undefined;
     let after: string | undefined = rebuilding
-      ? cur.rebuild_key || undefined
-      : cur?.last_key
-        ? lookbackKey(prefix, cur.last_key, lookback)
+      ? cur.rebuildKey || undefined
+      : cur?.lastKey
+        ? lookbackKey(cur.lastKey, lookback)
         : undefined;
-    let lastKey = cur?.last_key ?? null;
+    let lastKey = cur?.lastKey ?? null;
     // The look-back re-lists at most a quarter of the page budget, then jumps to the last key:
     // forward progress never depends on how busy the window was.
-    let lookbackPages = rebuilding || !cur?.last_key ? 0 : Math.floor(maxPages / 4);
-    if (!rebuilding && cur?.last_key && lookbackPages === 0) after = cur.last_key;
+    let lookbackPages = rebuilding || !cur?.lastKey ? 0 : Math.floor(maxPages / 4);
+    if (!rebuilding && cur?.lastKey && lookbackPages === 0) after = cur.lastKey;
     let pages = 0;
     let finished = false;
     let stats = { indexed: 0, skipped: 0 };
@@ -173,27 +140,19 @@ export async function sweep(
         pages++;
         result.listed += page.objects.length;
         const rows: ExecutionRow[] = [];
-        const skips: [string, string][] = [];
+        const skips: { key: string; reason: string }[] = [];
         for (const obj of page.objects) {
           const r = await rowFor(bucket, obj, budget);
-          if (typeof r === "string") skips.push([obj.key, r]);
+          if (typeof r === "string") skips.push({ key: obj.key, reason: r });
           else rows.push(r);
         }
-        const inserted = await storeRows(db, rows, {
-          now: options.now,
-          defaultWorkspace: options.defaultWorkspace,
-        });
-        if (skips.length) {
-          await db.batch(
-            skips.map(([key, reason]) =>
-              db
-                .prepare(
-                  "INSERT OR REPLACE INTO ingest_skips (r2_key, reason, at) VALUES (?, ?, ?)",
-                )
-                .bind(key, reason, options.now),
-            ),
-          );
-        }
+        const inserted = (
+          await storeRows(db, rows, {
+            now: options.now,
+            defaultWorkspace: options.defaultWorkspace,
+          })
+        ).size;
+        await recordSkips(db, skips, options.now);
         result.inserted += inserted;
         result.skipped += skips.length;
         stats = { indexed: stats.indexed + inserted, skipped: stats.skipped + skips.length };
@@ -201,8 +160,8 @@ export async function sweep(
         if (last) {
           after = last;
           if (!lastKey || last > lastKey) lastKey = last;
-          if (lookbackPages > 0 && cur?.last_key && last <= cur.last_key && --lookbackPages === 0) {
-            after = cur.last_key;
+          if (lookbackPages > 0 && cur?.lastKey && last <= cur.lastKey && --lookbackPages === 0) {
+            after = cur.lastKey;
           }
         }
         if (!page.truncated || !last) {
@@ -214,48 +173,16 @@ export async function sweep(
       error = err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : "sweep failed";
     }
     if (!finished) result.done = false;
-    await db
-      .prepare(
-        `INSERT INTO ingest_cursor (prefix, last_key, rebuild_key, swept_at, indexed, skipped, last_error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-         ON CONFLICT (prefix) DO UPDATE SET last_key = ?2, rebuild_key = ?3, swept_at = ?4,
-           indexed = indexed + ?5, skipped = skipped + ?6, last_error = ?7`,
-      )
-      .bind(
-        prefix,
-        lastKey,
-        rebuilding && !finished ? (after ?? "") : null,
-        options.now,
-        stats.indexed,
-        stats.skipped,
-        error,
-      )
-      .run();
+    await saveCursor(db, prefix, {
+      lastKey,
+      rebuildKey: rebuilding && !finished ? (after ?? "") : null,
+      at: options.now,
+      indexed: stats.indexed,
+      skipped: stats.skipped,
+      error,
+    });
   }
   return result;
 }
 
-export interface CursorStatus {
-  prefix: string;
-  lastKey: string | null;
-  rebuilding: boolean;
-  sweptAt: number | null;
-  indexed: number;
-  skipped: number;
-  lastError: string | null;
-}
-
-export async function cursorStatus(
-  db: D1Database,
-  prefixes?: readonly string[],
-): Promise<CursorStatus[]> {
-  const filter = prefixes ? `WHERE prefix IN (${prefixes.map(() => "?").join(",") || "''"})` : "";
-  const { results } = await db
-    .prepare(
-      `SELECT prefix, last_key AS lastKey, rebuild_key IS NOT NULL AS rebuilding, swept_at AS sweptAt,
-         indexed, skipped, last_error AS lastError FROM ingest_cursor ${filter} ORDER BY prefix`,
-    )
-    .bind(...(prefixes ?? []))
-    .all<Omit<CursorStatus, "rebuilding"> & { rebuilding: number }>();
-  return results.map((r) => ({ ...r, rebuilding: r.rebuilding === 1 }));
-}
+export { cursorStatus, type CursorStatus } from "../db/index-state.js";

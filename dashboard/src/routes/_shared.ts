@@ -1,11 +1,13 @@
 /**
- * What every route shares: workspace access checks, the page shell, the agent a workspace uses,
- * and the Content-Security-Policy (inline scripts by nonce; connections to self and the agent).
+ * What every route shares: workspace access checks, the audit helper, the page shell, the agent
+ * a workspace uses, and reading form or JSON bodies.
  * @module
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Env } from "../env.js";
+import type { Clock } from "../deps.js";
+import { audit } from "../db/audit.js";
 import { DashboardError } from "../errors.js";
 import { atLeast, type Role } from "../auth/roles.js";
 import { membershipsOf, roleIn } from "../db/users.js";
@@ -53,6 +55,28 @@ export async function checkWorkspace(
   return { principal, role };
 }
 
+/**
+ * Middleware giving routes `c.var.audit(action, entry)`: the one way they record what a user did
+ * or was refused (actor: the principal; workspace: the route's unless named).
+ */
+export function auditor(clock: Clock) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    c.set("audit", (action, { ws, actor, ...entry }) =>
+      audit(
+        c.env.DB,
+        {
+          ws: ws === undefined ? (c.get("ws") ?? null) : ws,
+          actor: actor ?? requirePrincipal(c).email,
+          action,
+          ...entry,
+        },
+        clock.now(),
+      ),
+    );
+    await next();
+  });
+}
+
 /** Middleware for `/w/:ws/*` routes. */
 export function wsAccess(min: Role) {
   return createMiddleware<AppEnv>(async (c, next) => {
@@ -75,23 +99,13 @@ export function agentOf(
   };
 }
 
-function originOf(url: string | null): string | null {
-  if (!url) return null;
-  try {
-    return new URL(url).origin;
-  } catch {
-    return null;
-  }
-}
-
-/** Renders a full page with the shell, security headers and CSP. */
+/** Renders a full page in the shell, its scripts under this response's CSP nonce. */
 export async function render(
   c: Context<AppEnv>,
   shell: Omit<Shell, "nonce" | "email" | "workspaces" | "ws" | "role"> & { ws?: string | null },
   body: Html,
   options: {
     scripts?: Html[];
-    connect?: (string | null)[];
     status?: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 500 | 503;
   } = {},
 ): Promise<Response> {
@@ -99,18 +113,16 @@ export async function render(
   const workspaces = principal ? await membershipsOf(c.env.DB, principal.userId) : [];
   const ws = shell.ws ?? null;
   const role = ws ? (workspaces.find((w) => w.id === ws)?.role ?? null) : null;
-  const nonce = c.get("nonce");
-  const connect = [
-    "'self'",
-    ...(options.connect ?? []).map(originOf).filter((o): o is string => !!o),
-  ];
-  c.header(
-    "Content-Security-Policy",
-    `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src ${connect.join(" ")}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
-  );
   return c.html(
     page(
-      { ...shell, nonce, email: principal?.email ?? null, workspaces, ws, role },
+      {
+        ...shell,
+        nonce: c.get("secureHeadersNonce") ?? "",
+        email: principal?.email ?? null,
+        workspaces,
+        ws,
+        role,
+      },
       body,
       options.scripts ?? [],
     ),

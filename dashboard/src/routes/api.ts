@@ -1,72 +1,293 @@
 /**
  * The JSON API: agent token issuance (`POST /api/tokens`), regression guards, and the list /
  * execution data for scripts and the CLI. Token issuance resolves trace → app → workspace and
- * checks the caller's membership and role there, whatever the request names.
+ * checks the caller's membership and role there, whatever the request names. Request bodies are
+ * checked against the contract's schemas (agent actions, field paths, the replay report).
  * @module
  */
-import { Hono } from "hono";
-import { z } from "zod";
+import {
+  FieldPath,
+  MAX_UNLOCK_FIELDS,
+  ReplayReport,
+  TRACE_ACTIONS,
+  TRACE_ID,
+} from "fluxrun/contract";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import * as z from "zod/mini";
+import type { IssuedToken, SavedGuard } from "../browser.js";
 import type { AppEnv } from "../env.js";
 import type { Clock } from "../deps.js";
 import { DashboardError } from "../errors.js";
-import { atLeast } from "../auth/roles.js";
-import { AGENT_ACTIONS, issueAgentToken, signingKey } from "../auth/issuer.js";
+import { atLeast, type Role } from "../auth/roles.js";
+import { issueAgentToken, signingKey } from "../auth/issuer.js";
 import { membershipsOf, roleIn } from "../db/users.js";
 import { appsOf, getWorkspace } from "../db/workspaces.js";
-import { audit } from "../db/audit.js";
 import {
   countExecutions,
   decodeCursor,
   findExecution,
   getExecution,
   listExecutions,
+  type ExecutionRow,
 } from "../db/executions.js";
 import { overview } from "../db/rollups.js";
-import {
-  guardCommand,
-  guardFor,
-  guardsOf,
-  isRepaired,
-  ReplayReportSchema,
-  saveGuard,
-} from "../db/guards.js";
+import { guardCommand, guardFor, guardsOf, isRepaired, saveGuard } from "../db/guards.js";
 import { agentOf, checkWorkspace, requirePrincipal, wsAccess } from "./_shared.js";
-import { listQuery, parseFilter } from "./pages.js";
+import { listQuery, parseFilter } from "./pages/executions.js";
 import { loadHead } from "./setup.js";
 import { RANGES } from "../views/list.js";
 
-/** A field path: `<seq>` or `<seq>.<path>` (`7.result.body`, `0.headers`). */
-const FieldPath = z.string().regex(/^\d{1,6}(\.[A-Za-z0-9_-]{1,64}){0,8}$/);
+const TraceId = z.string().check(z.regex(TRACE_ID));
 
 const TokenRequest = z.object({
-  trace: z.string().regex(/^[0-9a-f]{32}$/),
-  act: z.enum(AGENT_ACTIONS),
-  fields: z.array(FieldPath).min(1).max(200).optional(),
+  trace: TraceId,
+  act: z.enum(TRACE_ACTIONS),
+  fields: z.optional(z.array(FieldPath).check(z.minLength(1), z.maxLength(MAX_UNLOCK_FIELDS))),
 });
 
-const GuardRequest = z.object({
-  trace: z.string().regex(/^[0-9a-f]{32}$/),
-  report: z.unknown(),
-});
+const GuardRequest = z.object({ trace: TraceId, report: z.unknown() });
 
-async function json(
-  c: { req: { json(): Promise<unknown>; header(n: string): string | undefined } },
-  max: number,
-): Promise<unknown> {
-  const len = Number(c.req.header("content-length") ?? 0);
-  if (len > max) throw new DashboardError("ERR_TOO_LARGE", `The request body is over ${max} bytes`);
+/** Bytes of a token request and of a guard request (a report holds digests, not payloads). */
+const MAX_TOKEN_REQUEST = 16 * 1024;
+const MAX_GUARD_REQUEST = 512 * 1024;
+
+function limit(maxSize: number) {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new DashboardError("ERR_TOO_LARGE", `The request body is over ${maxSize} bytes`);
+    },
+  });
+}
+
+interface Schema<T> {
+  safeParse(
+    v: unknown,
+  ):
+    | { success: true; data: T }
+    | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } };
+}
+
+/** `value` checked against `schema`, or ERR_BAD_REQUEST naming the first problem. */
+function parsed<T>(schema: Schema<T>, value: unknown, where = ""): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const i = result.error.issues[0];
+  const path = [where, ...(i?.path.map(String) ?? [])].filter(Boolean).join(".");
+  throw new DashboardError(
+    "ERR_BAD_REQUEST",
+    `Invalid request at ${path || "body"}: ${i?.message ?? "invalid"}`,
+  );
+}
+
+/** The JSON body checked against `schema`. */
+async function body<T>(c: Context<AppEnv>, schema: Schema<T>): Promise<T> {
+  let raw: unknown;
   try {
-    return await c.req.json();
+    raw = await c.req.json();
   } catch (cause) {
     throw new DashboardError("ERR_BAD_REQUEST", "The request body is not JSON", { cause });
   }
+  return parsed(schema, raw);
 }
 
-function badRequest(err: z.ZodError): DashboardError {
-  const i = err.issues[0];
-  return new DashboardError(
-    "ERR_BAD_REQUEST",
-    `Invalid request at ${i?.path.join(".") || "body"}: ${i?.message ?? "invalid"}`,
+/** The execution a trace id names, its workspace, and the caller's role there, if a member. */
+async function traceAccess(
+  c: Context<AppEnv>,
+  trace: string,
+): Promise<{ row: ExecutionRow | null; ws: string | null; role: Role | null }> {
+  const row = await findExecution(c.env.DB, trace);
+  const ws = row?.ws ?? null;
+  const role = ws ? await roleIn(c.env.DB, ws, requirePrincipal(c).userId) : null;
+  return { row, ws, role };
+}
+
+/** `POST /api/tokens`: a single-use agent token for one action on one trace. */
+async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
+  const p = requirePrincipal(c);
+  const { trace, act, fields } = await body(c, TokenRequest);
+  if (act === "unlock" && !fields) {
+    throw new DashboardError(
+      "ERR_BAD_REQUEST",
+      "Unlock needs the fields to reveal: nothing is unlocked by default",
+      { fix: 'Send "fields": ["7.result.body", ...]' },
+    );
+  }
+  const { row, ws, role } = await traceAccess(c, trace);
+  const deny = async (reason: string, err: DashboardError): Promise<never> => {
+    if (ws) {
+      await c.var.audit("token.denied", {
+        ws,
+        target: trace,
+        allowed: false,
+        reason,
+        detail: { act, fields: fields ?? null },
+      });
+    }
+    throw err;
+  };
+  if (!row || !ws || !role) {
+    return deny(
+      "not a member of the trace's workspace",
+      new DashboardError("ERR_NOT_FOUND", "No such trace in your workspaces"),
+    );
+  }
+  if (!atLeast(role, "responder")) {
+    return deny(
+      `role ${role}`,
+      new DashboardError(
+        "ERR_FORBIDDEN",
+        `Unlock and replay need the responder role; you are ${role} in this workspace`,
+        { fix: "Ask a workspace admin for the responder role" },
+      ),
+    );
+  }
+  const agent = agentOf(c.env, await getWorkspace(c.env.DB, ws));
+  if (!agent.origin || !agent.id) {
+    return deny(
+      "agent not configured",
+      new DashboardError(
+        "ERR_AGENT_NOT_CONFIGURED",
+        "This workspace has no agent endpoint and agent id",
+        { fix: "An admin sets them in Admin → Agent (the agent's URL and its FLUX_AGENT_ID)" },
+      ),
+    );
+  }
+  const key = await signingKey(c.env).catch((err: DashboardError) =>
+    deny("signing key unavailable", err),
+  );
+  const issued = await issueAgentToken(
+    key,
+    {
+      aud: agent.id,
+      sub: p.email,
+      ws,
+      app: row.app,
+      trace,
+      act,
+      ...(fields ? { fields } : {}),
+    },
+    { now: clock.now(), jti: clock.id() },
+  );
+  await c.var.audit("token.issued", {
+    ws,
+    target: trace,
+    allowed: true,
+    detail: {
+      act,
+      fields: fields ?? null,
+      jti: issued.jti,
+      aud: agent.id,
+      app: row.app,
+      exp: issued.exp,
+    },
+  });
+  c.header("Cache-Control", "no-store");
+  return c.json({
+    token: issued.token,
+    act,
+    trace,
+    jti: issued.jti,
+    expiresAt: new Date(issued.exp * 1000).toISOString(),
+    agent: { origin: agent.origin, id: agent.id },
+  } satisfies IssuedToken);
+}
+
+/** The boundaries a guard asserts: the report's, or (older reports) rebuilt from the trace. */
+async function guardBoundaries(
+  c: Context<AppEnv>,
+  row: ExecutionRow,
+  report: ReplayReport,
+): Promise<string[]> {
+  if (report.boundaries.length) return report.boundaries;
+  const { head } = await loadHead(c.env, row);
+  const skipped = new Set(report.unconsumed.map((u) => u.seq));
+  return [
+    ...(head?.events ?? [])
+      .filter(
+        (e) =>
+          !["clock", "random", "console", "response", "exception"].includes(e.kind) &&
+          !skipped.has(e.seq),
+      )
+      .map((e) => `${e.kind} ${e.op} ${e.target}`),
+    ...report.divergences
+      .filter((d) => d.code === "extra_call")
+      .map((d) => `+${d.kind} ${d.op} ${d.target}`),
+  ];
+}
+
+/** `POST /api/guards`: saves a repaired replay as the trace's regression guard. */
+async function saveGuardRoute(c: Context<AppEnv>, clock: Clock): Promise<Response> {
+  const p = requirePrincipal(c);
+  const { trace, report: raw } = await body(c, GuardRequest);
+  const { row, ws, role } = await traceAccess(c, trace);
+  if (!row || !ws || !role)
+    throw new DashboardError("ERR_NOT_FOUND", "No such trace in your workspaces");
+  if (!atLeast(role, "responder")) {
+    await c.var.audit("guard.denied", {
+      ws,
+      target: trace,
+      allowed: false,
+      reason: `role ${role}`,
+    });
+    throw new DashboardError(
+      "ERR_FORBIDDEN",
+      `Saving guards needs the responder role; you are ${role}`,
+    );
+  }
+  const report = await parsed(ReplayReport, raw, "report");
+  if (report.traceId !== trace)
+    throw new DashboardError("ERR_BAD_REQUEST", "The report is for another trace");
+  if (!isRepaired(report)) {
+    throw new DashboardError(
+      "ERR_GUARD_NOT_REPAIRED",
+      `The replay still fails (${report.replayed.error ? `throws ${report.replayed.error.name}` : `status ${report.replayed.status ?? "none"}`})`,
+      { fix: "Fix the code, replay again, and save once the replay ends in a non-5xx response" },
+    );
+  }
+  const boundaries = await guardBoundaries(c, row, report);
+  const id = clock.id();
+  await saveGuard(
+    c.env.DB,
+    {
+      id,
+      ws,
+      app: row.app,
+      traceId: trace,
+      route: row.route,
+      method: row.method,
+      status: report.replayed.status,
+      bodyDigest: report.replayed.body,
+      errorName: report.replayed.error?.name ?? null,
+      headers: report.replayed.headers,
+      boundaries,
+      createdBy: p.email,
+      report,
+    },
+    clock.now(),
+  );
+  await c.var.audit("guard.saved", {
+    ws,
+    target: trace,
+    allowed: true,
+    detail: {
+      status: report.replayed.status,
+      body: report.replayed.body,
+      boundaries: boundaries.length,
+      verdict: report.verdict,
+    },
+  });
+  return c.json(
+    {
+      id,
+      trace,
+      command: guardCommand(trace, new URL(c.req.url).origin, ws),
+      status: report.replayed.status,
+      bodyDigest: report.replayed.body,
+      boundaries,
+    } satisfies SavedGuard,
+    201,
   );
 }
 
@@ -82,226 +303,8 @@ export function apiRoutes(clock: Clock): Hono<AppEnv> {
     });
   });
 
-  api.post("/tokens", async (c) => {
-    const p = requirePrincipal(c);
-    const parsed = TokenRequest.safeParse(await json(c, 16_384));
-    if (!parsed.success) throw badRequest(parsed.error);
-    const { trace, act, fields } = parsed.data;
-    if (act === "unlock" && !fields) {
-      throw new DashboardError(
-        "ERR_BAD_REQUEST",
-        "Unlock needs the fields to reveal: nothing is unlocked by default",
-        {
-          fix: 'Send "fields": ["7.result.body", ...]',
-        },
-      );
-    }
-    const db = c.env.DB;
-    const now = clock.now();
-    const row = await findExecution(db, trace);
-    const role = row?.ws ? await roleIn(db, row.ws, p.userId) : null;
-    const deny = async (reason: string, err: DashboardError) => {
-      if (row?.ws) {
-        await audit(
-          db,
-          {
-            ws: row.ws,
-            actor: p.email,
-            action: "token.denied",
-            target: trace,
-            allowed: false,
-            reason,
-            detail: { act, fields: fields ?? null },
-          },
-          now,
-        );
-      }
-      throw err;
-    };
-    if (!row || !row.ws || !role) {
-      return deny(
-        "not a member of the trace's workspace",
-        new DashboardError("ERR_NOT_FOUND", "No such trace in your workspaces"),
-      );
-    }
-    if (!atLeast(role, "responder")) {
-      return deny(
-        `role ${role}`,
-        new DashboardError(
-          "ERR_FORBIDDEN",
-          `Unlock and replay need the responder role; you are ${role} in this workspace`,
-          {
-            fix: "Ask a workspace admin for the responder role",
-          },
-        ),
-      );
-    }
-    const agent = agentOf(c.env, await getWorkspace(db, row.ws));
-    if (!agent.origin || !agent.id) {
-      return deny(
-        "agent not configured",
-        new DashboardError(
-          "ERR_AGENT_NOT_CONFIGURED",
-          "This workspace has no agent endpoint and agent id",
-          {
-            fix: "An admin sets them in Admin → Agent (the agent's URL and its FLUX_AGENT_ID)",
-          },
-        ),
-      );
-    }
-    let key;
-    try {
-      key = await signingKey(c.env);
-    } catch (err) {
-      return deny("signing key unavailable", err as DashboardError);
-    }
-    const issued = await issueAgentToken(
-      key,
-      {
-        aud: agent.id,
-        sub: p.email,
-        ws: row.ws,
-        app: row.app,
-        trace,
-        act,
-        ...(fields ? { fields } : {}),
-      },
-      { now, jti: clock.id() },
-    );
-    await audit(
-      db,
-      {
-        ws: row.ws,
-        actor: p.email,
-        action: "token.issued",
-        target: trace,
-        allowed: true,
-        detail: {
-          act,
-          fields: fields ?? null,
-          jti: issued.jti,
-          aud: agent.id,
-          app: row.app,
-          exp: issued.exp,
-        },
-      },
-      now,
-    );
-    c.header("Cache-Control", "no-store");
-    return c.json({
-      token: issued.token,
-      act,
-      trace,
-      jti: issued.jti,
-      expiresAt: new Date(issued.exp * 1000).toISOString(),
-      agent,
-    });
-  });
-
-  api.post("/guards", async (c) => {
-    const p = requirePrincipal(c);
-    const parsed = GuardRequest.safeParse(await json(c, 512 * 1024));
-    if (!parsed.success) throw badRequest(parsed.error);
-    const { trace } = parsed.data;
-    const db = c.env.DB;
-    const now = clock.now();
-    const row = await findExecution(db, trace);
-    const role = row?.ws ? await roleIn(db, row.ws, p.userId) : null;
-    if (!row || !row.ws || !role)
-      throw new DashboardError("ERR_NOT_FOUND", "No such trace in your workspaces");
-    if (!atLeast(role, "responder")) {
-      await audit(
-        db,
-        {
-          ws: row.ws,
-          actor: p.email,
-          action: "guard.denied",
-          target: trace,
-          allowed: false,
-          reason: `role ${role}`,
-        },
-        now,
-      );
-      throw new DashboardError(
-        "ERR_FORBIDDEN",
-        `Saving guards needs the responder role; you are ${role}`,
-      );
-    }
-    const report = ReplayReportSchema.safeParse(parsed.data.report);
-    if (!report.success) throw badRequest(report.error);
-    const r = report.data;
-    if (r.traceId !== trace)
-      throw new DashboardError("ERR_BAD_REQUEST", "The report is for another trace");
-    if (!isRepaired(r)) {
-      throw new DashboardError(
-        "ERR_GUARD_NOT_REPAIRED",
-        `The replay still fails (${r.replayed.error ? `throws ${r.replayed.error.name}` : `status ${r.replayed.status ?? "none"}`})`,
-        { fix: "Fix the code, replay again, and save once the replay ends in a non-5xx response" },
-      );
-    }
-    const { head } = await loadHead(c.env, row);
-    const skipped = new Set(r.unconsumed.map((u) => u.seq));
-    const boundaries = r.boundaries ?? [
-      ...(head?.events ?? [])
-        .filter(
-          (e) =>
-            !["clock", "random", "console", "response", "exception"].includes(e.kind) &&
-            !skipped.has(e.seq),
-        )
-        .map((e) => `${e.kind} ${e.op} ${e.target}`),
-      ...r.divergences
-        .filter((d) => d.code === "extra_call")
-        .map((d) => `+${d.kind} ${d.op} ${d.target}`),
-    ];
-    const id = clock.id();
-    await saveGuard(
-      db,
-      {
-        id,
-        ws: row.ws,
-        app: row.app,
-        traceId: trace,
-        route: row.route,
-        method: row.method,
-        status: r.replayed.status,
-        bodyDigest: r.replayed.body,
-        errorName: r.replayed.error?.name ?? null,
-        headers: r.replayed.headers,
-        boundaries,
-        createdBy: p.email,
-        report: r,
-      },
-      now,
-    );
-    await audit(
-      db,
-      {
-        ws: row.ws,
-        actor: p.email,
-        action: "guard.saved",
-        target: trace,
-        allowed: true,
-        detail: {
-          status: r.replayed.status,
-          body: r.replayed.body,
-          boundaries: boundaries.length,
-          verdict: r.verdict,
-        },
-      },
-      now,
-    );
-    return c.json(
-      {
-        id,
-        trace,
-        command: guardCommand(trace, new URL(c.req.url).origin, row.ws),
-        status: r.replayed.status,
-        bodyDigest: r.replayed.body,
-        boundaries,
-      },
-      201,
-    );
-  });
+  api.post("/tokens", limit(MAX_TOKEN_REQUEST), (c) => issueToken(c, clock));
+  api.post("/guards", limit(MAX_GUARD_REQUEST), (c) => saveGuardRoute(c, clock));
 
   api.get("/w/:ws/executions", wsAccess("viewer"), async (c) => {
     const ws = c.get("ws");
@@ -356,7 +359,7 @@ export function apiRoutes(clock: Clock): Hono<AppEnv> {
 
   /** Convenience: `GET /api/guards/<trace>` for the CLI, resolved through the caller's workspaces. */
   api.get("/guards/:trace", async (c) => {
-    const p = requirePrincipal(c);
+    requirePrincipal(c);
     const row = await findExecution(c.env.DB, c.req.param("trace"));
     if (!row?.ws)
       throw new DashboardError("ERR_NOT_FOUND", "No guard for this trace in your workspaces");
@@ -365,7 +368,6 @@ export function apiRoutes(clock: Clock): Hono<AppEnv> {
     });
     const g = await guardFor(c.env.DB, row.ws, row.traceId);
     if (!g) throw new DashboardError("ERR_NOT_FOUND", "No guard for this trace in your workspaces");
-    void p;
     return c.json({ ...g, command: guardCommand(g.traceId, new URL(c.req.url).origin, g.ws) });
   });
 

@@ -3,19 +3,19 @@
  * @module
  */
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import type { AppEnv } from "../env.js";
 import type { Clock } from "../deps.js";
 import { publicJwks } from "../auth/issuer.js";
 import { userByToken } from "../db/users.js";
 import { DashboardError } from "../errors.js";
-import { setSession } from "./pages.js";
+import { setSession } from "./pages/session.js";
 
 export function publicRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  app.get("/.well-known/jwks.json", async (c) => {
+  app.get("/.well-known/jwks.json", cors({ origin: "*", allowMethods: ["GET"] }), async (c) => {
     c.header("Cache-Control", "public, max-age=300");
-    c.header("Access-Control-Allow-Origin", "*");
     return c.json(await publicJwks(c.env));
   });
 

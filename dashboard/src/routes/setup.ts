@@ -3,46 +3,17 @@
  * configuration. Each problem is a specific state with its fix, never a generic "unavailable".
  * @module
  */
+import { TRACE_ROOT } from "fluxrun/contract";
 import { readTrace, TRACE_VERSION } from "fluxrun/trace";
 import type { TraceHead } from "fluxrun/trace";
 import type { Env } from "../env.js";
 import type { ExecutionRow } from "../db/executions.js";
 import { h, type Html } from "../views/html.js";
 import { stateBox } from "../views/layout.js";
+import { BINDING_FIX, bindingMissing } from "../views/setup.js";
+import type { Check } from "../views/diagnostics.js";
 import { signingKey } from "../auth/issuer.js";
 import { DashboardError } from "../errors.js";
-
-export const BINDING_FIX = h`<p>Add the trace bucket to <code>dashboard/wrangler.toml</code> and redeploy:</p>
-<code class="cmd">[[r2_buckets]]
-binding = "FLUX_TRACES"
-bucket_name = "fluxrun-traces"</code>`;
-
-export function bindingMissing(): Html {
-  return stateBox(
-    "bad",
-    "The trace bucket is not bound (FLUX_TRACES)",
-    h`<p>The dashboard cannot list or read traces without its R2 binding.</p>${BINDING_FIX}`,
-    { id: "state-binding-missing", code: "ERR_BINDING_MISSING" },
-  );
-}
-
-export function noTracesYet(ws: string, hasBucketObjects: boolean | null): Html {
-  return stateBox(
-    "info",
-    "No traces yet",
-    h`<p>${
-      hasBucketObjects
-        ? "The bucket holds traces, but none belong to an app of this workspace yet."
-        : "Nothing has been recorded into the trace bucket yet."
-    }</p>
-    <ol>
-      <li>Wrap the worker: <code>export default withFlux(app, { app: "my-app" })</code> with <code>FLUX_PUBLIC_KEY</code> set and the <code>FLUX_TRACES</code> bucket bound.</li>
-      <li>Send it some traffic (<code>npm start</code> runs the example worker and its demo traffic locally).</li>
-      <li>${hasBucketObjects ? h`Register the app in <a href="/w/${ws}/admin">Admin → Apps</a>, then` : null} index: the sweep runs every minute, or an admin can click <b>Reindex from R2</b> in <a href="/w/${ws}/admin">Admin</a>.</li>
-    </ol>`,
-    { id: "state-no-traces", code: "NO_TRACES" },
-  );
-}
 
 /** Reads a trace's clear head, or the state explaining why it cannot be read. */
 export async function loadHead(
@@ -106,13 +77,6 @@ export async function loadHead(
   }
 }
 
-export interface Check {
-  id: string;
-  ok: boolean | null;
-  label: string;
-  detail: Html | string;
-}
-
 /** The dashboard-side setup checks for a workspace. */
 export async function setupChecks(
   env: Env,
@@ -127,7 +91,7 @@ export async function setupChecks(
       detail: BINDING_FIX,
     });
   } else {
-    const one = await env.FLUX_TRACES.list({ prefix: "traces/", limit: 1 });
+    const one = await env.FLUX_TRACES.list({ prefix: TRACE_ROOT, limit: 1 });
     checks.push({
       id: "binding",
       ok: true,

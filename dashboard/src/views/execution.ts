@@ -9,6 +9,7 @@ import { h, jsonScript, raw, type Html } from "./html.js";
 import { formatBytes, formatMs, formatTime, statusClass } from "./format.js";
 import { stateBox } from "./layout.js";
 import type { ExecutionRow } from "../db/executions.js";
+import { PAGE_CONFIG_ID, type DiagnosticsConfig, type ExecutionConfig } from "../browser.js";
 
 /** One payload the user may choose to unlock. */
 export interface FieldChoice {
@@ -130,7 +131,7 @@ export interface ExecutionData {
   showReads: boolean;
 }
 
-export function executionView(d: ExecutionData): { body: Html; config: Record<string, unknown> } {
+export function executionView(d: ExecutionData): { body: Html; config: ExecutionConfig } {
   const r = d.row;
   const head = d.head;
   const exception = head?.events.find((e) => e.kind === "exception");
@@ -224,6 +225,7 @@ export function executionView(d: ExecutionData): { body: Html; config: Record<st
   };
 }
 
-export function configScript(config: Record<string, unknown>): Html {
-  return h`<script type="application/json" id="flux-config">${jsonScript(config)}</script>`;
+/** The page's configuration for its script, as a JSON script element. */
+export function configScript(config: ExecutionConfig | DiagnosticsConfig): Html {
+  return h`<script type="application/json" id="${PAGE_CONFIG_ID}">${jsonScript(config)}</script>`;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { h, raw, type Html } from "./html.js";
+import { shellScript } from "./client.js";
 import type { Membership } from "../db/users.js";
 import type { Role } from "../auth/roles.js";
 
@@ -123,10 +124,7 @@ export function page(shell: Shell, body: Html, scripts: Html[] = []): string {
   }
 </header>
 <main>${body}</main>
-<script nonce="${shell.nonce}">
-document.getElementById("ws-switch")?.addEventListener("change", (e) => { location.href = "/w/" + encodeURIComponent(e.target.value) + "/executions"; });
-</script>
-${scripts.map((s) => h`<script nonce="${shell.nonce}">${s}</script>`)}
+${[shellScript, ...scripts].map((s) => h`<script nonce="${shell.nonce}">${s}</script>`)}
 </body></html>`.value;
 }
 

@@ -4,7 +4,7 @@
  */
 import { h, raw, type Html } from "./html.js";
 import { formatCount, formatMs, formatTime, statusClass } from "./format.js";
-import type { ExecutionRow } from "../db/executions.js";
+import { OUTCOMES, type ExecutionRow } from "../db/executions.js";
 
 export interface ListQuery {
   app?: string | undefined;
@@ -78,9 +78,7 @@ export function listView(data: {
     ])}
     ${select("outcome", "Outcome", q.outcome, [
       ["", "Any"],
-      ["ok", "ok"],
-      ["error", "error"],
-      ["exception", "exception"],
+      ...OUTCOMES.map((o): [string, string] => [o, o]),
     ])}
     <label class="f">Error class<input name="error" list="errors" value="${q.error ?? ""}" placeholder="e.g. TypeError" size="14"></label>
     <datalist id="errors">${data.errorClasses.map((e) => h`<option value="${e}">`)}</datalist>
@@ -133,19 +131,3 @@ export function listView(data: {
   </div>`;
   return h`${filters}${counts}${data.rows.length ? h`${table}${pager}` : h`<div class="panel muted" id="no-match">No executions match these filters.</div>`}`;
 }
-
-export const LIST_SCRIPT = raw(`
-document.querySelectorAll("tr.row").forEach(function (tr) {
-  tr.addEventListener("click", function (e) { if (e.target.closest("a")) return; location.href = tr.dataset.href; });
-});
-var f = document.getElementById("filters");
-var rangeSel = f && f.querySelector("[name=range]");
-if (rangeSel) rangeSel.addEventListener("change", function () {
-  f.querySelectorAll(".custom-range").forEach(function (n) { n.hidden = rangeSel.value !== "custom"; });
-});
-if (f) f.addEventListener("submit", function () {
-  f.querySelectorAll("input,select").forEach(function (n) { if (!n.value) n.disabled = true; });
-  var r = f.querySelector("[name=range]");
-  if ((f.querySelector("[name=from]").value || f.querySelector("[name=to]").value) && r) r.value = "custom";
-});
-`);

@@ -1,10 +1,10 @@
 /**
- * Bundles a worker for Miniflare with esbuild: ESM, workerd conditions, `node:*` and
- * `cloudflare:*` left to the runtime.
+ * Bundles a worker for Miniflare with esbuild ({@link workerBuildOptions}).
  * @module
  */
 import { build } from "esbuild";
 import { FluxError } from "../errors.js";
+import { workerBuildOptions } from "./esbuild.js";
 
 /** Bundles `entry` into one ES module and returns its code. */
 export async function bundleWorker(
@@ -12,23 +12,15 @@ export async function bundleWorker(
   options: { minify?: boolean; keepNames?: boolean; define?: Record<string, string> } = {},
 ): Promise<string> {
   try {
-    const result = await build({
-      entryPoints: [entry],
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "neutral",
-      target: "es2022",
-      conditions: ["workerd", "worker", "browser"],
-      mainFields: ["workerd", "worker", "browser", "module", "main"],
-      external: ["node:*", "cloudflare:*"],
-      minify: options.minify ?? false,
-      // As wrangler does by default: class and function names survive bundling, so names the
-      // trace holds (a Durable Object's class) read the same in the replay bundle.
-      keepNames: options.keepNames ?? true,
-      define: options.define ?? {},
-      logLevel: "silent",
-    });
+    const result = await build(
+      workerBuildOptions(entry, {
+        minify: options.minify ?? false,
+        // As wrangler does by default: class and function names survive bundling, so names the
+        // trace holds (a Durable Object's class) read the same in the replay bundle.
+        keepNames: options.keepNames ?? true,
+        define: options.define ?? {},
+      }),
+    );
     const file = result.outputFiles[0];
     if (!file) throw new Error("esbuild produced no output");
     return file.text;

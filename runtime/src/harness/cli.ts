@@ -9,7 +9,8 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { asFluxError, FluxError, isFluxError } from "../errors.js";
-import { generateTraceKeys, parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
+import { generateTraceKeys } from "../trace/keys.js";
+import { loadPrivateKey, PRIVATE_KEY_FILE } from "../trace/key-file.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
 import { bindingNotes, configBlockers, readWorkerConfig, type ConfigOptions } from "./config.js";
@@ -41,7 +42,8 @@ An option a command does not use is ignored with a note.
 
 Exit codes (replay): 0 all match, 1 a replay diverged, 2 bad input or usage.
 Exit codes (preflight): 0 ready, 1 not ready or unknown, 2 bad input.
-The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else .fluxrun/agent-private.jwk.
+The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else the file
+$FLUX_PRIVATE_KEY_FILE names, else .fluxrun/agent-private.jwk.
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
 pull --remote reads R2 over its S3 API: R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY and R2_ENDPOINT
 (or CLOUDFLARE_ACCOUNT_ID) from the environment.
@@ -129,31 +131,6 @@ function parseCommand(
   };
 }
 
-/** Loads the private key from a file, the environment, or the local default. */
-export async function loadPrivateKey(
-  keyPath: string | undefined,
-  io: Pick<Io, "cwd" | "env">,
-): Promise<PrivateJwk> {
-  if (keyPath) {
-    let text: string;
-    try {
-      text = await readFile(resolve(io.cwd, keyPath), "utf8");
-    } catch (cause) {
-      throw new FluxError("ERR_KEY_INVALID", `Could not read the private key file ${keyPath}`, {
-        cause,
-      });
-    }
-    return parsePrivateJwk(text);
-  }
-  if (io.env.FLUX_PRIVATE_KEY) return parsePrivateJwk(io.env.FLUX_PRIVATE_KEY);
-  const local = resolve(io.cwd, ".fluxrun/agent-private.jwk");
-  if (existsSync(local)) return parsePrivateJwk(await readFile(local, "utf8"));
-  throw new FluxError(
-    "ERR_KEY_INVALID",
-    "No private key: pass --key <private.jwk> or set FLUX_PRIVATE_KEY",
-  );
-}
-
 /** Folders a trace search never enters: dependencies, VCS and wrangler's own state. */
 const SKIPPED_DIRS = new Set(["node_modules", ".git", ".wrangler"]);
 
@@ -203,7 +180,7 @@ function shown(io: Io, file: string): string {
 async function replayCommand(args: string[], io: Io): Promise<number> {
   const p = parseCommand("replay", args, io, { own: { policy: { type: "string" } } });
   const target = onlyArgument(p.positionals);
-  const key = await loadPrivateKey(p.str("key"), io);
+  const key = await loadPrivateKey({ path: p.str("key"), cwd: io.cwd, env: io.env });
   const files = await traceFiles(resolve(io.cwd, target));
   const inputs = await Promise.all(
     files.map(async (file) => ({ file: shown(io, file), bytes: await readTraceFile(file) })),
@@ -295,7 +272,7 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
   const target = onlyArgument(p.positionals);
   const out = p.str("out");
   if (!out) throw new UsageError();
-  const key = await loadPrivateKey(p.str("key"), io);
+  const key = await loadPrivateKey({ path: p.str("key"), cwd: io.cwd, env: io.env });
   const { config: path, cwd, ...options } = p.configOptions();
   const config = await readWorkerConfig(path, { cwd: cwd ?? io.cwd, ...options });
   const redacted = p.flag("redacted");
@@ -308,7 +285,7 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
   });
   // A sealed guard opens its fixture with the key: say where from when it is not the default.
   const keyFile = p.str("key");
-  const defaultKey = resolve(io.cwd, ".fluxrun/agent-private.jwk");
+  const defaultKey = resolve(io.cwd, PRIVATE_KEY_FILE);
   const command =
     !redacted && keyFile && resolve(io.cwd, keyFile) !== defaultKey
       ? `FLUX_PRIVATE_KEY_FILE=${shellQuote(resolve(io.cwd, keyFile))} ${files.command}`

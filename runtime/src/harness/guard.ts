@@ -17,7 +17,8 @@ import type { ReplayPolicy } from "../replay/policy.js";
 import { ENVELOPE_LIMITS } from "../replay/envelope.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
 import { checkFirst } from "../trace/_check.js";
-import { parsePrivateJwk, redactionToken, type PrivateJwk } from "../trace/keys.js";
+import { redactionToken, type PrivateJwk } from "../trace/keys.js";
+import { loadPrivateKey } from "../trace/key-file.js";
 import { openTrace, readTrace, type PlainTrace } from "../trace/seal.js";
 import { TraceHead } from "../trace/schema.js";
 import { bindingNotes, configBlockers, readWorkerConfig, type WorkerConfig } from "./config.js";
@@ -47,24 +48,6 @@ function pathOf(p: string | URL): string {
   return p instanceof URL ? fileURLToPath(p) : resolve(p);
 }
 
-/**
- * The key a sealed guard opens its fixture with: `$FLUX_PRIVATE_KEY`, `$FLUX_PRIVATE_KEY_FILE`,
- * else `.fluxrun/agent-private.jwk` in the working directory or in one of `appDirs`.
- */
-async function keyFromEnvironment(cwd: string, appDirs: string[] = []): Promise<PrivateJwk> {
-  if (process.env.FLUX_PRIVATE_KEY) return parsePrivateJwk(process.env.FLUX_PRIVATE_KEY);
-  const candidates = process.env.FLUX_PRIVATE_KEY_FILE
-    ? [process.env.FLUX_PRIVATE_KEY_FILE]
-    : [cwd, ...appDirs].map((d) => join(d, ".fluxrun/agent-private.jwk"));
-  for (const file of candidates) {
-    if (existsSync(file)) return parsePrivateJwk(await readFile(file, "utf8"));
-  }
-  throw new FluxError(
-    "ERR_KEY_INVALID",
-    "This guard's fixture is sealed: set FLUX_PRIVATE_KEY (the JWK JSON) or FLUX_PRIVATE_KEY_FILE, e.g. from a CI secret",
-  );
-}
-
 /** Reads a guard fixture: a sealed trace (needs the key) or a redacted unsealed fixture. */
 export async function loadFixture(
   file: string,
@@ -90,7 +73,13 @@ export async function loadFixture(
   }
   const opened = await openTrace(
     bytes,
-    key ?? (await keyFromEnvironment(process.cwd(), options.appDirs)),
+    key ??
+      (await loadPrivateKey({
+        cwd: process.cwd(),
+        dirs: [process.cwd(), ...(options.appDirs ?? [])],
+        env: process.env,
+        hint: "This guard's fixture is sealed: provide the key from a CI secret",
+      })),
   );
   return { trace: opened, redacted: false };
 }

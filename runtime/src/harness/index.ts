@@ -37,7 +37,9 @@ export {
 } from "./pull.js";
 export { S3Bucket, signRequest, type S3Credentials } from "./s3.js";
 export { bundleWorker } from "./bundle.js";
-export { main as cli, loadPrivateKey } from "./cli.js";
+export { workerBuildOptions } from "./esbuild.js";
+export { main as cli } from "./cli.js";
+export { loadPrivateKey, type LoadPrivateKeyOptions } from "../trace/key-file.js";
 export { loadPolicy } from "./replay.js";
 export { scanWorker } from "./scan.js";
 export {

@@ -11,7 +11,14 @@ import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Miniflare } from "miniflare";
 import { asFluxError, FluxError } from "../errors.js";
-import { OUTCOMES, readTrace, traceKey, type TraceSummary } from "../trace/index.js";
+import {
+  appPrefix,
+  OUTCOMES,
+  parseTraceKey,
+  readSummaryMetadata,
+  TRACE_ROOT,
+} from "../contract/storage.js";
+import { readTrace, type TraceSummary } from "../trace/index.js";
 import { readWranglerConfig } from "./config.js";
 import { S3Bucket, type S3Credentials } from "./s3.js";
 
@@ -96,32 +103,6 @@ export function parseFilters(
   return out;
 }
 
-/** `traces/<app>/<YYYY-MM-DD>/<HH>/<HHMMSSmmm>-<id>.cbor`, as traceKey writes it. */
-const KEY =
-  /^traces\/([^/]+)\/(\d{4})-(\d{2})-(\d{2})\/(\d{2})\/(\d{2})(\d{2})(\d{2})(\d{3})-([0-9a-f]{32})\.cbor$/;
-
-/** The app segment and start time a trace key encodes, or undefined for other keys. */
-function parseKey(key: string): { app: string; start: number } | undefined {
-  const m = KEY.exec(key);
-  if (!m) return undefined;
-  const [, app, y, mo, d, h, , mi, s, ms] = m;
-  const start = Date.UTC(
-    Number(y),
-    Number(mo) - 1,
-    Number(d),
-    Number(h),
-    Number(mi),
-    Number(s),
-    Number(ms),
-  );
-  return { app: app!, start };
-}
-
-/** The key segment traceKey makes of an app name. */
-function appSegment(app: string): string {
-  return traceKey({ app, start: 0, traceId: "0" }).split("/")[1]!;
-}
-
 function routeMatches(pattern: string, route: string): boolean {
   if (!pattern.includes("*")) return pattern === route;
   const re = new RegExp(
@@ -133,22 +114,14 @@ function routeMatches(pattern: string, route: string): boolean {
   return re.test(route);
 }
 
-/** The summary fields filters read, from R2 metadata (any case) or a decoded summary. */
+/** The summary fields filters read, from R2 metadata or a decoded summary. */
 type Facts = Partial<
   Pick<TraceSummary, "app" | "route" | "method" | "status" | "outcome" | "start">
 >;
 
+/** The facts R2 metadata gives (any key case: the S3 API lowercases), or none. */
 function factsFromMetadata(meta: Record<string, string>): Facts {
-  const lower = Object.fromEntries(Object.entries(meta).map(([k, v]) => [k.toLowerCase(), v]));
-  const facts: Facts = {};
-  if (lower.app !== undefined) facts.app = lower.app;
-  if (lower.route !== undefined) facts.route = lower.route;
-  if (lower.method !== undefined) facts.method = lower.method;
-  if (lower.status !== undefined && /^\d+$/.test(lower.status)) facts.status = Number(lower.status);
-  if ((OUTCOMES as readonly string[]).includes(lower.outcome ?? ""))
-    facts.outcome = lower.outcome as Facts["outcome"] & string;
-  if (lower.start !== undefined && /^\d+$/.test(lower.start)) facts.start = Number(lower.start);
-  return facts;
+  return readSummaryMetadata(meta) ?? {};
 }
 
 /** False when a known fact rules the trace out; unknown facts pass (the head decides later). */
@@ -422,11 +395,11 @@ export async function pullTraces(options: PullOptions): Promise<PullResult> {
     ...(hasMain === undefined ? {} : { hasMain }),
   };
   try {
-    const prefix = filters.app ? `traces/${appSegment(filters.app)}/` : "traces/";
+    const prefix = filters.app ? appPrefix(filters.app) : TRACE_ROOT;
     const candidates: { key: string; size: number; meta?: Record<string, string> }[] = [];
     for await (const o of source.list(prefix)) {
       result.listed++;
-      const fromKey = parseKey(o.key);
+      const fromKey = parseTraceKey(o.key);
       if (!fromKey || !safeKey(o.key)) continue;
       if (!admits(filters, { start: fromKey.start, ...(o.meta ? factsFromMetadata(o.meta) : {}) }))
         continue;

@@ -11,6 +11,7 @@ import { build, type Metafile } from "esbuild";
 import type { CodeFinding, UnsupportedApi } from "../replay/preflight.js";
 import type { WorkerConfig } from "./config.js";
 import { FluxError } from "../errors.js";
+import { workerBuildOptions } from "./esbuild.js";
 
 const PATTERNS: { api: UnsupportedApi; re: RegExp; detail: string }[] = [
   { api: "raw_socket", re: /["']cloudflare:sockets["']/, detail: "imports cloudflare:sockets" },
@@ -73,19 +74,9 @@ export async function scanWorker(config: WorkerConfig): Promise<CodeFinding[]> {
   const cwd = dirname(config.main);
   let meta: Metafile;
   try {
-    const result = await build({
-      entryPoints: [config.main],
-      bundle: true,
-      write: false,
-      metafile: true,
-      format: "esm",
-      platform: "neutral",
-      conditions: ["workerd", "worker", "browser"],
-      mainFields: ["workerd", "worker", "browser", "module", "main"],
-      external: ["node:*", "cloudflare:*"],
-      absWorkingDir: cwd,
-      logLevel: "silent",
-    });
+    const result = await build(
+      workerBuildOptions(config.main, { metafile: true as const, absWorkingDir: cwd }),
+    );
     meta = result.metafile;
   } catch (cause) {
     throw new FluxError("ERR_REPLAY_BUNDLE", `Could not scan the worker ${config.main}`, { cause });

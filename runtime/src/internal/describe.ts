@@ -8,8 +8,8 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import type { TraceEvent } from "../trace/schema.js";
 import { encodeCbor } from "../trace/_cbor.js";
 
-/** A call as the report shows it: enough to tell calls apart, never a payload. */
-export type CallDescription = Record<string, string | number | boolean | string[] | null>;
+import type { CallDescription } from "../contract/report.js";
+export type { CallDescription };
 
 /** A short digest of bytes for reports: 16 hex characters of SHA-256. */
 export function digest(bytes: Uint8Array): string {

@@ -10,12 +10,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { isTruncated, sameValue } from "./values.js";
 
-/** One difference: where, the recorded value, the replayed value. */
-export interface DiffEntry {
-  path: string;
-  expected: unknown;
-  actual: unknown;
-}
+import type { DiffEntry } from "../contract/report.js";
+export type { DiffEntry };
 
 /** At most this many entries per difference list (the first ones in path order). */
 const MAX_ENTRIES = 24;

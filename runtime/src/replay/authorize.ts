@@ -1,42 +1,37 @@
 /**
  * Who may put an app into replay mode. Two ways, both impossible from a public request:
  * - the local harness sets a per-run secret var (`__FLUX_REPLAY`) and sends it in a header;
- * - a deployed agent signs each envelope (JWS EdDSA over the envelope's digest, 60 s lifetime)
- *   with its Ed25519 key; the app holds only the public half (`FLUX_AGENT_KEY`).
+ * - a deployed agent signs each envelope (a JWT, EdDSA, over the envelope's digest, 60 s at
+ *   most) with its Ed25519 key; the app holds only the public half (`FLUX_AGENT_KEY`). The
+ *   claims are the agent contract's {@link ReplayAuthClaims}.
  * @module
  */
+import { equalBytes } from "@noble/ciphers/utils.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
-import { CompactSign, compactVerify, importJWK, type JWK } from "jose";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { errors, importJWK, jwtVerify, SignJWT, type JWK } from "jose";
+import {
+  AGENT_KEY_VAR,
+  REPLAY_AUTH_AUDIENCE,
+  REPLAY_AUTH_HEADER,
+  REPLAY_AUTH_MAX_AGE_S,
+  REPLAY_AUTH_TYPE,
+  ReplayAuthClaims,
+  TOKEN_CLOCK_SKEW_S,
+  TOKEN_MAX_LENGTH,
+} from "../contract/agent.js";
 import { FluxError } from "../errors.js";
 import { newTraceId, now } from "../internal/originals.js";
 import { REPLAY_HEADER, REPLAY_SECRET_VAR } from "./envelope.js";
 
-/** Header carrying an agent's signed replay authorization. */
-export const REPLAY_AUTH_HEADER = "x-fluxrun-replay-auth";
-/** Env var holding the agent's public Ed25519 JWK (JSON) on the app. */
-export const AGENT_KEY_VAR = "FLUX_AGENT_KEY";
-const AUDIENCE = "fluxrun-replay";
-const MAX_LIFETIME_S = 60;
-const SKEW_S = 5;
+export { AGENT_KEY_VAR, REPLAY_AUTH_HEADER };
 
-function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
-/** True when a request carries the harness's per-run replay secret. */
+/** True when a request carries the harness's per-run replay secret (compared in constant time). */
 export function hasHarnessSecret(request: Request, env: Record<string, unknown>): boolean {
   const secret = env[REPLAY_SECRET_VAR];
   const header = request.headers.get(REPLAY_HEADER);
-  return (
-    typeof secret === "string" &&
-    secret.length >= 32 &&
-    header !== null &&
-    timingSafeEqual(header, secret)
-  );
+  if (typeof secret !== "string" || secret.length < 32 || header === null) return false;
+  return equalBytes(sha256(utf8ToBytes(header)), sha256(utf8ToBytes(secret)));
 }
 
 /** True when the request claims an agent-signed replay (it must then verify, or be refused). */
@@ -61,67 +56,79 @@ export async function signReplay(
   options: { traceId: string; now?: () => number },
 ): Promise<string> {
   const iat = Math.floor((options.now ?? now)() / 1000);
-  const payload = {
-    aud: AUDIENCE,
-    trace: options.traceId,
-    digest: bytesToHex(sha256(body)),
-    iat,
-    exp: iat + MAX_LIFETIME_S,
-    jti: newTraceId(),
-  };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: "EdDSA", typ: "fluxrun-replay+jws" })
+  return new SignJWT({ trace: options.traceId, digest: bytesToHex(sha256(body)) })
+    .setProtectedHeader({ alg: "EdDSA", typ: REPLAY_AUTH_TYPE })
+    .setAudience(REPLAY_AUTH_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + REPLAY_AUTH_MAX_AGE_S)
+    .setJti(newTraceId())
     .sign(await importJWK(signingKey, "EdDSA"));
+}
+
+function agentKey(agentKeyJson: string): Promise<CryptoKey | Uint8Array> {
+  let key = keyCache.get(agentKeyJson);
+  if (!key) {
+    let jwk: JWK;
+    try {
+      jwk = JSON.parse(agentKeyJson) as JWK;
+    } catch (cause) {
+      throw refused("FLUX_AGENT_KEY is not JSON", cause);
+    }
+    if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || "d" in jwk)
+      throw refused("FLUX_AGENT_KEY is not a public Ed25519 JWK");
+    key = importJWK(jwk, "EdDSA");
+    keyCache.set(agentKeyJson, key);
+  }
+  return key;
+}
+
+function refused(why: string, cause?: unknown): FluxError {
+  return new FluxError(
+    "ERR_REPLAY_ENVELOPE",
+    `Replay authorization refused: ${why}`,
+    cause ? { cause } : undefined,
+  );
 }
 
 /**
  * Verifies an agent's replay authorization against the envelope bytes (app side), before the
- * envelope is decoded. Returns the trace id it was signed for. Throws FluxError
- * ERR_REPLAY_ENVELOPE with the reason; never returns for a bad token.
+ * envelope is decoded: signature, audience, type, age and expiry (jose), then the claims and the
+ * digest. Returns the trace id it was signed for; throws FluxError ERR_REPLAY_ENVELOPE with the
+ * reason for anything else.
+ *
+ * @example
+ * ```ts
+ * const traceId = await verifyReplay(request.headers.get(REPLAY_AUTH_HEADER)!, body, env.FLUX_AGENT_KEY);
+ * ```
  */
 export async function verifyReplay(
   token: string,
   body: Uint8Array,
-  agentKey: string,
+  agentKeyJson: string,
   options: { now?: () => number } = {},
 ): Promise<string> {
-  const fail = (why: string, cause?: unknown): never => {
-    throw new FluxError(
-      "ERR_REPLAY_ENVELOPE",
-      `Replay authorization refused: ${why}`,
-      cause ? { cause } : undefined,
-    );
-  };
-  if (token.length > 4096) fail("the token is too large");
-  let key = keyCache.get(agentKey);
-  if (!key) {
-    let jwk: JWK;
-    try {
-      jwk = JSON.parse(agentKey) as JWK;
-    } catch (cause) {
-      return fail("FLUX_AGENT_KEY is not JSON", cause);
-    }
-    if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || "d" in jwk)
-      fail("FLUX_AGENT_KEY is not a public Ed25519 JWK");
-    key = importJWK(jwk, "EdDSA");
-    keyCache.set(agentKey, key);
-  }
-  let payload: Record<string, unknown>;
+  if (token.length > TOKEN_MAX_LENGTH) throw refused("the token is too large");
+  const key = await agentKey(agentKeyJson);
+  let payload: unknown;
   try {
-    const verified = await compactVerify(token, await key, { algorithms: ["EdDSA"] });
-    payload = JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, unknown>;
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: ["EdDSA"],
+      typ: REPLAY_AUTH_TYPE,
+      audience: REPLAY_AUTH_AUDIENCE,
+      maxTokenAge: REPLAY_AUTH_MAX_AGE_S,
+      clockTolerance: TOKEN_CLOCK_SKEW_S,
+      requiredClaims: ["iat", "exp", "jti"],
+      currentDate: new Date((options.now ?? now)()),
+    }));
   } catch (cause) {
-    return fail("bad signature", cause);
+    if (cause instanceof errors.JWTExpired) throw refused("expired", cause);
+    if (cause instanceof errors.JWTClaimValidationFailed)
+      throw refused(`the ${cause.claim} claim is invalid`, cause);
+    throw refused("bad signature", cause);
   }
-  const t = Math.floor((options.now ?? now)() / 1000);
-  if (payload.aud !== AUDIENCE) fail("wrong audience");
-  if (typeof payload.exp !== "number" || typeof payload.iat !== "number") fail("no lifetime");
-  if ((payload.exp as number) - (payload.iat as number) > MAX_LIFETIME_S)
-    fail("lifetime over 60 s");
-  if ((payload.exp as number) + SKEW_S < t) fail("expired");
-  if ((payload.iat as number) - SKEW_S > t) fail("issued in the future");
-  if (typeof payload.trace !== "string") fail("no trace id");
-  if (payload.digest !== bytesToHex(sha256(body)))
-    fail("the envelope does not match its signature");
-  return payload.trace as string;
+  const claims = ReplayAuthClaims.safeParse(payload);
+  if (!claims.success) throw refused("the claims do not match the contract");
+  if (claims.data.digest !== bytesToHex(sha256(body)))
+    throw refused("the envelope does not match its signature");
+  return claims.data.trace;
 }

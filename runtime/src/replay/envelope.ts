@@ -8,6 +8,7 @@ import * as z from "zod/mini";
 import { HEAD_LIMITS, PAYLOAD_LIMITS, type DecodeLimits } from "../trace/_decode.js";
 import { ErrorData, HANDLER_KINDS, HttpResponseData, TraceEvent } from "../trace/schema.js";
 import { ReplayPolicy } from "./policy.js";
+import { Divergence } from "../contract/report.js";
 
 /** Request header that marks a replay; honoured only when it matches env.__FLUX_REPLAY. */
 export const REPLAY_HEADER = "x-fluxrun-replay";
@@ -39,30 +40,8 @@ export const ReplayEnvelope = z.object({
 });
 export type ReplayEnvelope = z.infer<typeof ReplayEnvelope>;
 
-export const DivergenceData = z.object({
-  code: z.string(),
-  seq: z.nullable(z.int()),
-  kind: z.string(),
-  op: z.string(),
-  target: z.string(),
-  message: z.string(),
-  fields: z.optional(z.array(z.string())),
-  expected: z.optional(z.unknown()),
-  actual: z.optional(z.unknown()),
-  closest: z.optional(
-    z.nullable(z.object({ seq: z.number(), op: z.string(), target: z.string() })),
-  ),
-  count: z.optional(z.int()),
-  diff: z.optional(
-    z.array(z.object({ path: z.string(), expected: z.unknown(), actual: z.unknown() })),
-  ),
-  site: z.optional(
-    z.object({
-      recorded: z.optional(z.array(z.tuple([z.string(), z.string(), z.int(), z.int()]))),
-      replayed: z.optional(z.array(z.tuple([z.string(), z.string(), z.int(), z.int()]))),
-    }),
-  ),
-});
+/** A divergence as the app reports it: the report contract's {@link Divergence}. */
+export const DivergenceData = Divergence;
 
 export const ReplayResult = z.object({
   version: z.literal(1),

@@ -15,7 +15,6 @@ import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
 import { checkFirst } from "../trace/_check.js";
 import { ENVELOPE_LIMITS, ReplayEnvelope, type ReplayResult } from "./envelope.js";
 import { headerPairs } from "../internal/values.js";
-import type { Divergence } from "./divergence.js";
 
 /** Decodes and checks a replay envelope (bounded: {@link ENVELOPE_LIMITS}). */
 export function decodeEnvelope(bytes: Uint8Array): ReplayEnvelope {
@@ -145,7 +144,7 @@ export async function executeReplay(
     response,
     error,
     ...(returned === undefined ? {} : { returned }),
-    divergences: findings.divergences as Divergence[] as ReplayResult["divergences"],
+    divergences: findings.divergences,
     served: findings.served,
     unconsumed: findings.unconsumed,
     console: findings.console,

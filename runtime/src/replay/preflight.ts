@@ -4,10 +4,15 @@
  * never runs user code.
  * @module
  */
+import type { PreflightItem, PreflightReport, Readiness } from "../contract/report.js";
 import type { TraceHead } from "../trace/schema.js";
 
-export const READINESS = ["ready", "not_ready", "unknown"] as const;
-export type Readiness = (typeof READINESS)[number];
+export {
+  READINESS,
+  type PreflightItem,
+  type PreflightReport,
+  type Readiness,
+} from "../contract/report.js";
 
 /** Host APIs FluxRun cannot serve in replay. */
 export const UNSUPPORTED_APIS = {
@@ -26,32 +31,6 @@ export interface CodeFinding {
   /** `file:line`, or the binding name for config findings. */
   where: string;
   detail: string;
-}
-
-export interface PreflightItem {
-  code: string;
-  reason: string;
-  seq?: number;
-}
-
-export interface PreflightReport {
-  traceId: string;
-  route: string;
-  readiness: Readiness;
-  /** What stops a faithful replay. */
-  blockers: PreflightItem[];
-  /** Unsupported APIs in the code but not on this trace's path, and other notes. */
-  warnings: PreflightItem[];
-  /** Each boundary the trace holds, whether replay can serve it, and what its binding kind says. */
-  boundaries: {
-    kind: string;
-    op: string;
-    target: string;
-    count: number;
-    replayable: boolean;
-    note?: string;
-  }[];
-  codeScanned: boolean;
 }
 
 function apiOfEvent(op: string): UnsupportedApi {

@@ -6,7 +6,7 @@
  * with masked headers and fields masked; without it, digests.
  * @module
  */
-import type { Divergence } from "./divergence.js";
+import type { CallSite, Divergence, OutcomeView, ReplayReport } from "../contract/report.js";
 import { digest } from "./divergence.js";
 import type { ReplayResult } from "./envelope.js";
 import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
@@ -16,31 +16,7 @@ import { encodeCbor } from "../trace/_cbor.js";
 import type { ReplayPolicy } from "./policy.js";
 import { diffMessages, diffValues, type DiffEntry } from "../internal/diff.js";
 
-export interface OutcomeView {
-  status: number | null;
-  headers: string[];
-  body: string | null;
-  error: { name: string } | null;
-}
-
-export interface ReplayReport {
-  traceId: string;
-  app: string;
-  route: string;
-  method: string;
-  recordedAt: string;
-  verdict: "match" | "diverged";
-  recorded: OutcomeView;
-  replayed: OutcomeView;
-  divergences: Divergence[];
-  unconsumed: { seq: number; kind: string; op: string; target: string }[];
-  served: number;
-  liveNetworkAttempts: number;
-  /** The effects served, in the order the replay made them: `kind op target`. */
-  boundaries: string[];
-  /** Live read-only calls the replay policy let through. */
-  liveAllowed: { op: string; target: string }[];
-}
+export type { OutcomeView, ReplayReport } from "../contract/report.js";
 
 function bodyView(body: HttpResponseData["body"] | undefined): string | null {
   if (body instanceof Uint8Array) return `${body.length} bytes ${digest(body)}`;
@@ -143,7 +119,7 @@ export function buildReport(
   const { policy } = options;
   const liveNetworkAttempts = options.liveNetworkAttempts ?? 0;
   const rec = recordedOutcome(head, payloads);
-  const divergences: Divergence[] = [...(result.divergences as Divergence[])];
+  const divergences: Divergence[] = [...result.divergences];
   const fields: string[] = [];
   if ((rec.response?.status ?? null) !== (result.response?.status ?? null)) fields.push("status");
   if (rec.response && result.response) {
@@ -245,7 +221,7 @@ export function formatReport(report: ReplayReport): string {
     lines.push(
       `  ${i + 1}. ${d.code}${d.seq === null ? "" : ` at event #${d.seq}`} [${d.kind} ${d.op} ${d.target}]: ${d.message}`,
     );
-    const where = (frames?: [string, string, number, number][]) => {
+    const where = (frames?: CallSite[]) => {
       const f = frames?.[0];
       return f ? `${f[1]}:${f[2]}:${f[3]}${f[0] ? ` (${f[0]})` : ""}` : undefined;
     };

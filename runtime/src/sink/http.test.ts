@@ -226,6 +226,8 @@ describe("httpSink", () => {
     ["a fractional maxQueue", { maxQueue: 1.5 }, RangeError],
     ["negative retries", { retries: -1 }, RangeError],
     ["an unknown encoding", { encoding: "xml" as "json" }, TypeError],
+    ["batches over the ingest body limit", { maxBatchBytes: 64 * 1024 * 1024 }, RangeError],
+    ["more items per batch than the endpoint takes", { batchSize: 101 }, RangeError],
   ];
   it.each(HOSTILE)("refuses %s", (_name, bad, kind) => {
     expect(() => sink(bad)).toThrow(kind);

@@ -1,46 +1,38 @@
 /**
  * The HTTP ingest sink: sends sealed traces to the dashboard's `POST /v1/ingest` in batches,
- * retried with exponential backoff, with bounded memory. Works on Workers, Deno and Node.
+ * retried with exponential backoff, with bounded memory. Works on Workers, Deno and Node. The
+ * wire format, statuses and retry rules are the ingest contract's (`fluxrun/contract`).
  *
- * Ingest contract (version 1), what the dashboard implements:
- *
- * - Request: `POST <url>/v1/ingest`, headers `authorization: Bearer <ingest token of the app>`,
- *   `x-fluxrun-ingest: 1`, and `content-type: application/cbor` (default) or `application/json`.
- *   Body: an array of 1..batchSize items `{ key, bytes, summary }`:
- *   - `key`: the storage key, `traces/<app>/<YYYY-MM-DD>/<HH>/<HHMMSSmmm>-<traceId>.cbor`;
- *   - `bytes`: the sealed trace file (CBOR byte string; in JSON, standard base64 with padding);
- *   - `summary`: the unsealed TraceSummary (`summary.traceId` is the idempotency key).
- *   The summary is a convenience copy: the dashboard should index `readTrace(bytes).head.summary`
- *   and reject an item whose sent summary or key does not match it.
- * - Idempotency: the dashboard stores each `traceId` once; a repeat is answered `duplicate`, not an
- *   error. The sink re-sends a batch only when no success answer arrived, and never re-sends a
- *   trace id after a success.
- * - Response: 2xx with optional JSON `{ results: [{ traceId, status: "stored" | "duplicate" |
- *   "rejected", reason? }] }`; an item missing from `results` (or no JSON body) counts as stored.
- *   `reason` is a short code (`schema`, `too_large`, `app_mismatch`), never payload text.
- * - Errors: 401/403 (bad token), 400, 413 and other 4xx refuse the whole batch and are not
- *   retried; 408, 429 and 5xx (and network errors) are retried, `Retry-After` (seconds) honoured.
+ * Four parts: a {@link TraceQueue} (bounded, one entry per trace id), a {@link Delivery} (one
+ * attempt at one batch), a {@link RetryPolicy} (when to try again) and the counters
+ * ({@link HttpSinkStats}); the pump here moves batches from the first through the others.
  * @module
  */
+import { INGEST_LIMITS, INGEST_PATH, type IngestEncoding } from "../contract/ingest.js";
 import { FluxError } from "../errors.js";
 import { fetch as hostFetch, mathRandom } from "../internal/originals.js";
-import { encodeCbor } from "../trace/_cbor.js";
 import type { SealedTrace, TraceSink } from "./_sink.js";
+import { Delivery, type Attempt, type SendFn } from "./_http/delivery.js";
+import { TraceQueue, type Entry } from "./_http/queue.js";
+import { RetryPolicy } from "./_http/retry.js";
+import { emptyStats, type HttpSinkStats } from "./_http/stats.js";
+
+export type { HttpSinkStats };
 
 export interface HttpSinkOptions {
   /** Dashboard base URL; traces go to `${url}/v1/ingest`. https, or http on loopback only. */
   url: string;
   /** The app's ingest token, sent as `Authorization: Bearer <token>`. */
   token: string;
-  /** Traces per request. Default 20. */
+  /** Traces per request, at most 100. Default 20. */
   batchSize?: number;
   /** Traces held (waiting or in flight) at most; more are dropped and counted. Default 100. */
   maxQueue?: number;
   /** Retries after the first attempt of a batch. Default 4. */
   retries?: number;
   /** Request body encoding. Default `"cbor"`. */
-  encoding?: "cbor" | "json";
-  /** Bytes of trace data per request at most (one trace always fits). Default 8 MiB. */
+  encoding?: IngestEncoding;
+  /** Bytes of trace data per request at most (one trace always fits). Default 8 MiB; at most two thirds of the ingest body limit. */
   maxBatchBytes?: number;
   /** First retry delay; each retry doubles it (with jitter), up to `maxBackoffMs`. Default 500. */
   backoffMs?: number;
@@ -51,35 +43,11 @@ export interface HttpSinkOptions {
   /** Per-request timeout. Default 10 000 ms. */
   timeoutMs?: number;
   /** Sends a request. Default: the host's own fetch, never recorded. Inject in tests. */
-  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  fetch?: SendFn;
   /** Waits `ms`. Default: setTimeout. Inject in tests to freeze time. */
   sleep?: (ms: number) => Promise<void>;
   /** Jitter source in [0, 1). Default: the host's Math.random. */
   random?: () => number;
-}
-
-/** What the sink did so far. */
-export interface HttpSinkStats {
-  /** Traces waiting or in flight now. */
-  queued: number;
-  /** Traces the dashboard acknowledged (stored or duplicate). */
-  sent: number;
-  /** Of `sent`, traces the dashboard already had. */
-  duplicates: number;
-  /** Writes of a trace id already sent or queued: not sent again. */
-  skipped: number;
-  /** Traces the dashboard refused (4xx, or `rejected` in its results). */
-  rejected: number;
-  /** Traces given up on after every retry. */
-  failed: number;
-  /** Traces dropped because the queue was full. */
-  dropped: number;
-  /** Retry attempts made. */
-  retries: number;
-  /** Requests answered 2xx. */
-  batches: number;
-  /** Status of the last answer, or null. */
-  lastStatus: number | null;
 }
 
 /** A TraceSink that also reports its counters and can be drained. */
@@ -89,21 +57,16 @@ export interface HttpSink extends TraceSink {
   flush(): Promise<void>;
 }
 
-interface Item {
-  trace: SealedTrace;
-  id: string;
-  done: Promise<void>;
-  resolve(): void;
-  reject(err: FluxError): void;
-}
-
-const REMEMBERED_IDS = 4096;
-const REASON = /^[a-z][a-z0-9_]{0,39}$/;
-
-function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+function integer(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  range: { min: number; max?: number },
+): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min) {
-    throw new RangeError(`httpSink option \`${name}\` must be an integer of at least ${min}`);
+  if (!Number.isInteger(v) || v < range.min || v > (range.max ?? Number.MAX_SAFE_INTEGER)) {
+    const bounds = range.max === undefined ? `at least ${range.min}` : `${range.min}..${range.max}`;
+    throw new RangeError(`httpSink option \`${name}\` must be an integer, ${bounds}`);
   }
   return v;
 }
@@ -120,51 +83,11 @@ function ingestUrl(url: string): string {
     throw new TypeError("httpSink option `url` must use https (http only on 127.0.0.1/localhost)");
   }
   if (u.search || u.hash) throw new TypeError("httpSink option `url` takes no query or fragment");
-  return `${u.origin}${u.pathname.replace(/\/+$/, "")}/v1/ingest`;
+  return `${u.origin}${u.pathname.replace(/\/+$/, "")}${INGEST_PATH}`;
 }
 
-function base64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(s);
-}
-
-function retryable(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header || !/^\d{1,6}$/.test(header.trim())) return undefined;
-  return Number(header.trim()) * 1000;
-}
-
-/** Reads `{ results: [{ traceId, status, reason? }] }`; anything else means "all stored". */
-async function readResults(
-  res: Response,
-): Promise<Map<string, { status: string; reason?: string }>> {
-  const out = new Map<string, { status: string; reason?: string }>();
-  if (!res.headers.get("content-type")?.includes("json")) {
-    await res.body?.cancel();
-    return out;
-  }
-  try {
-    const data = (await res.json()) as { results?: unknown };
-    if (!Array.isArray(data.results)) return out;
-    for (const r of data.results as { traceId?: unknown; status?: unknown; reason?: unknown }[]) {
-      if (typeof r?.traceId !== "string" || typeof r.status !== "string") continue;
-      out.set(
-        r.traceId,
-        typeof r.reason === "string" && REASON.test(r.reason)
-          ? { status: r.status, reason: r.reason }
-          : { status: r.status },
-      );
-    }
-  } catch {
-    // an unreadable success answer still means the batch was accepted
-  }
-  return out;
+function writeError(message: string, cause?: unknown): FluxError {
+  return new FluxError("ERR_SINK_WRITE", message, cause === undefined ? undefined : { cause });
 }
 
 /**
@@ -189,220 +112,121 @@ export function httpSink(options: HttpSinkOptions): HttpSink {
   if (typeof token !== "string" || token.length === 0 || /[\s\0]/.test(token)) {
     throw new TypeError("httpSink option `token` must be a non-empty token without whitespace");
   }
-  const batchSize = positiveInt("batchSize", options.batchSize, 20);
-  const maxQueue = positiveInt("maxQueue", options.maxQueue, 100);
-  const retries = positiveInt("retries", options.retries, 4, 0);
-  const maxBatchBytes = positiveInt("maxBatchBytes", options.maxBatchBytes, 8 * 1024 * 1024);
-  const backoffMs = positiveInt("backoffMs", options.backoffMs, 500, 0);
-  const maxBackoffMs = positiveInt("maxBackoffMs", options.maxBackoffMs, 30_000, 0);
-  const lingerMs = positiveInt("lingerMs", options.lingerMs, 50, 0);
-  const timeoutMs = positiveInt("timeoutMs", options.timeoutMs, 10_000);
   const encoding = options.encoding ?? "cbor";
   if (encoding !== "cbor" && encoding !== "json") {
     throw new TypeError('httpSink option `encoding` must be "cbor" or "json"');
   }
-  const send = options.fetch ?? ((url: string, init: RequestInit) => hostFetch(url, init));
+  const batchSize = integer("batchSize", options.batchSize, 20, {
+    min: 1,
+    max: INGEST_LIMITS.maxItems,
+  });
+  const maxBatchBytes = integer("maxBatchBytes", options.maxBatchBytes, 8 * 1024 * 1024, {
+    min: 1,
+    // Room in the ingest body for base64 (JSON) and the summaries.
+    max: Math.floor((INGEST_LIMITS.maxBodyBytes * 2) / 3),
+  });
+  const lingerMs = integer("lingerMs", options.lingerMs, 50, { min: 0 });
+  const queue = new TraceQueue({
+    maxQueue: integer("maxQueue", options.maxQueue, 100, { min: 1 }),
+  });
+  const retry = new RetryPolicy({
+    retries: integer("retries", options.retries, 4, { min: 0 }),
+    backoffMs: integer("backoffMs", options.backoffMs, 500, { min: 0 }),
+    maxBackoffMs: integer("maxBackoffMs", options.maxBackoffMs, 30_000, { min: 0 }),
+    random: options.random ?? mathRandom,
+  });
+  const delivery = new Delivery({
+    endpoint,
+    token,
+    encoding,
+    timeoutMs: integer("timeoutMs", options.timeoutMs, 10_000, { min: 1 }),
+    send: options.fetch ?? ((url, init) => hostFetch(url, init)),
+  });
   const sleep =
     options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const random = options.random ?? mathRandom;
-
-  const stats: HttpSinkStats = {
-    queued: 0,
-    sent: 0,
-    duplicates: 0,
-    skipped: 0,
-    rejected: 0,
-    failed: 0,
-    dropped: 0,
-    retries: 0,
-    batches: 0,
-    lastStatus: null,
-  };
-  const queue: Item[] = [];
-  const pending = new Map<string, Item>();
-  const delivered = new Set<string>();
+  const stats = emptyStats();
   let running: Promise<void> | undefined;
   let flushing = 0;
 
-  function remember(id: string): void {
-    delivered.add(id);
-    if (delivered.size > REMEMBERED_IDS) {
-      const oldest = delivered.values().next();
-      if (!oldest.done) delivered.delete(oldest.value);
-    }
-  }
-
-  function settle(item: Item, err?: FluxError): void {
-    pending.delete(item.id);
-    if (err) item.reject(err);
-    else {
-      remember(item.id);
-      item.resolve();
-    }
-  }
-
-  function encode(batch: readonly Item[]): Uint8Array | string {
-    if (encoding === "cbor") {
-      return encodeCbor(
-        batch.map(({ trace: t }) => ({ key: t.key, bytes: t.bytes, summary: t.summary })),
-      );
-    }
-    return JSON.stringify(
-      batch.map(({ trace: t }) => ({ key: t.key, bytes: base64(t.bytes), summary: t.summary })),
-    );
-  }
-
-  function delay(attempt: number, hint: number | undefined): number {
-    const base = Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1));
-    const jittered = base / 2 + (base / 2) * random();
-    return Math.min(maxBackoffMs, Math.max(jittered, hint ?? 0));
-  }
-
-  async function deliver(batch: readonly Item[]): Promise<void> {
-    const body = encode(batch);
-    const headers = {
-      authorization: `Bearer ${token}`,
-      "content-type": encoding === "cbor" ? "application/cbor" : "application/json",
-      "x-fluxrun-ingest": "1",
-    };
-    let last = "no answer";
-    let hint: number | undefined;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) {
-        stats.retries++;
-        await sleep(delay(attempt, hint));
-      }
-      let res: Response;
-      try {
-        res = await send(endpoint, {
-          method: "POST",
-          headers,
-          body: body as BodyInit,
-          signal: AbortSignal.timeout(timeoutMs),
-        });
-      } catch (err) {
-        last = `a network error (${err instanceof Error ? err.name : "unknown"})`;
-        hint = undefined;
-        continue;
-      }
-      stats.lastStatus = res.status;
-      if (res.ok) {
-        stats.batches++;
-        const results = await readResults(res);
-        for (const item of batch) {
-          const r = results.get(item.id);
-          if (r?.status === "rejected") {
-            stats.rejected++;
-            const why = r.reason ? ` (${r.reason})` : "";
-            settle(
-              item,
-              new FluxError("ERR_SINK_WRITE", `The ingest endpoint rejected the trace${why}`),
-            );
-            continue;
-          }
-          stats.sent++;
-          if (r?.status === "duplicate") stats.duplicates++;
-          settle(item);
+  /** Settles a batch from the endpoint's answer, or from the reason it was not delivered. */
+  function settle(batch: readonly Entry[], outcome: Attempt): void {
+    if (outcome.kind === "answered") {
+      stats.batches++;
+      for (const entry of batch) {
+        const r = outcome.results.get(entry.id);
+        if (r?.status === "rejected") {
+          stats.rejected++;
+          const why = r.reason ? ` (${r.reason})` : "";
+          queue.settle(entry, writeError(`The ingest endpoint rejected the trace${why}`));
+          continue;
         }
-        return;
+        stats.sent++;
+        if (r?.status === "duplicate") stats.duplicates++;
+        queue.settle(entry);
       }
-      await res.body?.cancel();
-      if (!retryable(res.status)) {
-        stats.rejected += batch.length;
-        for (const item of batch) {
-          settle(
-            item,
-            new FluxError(
-              "ERR_SINK_WRITE",
-              `The ingest endpoint refused the batch (status ${res.status})`,
-            ),
-          );
-        }
-        return;
-      }
-      last = `status ${res.status}`;
-      hint = retryAfterMs(res.headers.get("retry-after"));
-    }
-    stats.failed += batch.length;
-    for (const item of batch) {
-      settle(
-        item,
-        new FluxError(
-          "ERR_SINK_WRITE",
-          `Could not deliver the trace to the ingest endpoint after ${retries + 1} attempts (last: ${last})`,
-        ),
+    } else if (outcome.kind === "refused") {
+      stats.rejected += batch.length;
+      const err = writeError(`The ingest endpoint refused the batch (status ${outcome.status})`);
+      for (const entry of batch) queue.settle(entry, err);
+    } else {
+      stats.failed += batch.length;
+      const err = writeError(
+        `Could not deliver the trace to the ingest endpoint after ${retry.retries + 1} attempts (last: ${outcome.why})`,
       );
+      for (const entry of batch) queue.settle(entry, err);
     }
   }
 
-  function nextBatch(): Item[] {
-    const batch: Item[] = [];
-    let bytes = 0;
-    for (const item of queue) {
-      if (batch.length === batchSize) break;
-      if (batch.length > 0 && bytes + item.trace.bytes.length > maxBatchBytes) break;
-      batch.push(item);
-      bytes += item.trace.bytes.length;
+  /** One batch through every attempt the retry policy allows. */
+  async function deliver(batch: readonly Entry[]): Promise<void> {
+    const request = delivery.prepare(batch.map((e) => e.trace));
+    let outcome = await delivery.attempt(request);
+    for (let attempt = 1; ; attempt++) {
+      if (outcome.status !== null) stats.lastStatus = outcome.status;
+      if (outcome.kind !== "retry" || attempt > retry.retries) break;
+      stats.retries++;
+      await sleep(retry.delay(attempt, outcome.hintMs));
+      outcome = await delivery.attempt(request);
     }
-    return batch;
+    settle(batch, outcome);
   }
 
-  async function run(): Promise<void> {
-    while (queue.length) {
-      if (queue.length < batchSize && flushing === 0 && lingerMs > 0) await sleep(lingerMs);
-      const batch = nextBatch();
+  async function pump(): Promise<void> {
+    while (queue.size) {
+      if (queue.size < batchSize && flushing === 0 && lingerMs > 0) await sleep(lingerMs);
+      const batch = queue.peek({ size: batchSize, maxBytes: maxBatchBytes });
       try {
         await deliver(batch);
       } catch (cause) {
-        for (const item of batch) {
-          if (pending.get(item.id) === item) {
-            stats.failed++;
-            settle(item, new FluxError("ERR_SINK_WRITE", "Could not send the trace", { cause }));
-          }
+        for (const entry of batch) {
+          if (!queue.isPending(entry)) continue;
+          stats.failed++;
+          queue.settle(entry, writeError("Could not send the trace", cause));
         }
       }
-      queue.splice(0, batch.length);
-      stats.queued = queue.length;
+      queue.shift(batch.length);
+      stats.queued = queue.size;
     }
   }
 
-  function pump(): void {
+  function start(): void {
     if (running) return;
-    running = run().finally(() => {
+    running = pump().finally(() => {
       running = undefined;
-      if (queue.length) pump();
+      if (queue.size) start();
     });
   }
 
   return {
     name: "http",
     write(trace: SealedTrace): Promise<void> {
-      const id = trace.summary.traceId;
-      const queued = pending.get(id);
-      if (delivered.has(id) || queued) {
-        stats.skipped++;
-        return queued ? queued.done : Promise.resolve();
+      const { admission, done } = queue.add(trace);
+      if (admission === "skipped") stats.skipped++;
+      if (admission === "dropped") stats.dropped++;
+      if (admission === "queued") {
+        stats.queued = queue.size;
+        start();
       }
-      if (queue.length >= maxQueue) {
-        stats.dropped++;
-        return Promise.reject(
-          new FluxError(
-            "ERR_SINK_WRITE",
-            `The ingest queue is full (${maxQueue} traces); the trace was dropped`,
-          ),
-        );
-      }
-      let resolve!: () => void;
-      let reject!: (err: FluxError) => void;
-      const done = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      const item: Item = { trace, id, done, resolve, reject };
-      queue.push(item);
-      pending.set(id, item);
-      stats.queued = queue.length;
-      pump();
       return done;
     },
     stats: () => ({ ...stats }),

@@ -2,7 +2,8 @@
  * The R2 sink: one object per trace, the summary as custom metadata.
  * @module
  */
-import { summaryMetadata, type SealedTrace, type TraceSink } from "./_sink.js";
+import { summaryMetadata, TRACE_CONTENT_TYPE } from "../contract/storage.js";
+import type { SealedTrace, TraceSink } from "./_sink.js";
 
 /**
  * Stores traces in an R2 bucket.
@@ -17,7 +18,7 @@ export function r2Sink(bucket: R2Bucket): TraceSink {
     name: "r2",
     async write(trace: SealedTrace) {
       await bucket.put(trace.key, trace.bytes, {
-        httpMetadata: { contentType: "application/cbor" },
+        httpMetadata: { contentType: TRACE_CONTENT_TYPE },
         customMetadata: summaryMetadata(trace.summary),
       });
     },

@@ -1,6 +1,7 @@
 /**
- * `fluxrun/trace`: read, open and seal traces; keys; the format's schemas. Replay envelopes and
- * divergence data are in `fluxrun/replay`. Runtime-agnostic (Workers, Deno, Node).
+ * `fluxrun/trace`: read, open and seal traces; keys; the format's schemas. Replay envelopes are in
+ * `fluxrun/replay`; the storage key layout re-exported here is owned by `fluxrun/contract`.
+ * Runtime-agnostic (Workers, Deno, Node).
  * @module
  */
 export {
@@ -20,6 +21,7 @@ export {
   type PublicJwk,
   type PrivateJwk,
 } from "./keys.js";
+export { loadPrivateKey, PRIVATE_KEY_FILE, type LoadPrivateKeyOptions } from "./key-file.js";
 export * from "./schema.js";
 export {
   encodeCbor,
@@ -29,4 +31,4 @@ export {
   type DecodeLimits,
   type DecodeOptions,
 } from "./_cbor.js";
-export { traceKey, tracePrefix, summaryMetadata } from "../sink/_sink.js";
+export { traceKey, tracePrefix, summaryMetadata } from "../contract/storage.js";

@@ -2,6 +2,7 @@
  * X25519 keys as plain JWK JSON (what jose's exportJWK writes): parsing, key ids, generation.
  * @module
  */
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { keyId, parsePrivateJwk, parsePublicJwk, type PrivateJwk, type PublicJwk } from "./_jwk.js";
 
@@ -72,7 +73,5 @@ export async function redactionToken(
       new TextEncoder().encode(`${name.toLowerCase()}\0${value}`),
     ),
   );
-  let hex = "";
-  for (const b of mac.subarray(0, 6)) hex += b.toString(16).padStart(2, "0");
-  return `[masked:${hex}]`;
+  return `[masked:${bytesToHex(mac.subarray(0, 6))}]`;
 }

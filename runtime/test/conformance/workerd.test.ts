@@ -3,6 +3,7 @@
  * Miniflare (traces in an in-memory R2 bucket), replay with the harness's Replayer (outbound
  * network refused, no secret bound).
  */
+import { pinned } from "../_miniflare.js";
 import { afterAll, it } from "vitest";
 import { Miniflare } from "miniflare";
 import { bundleWorker } from "../../src/harness/bundle.js";
@@ -31,7 +32,7 @@ const workerd: RuntimeUnderTest = {
         return res as unknown as Response;
       },
       async traces(n) {
-        const bucket = await mf.getR2Bucket("FLUX_TRACES");
+        const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
         for (let i = 0; i < 400; i++) {
           const list = await bucket.list();
           if (list.objects.length >= n) {

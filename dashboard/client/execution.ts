@@ -1,0 +1,281 @@
+/**
+ * The execution page's script: Unlock, Replay and Save-as-guard. The browser calls the agent
+ * directly with a token the dashboard issued for that one action; payloads go from the agent to
+ * this page and nowhere else (never to the dashboard).
+ * @module
+ */
+import { bytesToHex } from "@noble/hashes/utils.js";
+import type {
+  Divergence,
+  OutcomeView,
+  ReplayResponse,
+  UnlockedField,
+  UnlockResponse,
+} from "fluxrun/contract";
+import type { ExecutionConfig, SavedGuard } from "../src/browser.js";
+import { agent, dashboard, issue } from "./api.js";
+import { busy, byId, el, pageConfig } from "./dom.js";
+import { asState, FluxState, showState } from "./states.js";
+
+const cfg = pageConfig<ExecutionConfig>();
+const ctx = { agentId: cfg.agentId };
+const out = byId("agent-state");
+
+function fromBase64(s: string): Uint8Array {
+  return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+}
+
+/** Pretty JSON when the text is JSON, else the text. */
+function pretty(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+/** A field's value as the page shows it. */
+function display(f: UnlockedField): string {
+  if (f.missing) return "(not in this trace)";
+  if (f.truncated && f.value == null) return "(cut by the size budget: not recorded)";
+  if (f.value == null) return "(empty)";
+  if (f.encoding === "json") return JSON.stringify(JSON.parse(f.value), null, 2);
+  if (f.encoding === "base64") {
+    const bytes = fromBase64(f.value);
+    try {
+      return pretty(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch {
+      const hex = bytesToHex(bytes.subarray(0, 64)).match(/../g)?.join(" ") ?? "";
+      return `${bytes.length} bytes (binary) ${hex}${bytes.length > 64 ? " …" : ""}`;
+    }
+  }
+  return pretty(f.value);
+}
+
+function renderUnlocked(res: UnlockResponse): void {
+  const box = byId("unlocked");
+  box.replaceChildren(
+    el("h2", { text: "Unlocked payloads" }),
+    el("p", {
+      cls: "small muted",
+      text: "Shown in this page only: not stored by the dashboard. Reloading hides them.",
+    }),
+  );
+  for (const f of res.fields) {
+    box.append(
+      el("div", { "data-path": f.path }, [
+        el("div", {}, [
+          el("code", { text: f.path }),
+          f.masked ? el("span", { cls: "tag w", text: "masked field" }) : null,
+          f.truncated ? el("span", { cls: "tag w", text: "truncated" }) : null,
+        ]),
+        el("pre", { cls: "val", text: display(f) }),
+      ]),
+    );
+    for (const n of document.querySelectorAll(`[data-sealed="${CSS.escape(f.path)}"]`)) {
+      n.classList.remove("sealed");
+      n.replaceChildren(el("pre", { cls: "val", text: display(f) }));
+    }
+  }
+  box.hidden = false;
+}
+
+function outcomeLine(o: OutcomeView | undefined): string {
+  if (!o) return "—";
+  if (o.error) return `threw ${o.error.name}`;
+  if (o.status == null) return "no response";
+  return `${o.status}${o.body ? ` · ${o.body}` : ""}`;
+}
+
+function compact(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** True when the replay ended in a non-5xx response without a thrown error. */
+function repaired(r: ReplayResponse): boolean {
+  return !r.replayed.error && r.replayed.status != null && r.replayed.status < 500;
+}
+
+function divergenceRow(d: Divergence, i: number): HTMLTableRowElement {
+  return el("tr", { "data-code": d.code }, [
+    el("td", { cls: "num", text: String(i + 1) }),
+    el("td", {}, [
+      el("span", { cls: `badge st-${d.code === "changed_outcome" ? "5" : "4"}`, text: d.code }),
+    ]),
+    el("td", { cls: "mono", text: d.seq == null ? "—" : `#${d.seq}` }),
+    el("td", { cls: "mono", text: `${d.kind} ${d.op} ${d.target}` }),
+    el("td", {}, [
+      d.message,
+      d.fields?.length
+        ? el("div", { cls: "small muted", text: `fields: ${d.fields.join(", ")}` })
+        : null,
+      d.expected !== undefined
+        ? el("div", { cls: "small mono", text: `expected: ${compact(d.expected)}` })
+        : null,
+      d.actual !== undefined
+        ? el("div", { cls: "small mono", text: `actual: ${compact(d.actual)}` })
+        : null,
+      d.closest
+        ? el("div", {
+            cls: "small muted",
+            text: `closest recorded: #${d.closest.seq} ${d.closest.op} ${d.closest.target}`,
+          })
+        : null,
+      ...(d.diff ?? []).map((x) =>
+        el("div", {
+          cls: "small mono",
+          "data-diff": x.path,
+          text: `${x.path}: ${compact(x.expected)} → ${compact(x.actual)}`,
+        }),
+      ),
+    ]),
+  ]);
+}
+
+let lastReport: ReplayResponse | null = null;
+
+function renderReport(r: ReplayResponse): void {
+  const match = r.verdict === "match";
+  const n = r.divergences.length;
+  const rows = r.divergences.map(divergenceRow);
+  byId("report").replaceChildren(
+    el(
+      "div",
+      { cls: `state ${match ? "good" : "bad"}`, id: "verdict", "data-verdict": r.verdict },
+      [
+        el("h2", {
+          text: match
+            ? "MATCH: the replay behaved like the recording"
+            : `DIVERGED: ${n} difference${n === 1 ? "" : "s"}`,
+        }),
+        el("p", {
+          text: `recorded: ${outcomeLine(r.recorded)}   ·   replayed: ${outcomeLine(r.replayed)}`,
+        }),
+        el("p", {
+          cls: "small muted",
+          text: `${r.served} recorded events served · ${r.liveNetworkAttempts} live network attempts (blocked)`,
+        }),
+      ],
+    ),
+    rows.length
+      ? el("table", {}, [
+          el("thead", {}, [
+            el(
+              "tr",
+              {},
+              ["#", "code", "event", "call", "detail"].map((t) => el("th", { text: t })),
+            ),
+          ]),
+          el("tbody", {}, rows),
+        ])
+      : el("span"),
+    r.unconsumed.length
+      ? el("p", {
+          cls: "small muted",
+          text: `Recorded but not consumed: ${r.unconsumed.map((u) => `#${u.seq} ${u.kind} ${u.op} ${u.target}`).join("; ")}`,
+        })
+      : el("span"),
+  );
+  byId("report").hidden = false;
+  const guard = byId("guard");
+  guard.hidden = !repaired(r);
+  lastReport = repaired(r) ? r : null;
+  if (lastReport) {
+    byId("guard-note").textContent =
+      `The replay ends in ${outcomeLine(r.replayed)}. Save it to keep this path from regressing.`;
+  }
+}
+
+function checkedFields(): string[] {
+  return [...document.querySelectorAll<HTMLInputElement>("input[name=field]:checked")].map(
+    (n) => n.value,
+  );
+}
+
+/** Runs an action behind a button: busy while it runs, its failure shown in `box`. */
+function onClick(id: string, box: () => HTMLElement, run: () => Promise<void>): void {
+  const button = document.getElementById(id) as HTMLButtonElement | null;
+  button?.addEventListener("click", () => {
+    busy(button, true);
+    run()
+      .catch((e: unknown) => showState(box(), asState(e)))
+      .finally(() => busy(button, false));
+  });
+}
+
+onClick(
+  "unlock-btn",
+  () => out,
+  async () => {
+    const fields = checkedFields();
+    if (!fields.length) {
+      showState(
+        out,
+        new FluxState(
+          "info",
+          "NO_FIELDS",
+          "Choose what to unlock",
+          "Tick the payloads you need; nothing is unlocked by default.",
+          "",
+        ),
+      );
+      return;
+    }
+    out.replaceChildren();
+    const t = await issue({ trace: cfg.trace, act: "unlock", fields });
+    renderUnlocked(
+      await agent<UnlockResponse>(t.agent.origin, "/v1/unlock", ctx, {
+        token: t.token,
+        payload: { trace: cfg.trace, fields },
+      }),
+    );
+  },
+);
+
+onClick(
+  "replay-btn",
+  () => out,
+  async () => {
+    out.replaceChildren();
+    const t = await issue({ trace: cfg.trace, act: "replay" });
+    renderReport(
+      await agent<ReplayResponse>(t.agent.origin, "/v1/replay", ctx, {
+        token: t.token,
+        payload: { trace: cfg.trace },
+      }),
+    );
+  },
+);
+
+onClick(
+  "guard-btn",
+  () => byId("guard-done"),
+  async () => {
+    if (!lastReport) return;
+    const saved = await dashboard<SavedGuard>("/api/guards", {
+      trace: cfg.trace,
+      report: lastReport,
+    });
+    byId("guard-done").replaceChildren(
+      el("div", { cls: "state good", id: "guard-saved" }, [
+        el("h2", { text: "Regression guard saved" }),
+        el("p", { text: "Run it locally next to your wrangler.toml:" }),
+        el("code", { cls: "cmd", text: saved.command }),
+      ]),
+    );
+    byId("guard-btn").hidden = true;
+  },
+);
+
+for (const n of document.querySelectorAll<HTMLElement>("[data-check]")) {
+  n.addEventListener("click", (ev) => {
+    ev.preventDefault();
+    const on = n.dataset.check === "all";
+    for (const c of document.querySelectorAll<HTMLInputElement>("input[name=field]"))
+      c.checked = on;
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * What the dashboard's pages share with their own browser scripts (`dashboard/client/`): the
+ * page configuration each page embeds as JSON, and the dashboard API answers the scripts read.
+ * Types only; the agent's side of the browser's calls is the agent contract in `fluxrun/contract`.
+ * @module
+ */
+import type { TraceAction } from "fluxrun/contract";
+
+/** The id of the `<script type="application/json">` holding a page's {@link PageConfig}. */
+export const PAGE_CONFIG_ID = "flux-config";
+
+/** The execution page's configuration. */
+export interface ExecutionConfig {
+  trace: string;
+  ws: string;
+  app: string;
+  agentOrigin: string | null;
+  agentId: string | null;
+}
+
+/** The diagnostics page's configuration. */
+export interface DiagnosticsConfig {
+  agentOrigin: string | null;
+  agentId: string | null;
+  /** The key id the dashboard signs tokens with, or null when it has none. */
+  kid: string | null;
+  traceVersion: number;
+  isAdmin: boolean;
+  autoCheck: boolean;
+}
+
+/** `POST /api/tokens`: a single-use token for one action, and the agent to send it to. */
+export interface IssuedToken {
+  token: string;
+  act: TraceAction;
+  trace: string;
+  jti: string;
+  expiresAt: string;
+  agent: { origin: string; id: string };
+}
+
+/** `POST /api/tokens` body. */
+export interface TokenRequestBody {
+  trace: string;
+  act: TraceAction;
+  fields?: string[];
+}
+
+/** `POST /api/guards` answer. */
+export interface SavedGuard {
+  id: string;
+  trace: string;
+  command: string;
+  status: number | null;
+  bodyDigest: string | null;
+  boundaries: string[];
+}

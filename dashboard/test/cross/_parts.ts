@@ -1,0 +1,87 @@
+/**
+ * The real parts for cross-part tests, each in real workerd (Miniflare): the dashboard worker
+ * bundled from dashboard/src (D1 migrated), the agent bundled from agent/src, and a withFlux
+ * recorder; they share the `fluxrun-traces` bucket when they run in one Miniflare.
+ */
+import type { Miniflare, WorkerOptions } from "miniflare";
+import { bundleWorker } from "fluxrun/harness";
+import { pinned } from "../../../runtime/test/_miniflare.js";
+import { migrate } from "../_helpers.js";
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+const COMMON = { compatibilityDate: "2026-04-20", compatibilityFlags: ["nodejs_compat"] };
+export const TRACE_BUCKET = "fluxrun-traces";
+
+/** The dashboard worker, bound as the real one is (D1 `DB`, R2 `FLUX_TRACES`). */
+export async function dashboardWorker(
+  bindings: Record<string, string> = {},
+): Promise<WorkerOptions> {
+  return {
+    name: "dashboard",
+    modules: [
+      {
+        type: "ESModule",
+        path: "dashboard.js",
+        contents: await bundleWorker(`${ROOT}dashboard/src/index.ts`),
+      },
+    ],
+    ...COMMON,
+    d1Databases: { DB: "fluxrun-dashboard" },
+    r2Buckets: { FLUX_TRACES: TRACE_BUCKET },
+    bindings,
+  };
+}
+
+/** The agent worker, bound as agent/wrangler.toml binds it (APP: the worker named `app`). */
+export async function agentWorker(bindings: Record<string, string>): Promise<WorkerOptions> {
+  return {
+    name: "agent",
+    modules: [
+      {
+        type: "ESModule",
+        path: "agent.js",
+        contents: await bundleWorker(`${ROOT}agent/src/index.ts`),
+      },
+    ],
+    ...COMMON,
+    bindings,
+    r2Buckets: { FLUX_TRACES: TRACE_BUCKET },
+    d1Databases: ["FLUX_AUDIT"],
+    durableObjects: { FLUX_JTI: "JtiStore" },
+    serviceBindings: { APP: "app" },
+  };
+}
+
+/** A withFlux recorder (test/cross/fixture/recorder.ts) named `name`, recording for `app`. */
+export async function recorderWorker(
+  name: string,
+  bindings: Record<string, string>,
+): Promise<WorkerOptions> {
+  return {
+    name,
+    modules: [
+      {
+        type: "ESModule",
+        path: `${name}.js`,
+        contents: await bundleWorker(new URL("./fixture/recorder.ts", import.meta.url).pathname),
+      },
+    ],
+    ...COMMON,
+    bindings,
+    kvNamespaces: ["KV"],
+    r2Buckets: { FLUX_TRACES: TRACE_BUCKET },
+    outboundService: () => new Response("no network in cross-part tests", { status: 599 }),
+  };
+}
+
+/** The dashboard's D1, with its migrations applied. */
+export async function dashboardDb(mf: Miniflare): Promise<D1Database> {
+  const db = pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database);
+  await migrate(db);
+  return db;
+}
+
+/** The shared trace bucket, as the dashboard sees it. */
+export async function traceBucket(mf: Miniflare, worker = "dashboard"): Promise<R2Bucket> {
+  return pinned((await mf.getR2Bucket("FLUX_TRACES", worker)) as unknown as R2Bucket);
+}

@@ -5,7 +5,8 @@
  */
 import { FluxError, isFluxError } from "../errors.js";
 import type { ResolvedOptions } from "../options.js";
-import { traceKey, type TraceSink } from "../sink/_sink.js";
+import type { SinkDrops } from "../contract/ingest.js";
+import { countDrop, dropReasonOf, traceKey, type TraceSink } from "../sink/_sink.js";
 import { sealV2 } from "../trace/_writer.js";
 import { encodeCbor } from "../trace/_cbor.js";
 import { CborWriter } from "../trace/_encode.js";
@@ -22,14 +23,25 @@ export interface FluxStats {
   recorded: number;
   stored: number;
   sampledOut: number;
+  /** Traces lost: not stored (a configuration error, a sink that gave up). */
   failed: number;
+  /** Of `failed`, the traces a sink gave up on, by reason (`timeout`, `spool_full`...). */
+  dropped: SinkDrops;
   lastErrorCode: string | null;
 }
 
-const stats: FluxStats = { recorded: 0, stored: 0, sampledOut: 0, failed: 0, lastErrorCode: null };
+const stats: FluxStats = {
+  recorded: 0,
+  stored: 0,
+  sampledOut: 0,
+  failed: 0,
+  dropped: {},
+  lastErrorCode: null,
+};
 
 /**
- * This isolate's recorder counters: traces recorded, stored, sampled out, failed to store.
+ * This isolate's recorder counters: traces recorded, stored, sampled out, failed to store (and
+ * why a sink dropped them). A trace handed to a sink is counted once its write settles.
  *
  * @example
  * ```ts
@@ -37,7 +49,7 @@ const stats: FluxStats = { recorded: 0, stored: 0, sampledOut: 0, failed: 0, las
  * ```
  */
 export function fluxStats(): Readonly<FluxStats> {
-  return { ...stats };
+  return { ...stats, dropped: { ...stats.dropped } };
 }
 
 /** What started an execution, and how its input and result become trace events. */
@@ -288,6 +300,7 @@ export function finishRecording(
 ): Promise<void> {
   return runInSession(undefined, async () => {
     stats.recorded++;
+    let writing = false;
     try {
       await rec.session.settle();
       const target = store();
@@ -328,6 +341,7 @@ export function finishRecording(
         stats: { droppedEvents: session.droppedEvents, truncatedPayloads, payloadBytes: 0 },
       };
       const bytes = await sealV2(head, payloadBytes, target.publicKey, { now: now() });
+      writing = true;
       await target.sink.write({ key: traceKey(summary), bytes, summary });
       stats.stored++;
     } catch (cause) {
@@ -336,6 +350,7 @@ export function finishRecording(
         ? cause
         : new FluxError("ERR_SINK_WRITE", "Could not store the trace", { cause });
       stats.lastErrorCode = err.code;
+      if (writing) countDrop(stats.dropped, dropReasonOf(cause));
       const reason = cause instanceof Error && !isFluxError(cause) ? ` (${cause.name})` : "";
       consoleMethods.warn(
         `[fluxrun] ${err.code}: ${err.message}${reason}; ${stats.failed} trace(s) lost in this isolate. The response was not affected.`,

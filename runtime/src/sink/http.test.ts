@@ -190,7 +190,7 @@ describe("httpSink", () => {
     const s = sink({ ...e.options, maxQueue: 3, batchSize: 3 });
     const writes = [1, 2, 3, 4, 5].map((n) => s.write(trace(n)));
     const settled = Promise.allSettled(writes);
-    expect(s.stats()).toMatchObject({ queued: 3, dropped: 2 });
+    expect(s.stats()).toMatchObject({ queued: 3, dropped: { overflow: 2 } });
     release();
     const results = await settled;
     expect(results.map((r) => r.status)).toEqual([
@@ -201,7 +201,7 @@ describe("httpSink", () => {
       "rejected",
     ]);
     expect((results[3] as PromiseRejectedResult).reason.message).toMatch(/queue is full/);
-    expect(s.stats()).toMatchObject({ queued: 0, sent: 3, dropped: 2 });
+    expect(s.stats()).toMatchObject({ queued: 0, sent: 3, dropped: { overflow: 2 } });
   });
 
   it("waits `lingerMs` for a batch to fill, unless flushed", async () => {

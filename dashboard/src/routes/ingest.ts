@@ -4,11 +4,12 @@
  * per trace. `Authorization: Bearer fxi_…` is a per-app ingest token. Each item is checked against
  * its own clear head (no key needed): the sent key and summary must be the trace's, the trace must
  * be for the token's app. Accepted traces are stored in the trace bucket under the contract's key
- * layout (so the agent can unlock and replay them) and indexed. Idempotent by trace id.
+ * layout (so the agent can unlock and replay them) and indexed. Idempotent by trace id. The drop
+ * counts a sink reports with a batch (traces it lost on the way) are added to `sink_drops`.
  * @module
  */
 import {
-  decodeIngestBatch,
+  decodeIngestRequest,
   INGEST_LIMITS,
   INGEST_PATH,
   INGEST_VERSION,
@@ -20,6 +21,7 @@ import {
   type IngestRejectReason,
   type IngestResponse,
   type IngestResult,
+  type SinkDrops,
 } from "fluxrun/contract";
 import { readTrace, type TraceHead } from "fluxrun/trace";
 import { Hono, type Context } from "hono";
@@ -31,6 +33,7 @@ import { appByIngestToken, appWorkspace } from "../db/workspaces.js";
 import { audit } from "../db/audit.js";
 import { rowFromHead } from "../db/executions.js";
 import { storeRows } from "../indexer/store.js";
+import { recordSinkDrops } from "../db/sink-drops.js";
 
 /** JSON with object keys sorted: two summaries are the same when these strings are. */
 function canonical(value: unknown): string {
@@ -103,20 +106,25 @@ function checkVersion(c: Context<AppEnv>): void {
   }
 }
 
-/** The request's items, or a 400 when the body is not a batch naming each of its traces. */
-async function readBatch(c: Context<AppEnv>): Promise<DecodedEntry[]> {
-  const entries = decodeIngestBatch(
+/**
+ * The request's items and the sink's reported drops, or a 400 when the body is not a batch
+ * naming each of its traces.
+ */
+async function readBatch(
+  c: Context<AppEnv>,
+): Promise<{ entries: DecodedEntry[]; dropped: SinkDrops }> {
+  const batch = decodeIngestRequest(
     new Uint8Array(await c.req.arrayBuffer()),
     c.req.header("content-type") ?? null,
   );
-  if (!entries || entries.some((e) => !e.ok && !e.traceId)) {
+  if (!batch || batch.entries.some((e) => !e.ok && !e.traceId)) {
     throw new DashboardError(
       "ERR_BAD_REQUEST",
       `The body is not an ingest batch: an array of 1 to ${INGEST_LIMITS.maxItems} { key, bytes, summary } items, each naming its trace id`,
       { fix: "Send traces with fluxrun's httpSink" },
     );
   }
-  return entries;
+  return batch;
 }
 
 /** Stores accepted traces not in the bucket yet and indexes them; returns the newly indexed ids. */
@@ -156,7 +164,8 @@ export function ingestRoutes(clock: Clock): Hono<AppEnv> {
     checkVersion(c);
     const appName = await tokenApp(c);
     const bucket = traceBucket(c);
-    const verdicts = (await readBatch(c)).map((e) => verify(e, appName));
+    const batch = await readBatch(c);
+    const verdicts = batch.entries.map((e) => verify(e, appName));
     const now = clock.now();
     const denied = verdicts.filter((v) => !v.ok && v.reason === "app_mismatch");
     if (denied.length) {
@@ -182,6 +191,10 @@ export function ingestRoutes(clock: Clock): Hono<AppEnv> {
         v.ok && !seen.has(v.traceId) && (seen.add(v.traceId), true),
     );
     const fresh = await store(c, bucket, accepted, now);
+    // Counts only; a database without the table yet never costs the traces their delivery.
+    await recordSinkDrops(c.env.DB, appName, batch.dropped, now).catch(() => {
+      console.error("fluxrun-dashboard: could not record the sink's drop counts");
+    });
     const results = verdicts.map((v): IngestResult => {
       if (!v.ok) return { traceId: v.traceId, status: "rejected", reason: v.reason };
       return { traceId: v.traceId, status: fresh.delete(v.traceId) ? "stored" : "duplicate" };

@@ -46,7 +46,8 @@ beforeAll(async () => {
     body: JSON.stringify({ card: { number: SECRETS.maskedField }, name: "Ada" }),
   });
   expect(await res.json()).toMatchObject({ echoed: SECRETS.maskedField, host: SECRETS.fluxENV });
-  [{ bytes: trace }] = (await rec.traces(1)) as [{ bytes: Uint8Array }];
+  const [first] = await rec.traces(1);
+  trace = first!.bytes;
 });
 
 afterAll(async () => {

@@ -110,11 +110,18 @@ interface Ingest {
   stored: Set<string>;
   /** Drop counts the sink reported, summed. */
   reported: SinkDrops;
+  /** The route of each trace stored. */
+  routes: string[];
   close(): Promise<void>;
 }
 
 async function ingestServer(): Promise<Ingest> {
-  const state = { down: true, stored: new Set<string>(), reported: {} as SinkDrops };
+  const state = {
+    down: true,
+    stored: new Set<string>(),
+    reported: {} as SinkDrops,
+    routes: [] as string[],
+  };
   const server: Server = createServer((req, res) => {
     if (state.down) {
       req.socket.destroy();
@@ -138,7 +145,9 @@ async function ingestServer(): Promise<Ingest> {
       }
       const results = batch.entries.map((e) => {
         if (!e.ok) return { traceId: e.traceId, status: "rejected", reason: e.reason };
-        const id = readTrace(e.item.bytes).head.id;
+        const { head } = readTrace(e.item.bytes);
+        const id = head.id;
+        state.routes.push(head.summary.route);
         if (id !== e.item.summary.traceId) return { traceId: id, status: "rejected" };
         const fresh = !state.stored.has(id);
         state.stored.add(id);
@@ -159,6 +168,64 @@ async function ingestServer(): Promise<Ingest> {
       }),
   });
 }
+
+describe("httpSink on Workers: spooled to a Queue, drained by withFlux's queue handler", () => {
+  let mf: Miniflare;
+  let ingest: Ingest;
+  beforeAll(async () => {
+    ingest = await ingestServer();
+    const keys = await generateTraceKeys();
+    mf = new Miniflare({
+      modules: [
+        {
+          type: "ESModule",
+          path: "worker.js",
+          contents: await bundleWorker(join(FIXTURES, "sinks/queue-spool.ts")),
+        },
+      ],
+      compatibilityDate: "2026-04-20",
+      compatibilityFlags: ["nodejs_compat"],
+      bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), INGEST_URL: ingest.url },
+      queueProducers: { FLUX_SPOOL: { queueName: "flux-spool" } },
+      queueConsumers: {
+        "flux-spool": { maxBatchSize: 10, maxBatchTimeout: 0, maxRetries: 100, retryDelay: 1 },
+      },
+    });
+    await mf.ready;
+  });
+  afterAll(async () => {
+    await mf?.dispose();
+    await ingest?.close();
+  });
+
+  it("loses none of 30 traces through an outage: spooled, then delivered when ingest answers", async () => {
+    for (let i = 0; i < 30; i++) {
+      const res = await mf.dispatchFetch(`http://app.test/orders/${i}`);
+      expect(await res.text()).toBe(`/orders/${i}`);
+    }
+    interface Stats {
+      flux: { stored: number; failed: number };
+      sink: { spooled: number; drained: number; dropped: SinkDrops };
+    }
+    const stats = async () =>
+      (await (await mf.dispatchFetch("http://app.test/_stats")).json()) as Stats;
+    const spooled = await until("every trace to be spooled", async () => {
+      const s = await stats();
+      return s.sink.spooled === 30 ? s : undefined;
+    });
+    expect(spooled.flux).toMatchObject({ stored: 30, failed: 0 });
+    expect(ingest.stored.size).toBe(0);
+
+    ingest.down = false;
+    await until("the queue handler to deliver every spooled trace", async () =>
+      ingest.stored.size >= 30 ? true : undefined,
+    );
+    expect(ingest.stored.size).toBe(30);
+    // The queue handler's own executions are not recorded: only the 30 requests' traces arrive.
+    expect([...ingest.routes].every((r) => r.startsWith("/orders/"))).toBe(true);
+    expect((await stats()).sink.dropped).toEqual({});
+  });
+});
 
 describe("httpSink: an ingest outage, then recovery", () => {
   let publicKey: PublicJwk;

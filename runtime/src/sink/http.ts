@@ -68,6 +68,8 @@ export interface HttpSinkOptions {
   random?: () => number;
 }
 
+const noop = () => {};
+
 /** What became of a trace sent again from a spool. */
 export type Redelivery = "delivered" | "rejected" | "failed";
 
@@ -279,7 +281,12 @@ export function httpSink(options: HttpSinkOptions): HttpSink {
     return outcome;
   }
 
-  async function pump(): Promise<void> {
+  /**
+   * Sends batches until the queue is empty or, when it has an owner, until the owner's trace is
+   * settled: on Workers, I/O belongs to the request whose `waitUntil` started it and ends with
+   * it, so a pump never outlives its owner's trace; the next waiting writer takes over.
+   */
+  async function pump(owner: Entry | undefined): Promise<void> {
     while (queue.size) {
       if (queue.size < batchSize && flushing === 0 && lingerMs > 0) await sleep(lingerMs);
       const batch = queue.peek({ size: batchSize, maxBytes: maxBatchBytes });
@@ -297,15 +304,23 @@ export function httpSink(options: HttpSinkOptions): HttpSink {
       }
       queue.shift(batch.length);
       stats.queued = queue.size;
+      if (owner && !queue.isPending(owner)) break;
     }
   }
 
-  function start(): void {
-    if (running) return;
-    running = pump().finally(() => {
+  function start(owner?: Entry): Promise<void> {
+    running ??= pump(owner).finally(() => {
       running = undefined;
-      if (queue.size) start();
     });
+    return running;
+  }
+
+  /** Drives the pump from the writer's own context until its trace is settled. */
+  async function settled(entry: Entry): Promise<void> {
+    while (queue.isPending(entry)) {
+      await Promise.race([entry.done.then(noop, noop), start(entry)]);
+    }
+    return entry.done;
   }
 
   /** One attempt at each chunk of `traces`: what became of each. */
@@ -380,11 +395,11 @@ export function httpSink(options: HttpSinkOptions): HttpSink {
   return {
     name: "http",
     write(trace: SealedTrace): Promise<void> {
-      const { admission, done } = queue.add(trace);
+      const { admission, done, entry } = queue.add(trace);
       if (admission === "skipped") stats.skipped++;
-      if (admission === "queued") {
+      if (entry) {
         stats.queued = queue.size;
-        start();
+        return settled(entry);
       }
       if (done) return done;
       const message = `The ingest queue is full (${queue.capacity} traces)`;
@@ -396,7 +411,7 @@ export function httpSink(options: HttpSinkOptions): HttpSink {
     async flush() {
       flushing++;
       try {
-        while (running) await running;
+        while (queue.size) await start();
         if (spoolHolds) await drain();
       } finally {
         flushing--;

@@ -16,7 +16,10 @@ export const QUEUE_SPOOL_MAX_BYTES = 120 * 1024;
 
 /** The producer side of a Queue binding (what this spool uses of it). */
 export interface QueueProducer {
-  send(body: unknown, options?: { contentType?: "v8" | "json" | "text" | "bytes" }): Promise<void>;
+  send(
+    body: unknown,
+    options?: { contentType?: "v8" | "json" | "text" | "bytes" },
+  ): Promise<unknown>;
 }
 
 /**

@@ -56,7 +56,7 @@ export class TraceQueue {
   }
 
   /** Queues a trace unless its id is queued or delivered already, or the queue is full. */
-  add(trace: SealedTrace): { admission: Admission; done?: Promise<void> } {
+  add(trace: SealedTrace): { admission: Admission; done?: Promise<void>; entry?: Entry } {
     const id = trace.summary.traceId;
     const queued = this.#pending.get(id);
     if (queued) return { admission: "skipped", done: queued.done };
@@ -71,7 +71,7 @@ export class TraceQueue {
     const entry: Entry = { trace, id, done, resolve, reject };
     this.#entries.push(entry);
     this.#pending.set(id, entry);
-    return { admission: "queued", done };
+    return { admission: "queued", done, entry };
   }
 
   /** The oldest entries: at most `size`, and over `maxBytes` only when one trace alone is. */

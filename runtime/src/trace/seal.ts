@@ -8,7 +8,6 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { compactDecrypt, decodeProtectedHeader } from "jose";
 import { asFluxError, FluxError } from "../errors.js";
-import { randomBytes } from "../internal/originals.js";
 import { decodeCbor, encodeCbor, HEAD_LIMITS, PAYLOAD_LIMITS, type DecodeLimits } from "./_cbor.js";
 import { resolveLimits } from "./_decode.js";
 import { checkFirst } from "./_check.js";

@@ -29,7 +29,7 @@ const USAGE = `Usage:
                [--since 2h] [--until 2026-04-20T12:00Z] [--limit n]
   fluxrun replay <trace.cbor | dir> [--policy file] [--verify-key file] [--source-map file]
   fluxrun preflight <trace.cbor | dir>
-  fluxrun guard <trace.cbor> --out <dir> [--redacted]
+  fluxrun guard <trace.cbor> --out <dir> [--redacted] [--verify-key file]
   fluxrun keygen [--out dir]
   fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key private.jwk] ...
 
@@ -293,7 +293,11 @@ async function preflightCommand(args: string[], io: Io): Promise<number> {
 
 async function guardCommand(args: string[], io: Io): Promise<number> {
   const p = parseCommand("guard", args, io, {
-    own: { out: { type: "string" }, redacted: { type: "boolean" } },
+    own: {
+      out: { type: "string" },
+      redacted: { type: "boolean" },
+      "verify-key": { type: "string" },
+    },
   });
   const target = onlyArgument(p.positionals);
   const out = p.str("out");
@@ -302,12 +306,19 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
   const { config: path, cwd, ...options } = p.configOptions();
   const config = await readWorkerConfig(path, { cwd: cwd ?? io.cwd, ...options });
   const redacted = p.flag("redacted");
+  const origin = await loadOriginKeys({
+    path: p.str("verify-key"),
+    cwd: io.cwd,
+    env: io.env,
+    dirs: [io.cwd, dirname(config.path)],
+  });
   const files = await generateGuard(resolve(io.cwd, target), {
     out,
     key,
     redacted,
     cwd: io.cwd,
     config,
+    origin,
   });
   // A sealed guard opens its fixture with the key: say where from when it is not the default.
   const keyFile = p.str("key");

@@ -23,7 +23,12 @@ export {
   type HttpSinkStats,
   type Redelivery,
 } from "./sink/http.js";
-export { queueSpool, type QueueProducer } from "./sink/queue-spool.js";
+export {
+  drainQueueBatch,
+  queueSpool,
+  type QueueProducer,
+  type SpoolMessage,
+} from "./sink/queue-spool.js";
 export type { TraceSpool, SpoolAdmission } from "./sink/_spool.js";
 export type { TraceSink, SealedTrace, SinkDropError } from "./sink/_sink.js";
 export type { SessionLimits } from "./internal/session.js";

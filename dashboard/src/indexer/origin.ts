@@ -7,6 +7,7 @@
  * @module
  */
 import { isFluxError } from "fluxrun";
+import { appPrefix } from "fluxrun/contract";
 import { verifyOrigin, type OriginKeys } from "fluxrun/trace";
 
 /** What the index keeps about a row's origin. */
@@ -26,9 +27,11 @@ export function registeredKeys(json: string | undefined): OriginKeys {
   return {};
 }
 
-/** True when traces of `app` must carry its signature. */
-export function signs(keys: OriginKeys, app: string): boolean {
-  return Object.hasOwn(keys, app) || Object.hasOwn(keys, "*");
+/** True when the trace stored at `key` belongs to an app that signs its traces. */
+export function signedAt(keys: OriginKeys, key: string): boolean {
+  return (
+    Object.hasOwn(keys, "*") || Object.keys(keys).some((app) => key.startsWith(appPrefix(app)))
+  );
 }
 
 /**

@@ -11,7 +11,7 @@ import { readTrace, type OriginKeys } from "fluxrun/trace";
 import { rowFromHead, rowFromMetadata, type ExecutionRow } from "../db/executions.js";
 import { readCursor, recordSkips, saveCursor, startRebuild } from "../db/index-state.js";
 import { storeRows } from "./store.js";
-import { originOf, signs } from "./origin.js";
+import { originOf, signedAt } from "./origin.js";
 
 /** `include` is missing from the oldest workers-types entry point; R2 has supported it since 2022-08-04. */
 type R2ListWithMetadata = R2ListOptions & { include?: ("httpMetadata" | "customMetadata")[] };
@@ -74,10 +74,8 @@ async function rowFor(
   budget: { reads: number },
   keys: OriginKeys,
 ): Promise<ExecutionRow | string> {
-  const app = parseTraceKey(obj.key)?.app;
   // Metadata is not authenticated: a signed app's traces are read and verified.
-  const signed = app !== undefined && signs(keys, app);
-  if (!signed) {
+  if (!signedAt(keys, obj.key)) {
     const row = rowFromMetadata(obj.customMetadata, obj.key);
     if (row) return row;
   }

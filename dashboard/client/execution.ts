@@ -4,7 +4,6 @@
  * this page and nowhere else (never to the dashboard).
  * @module
  */
-import { bytesToHex } from "@noble/hashes/utils.js";
 import type {
   Divergence,
   OutcomeView,
@@ -15,41 +14,42 @@ import type {
 import type { ExecutionConfig, SavedGuard } from "../src/browser.js";
 import { agent, dashboard, issue } from "./api.js";
 import { busy, byId, el, pageConfig } from "./dom.js";
+import { decode, revealedTag, secretGate, view } from "./evidence.js";
 import { asState, FluxState, showState } from "./states.js";
 
 const cfg = pageConfig<ExecutionConfig>();
-const ctx = { agentId: cfg.agentId };
+const callCtx = { agentId: cfg.agentId, timeoutMs: cfg.timeouts.call };
+const replayCtx = { agentId: cfg.agentId, timeoutMs: cfg.timeouts.replay };
 const out = byId("agent-state");
 
-function fromBase64(s: string): Uint8Array {
-  return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
-}
+const secrets = new Map(cfg.secrets.map((x) => [x.path, x.name]));
+/** What the agent answered, by field path (this page's memory only). */
+const unlocked = new Map<string, UnlockedField>();
 
-/** Pretty JSON when the text is JSON, else the text. */
-function pretty(text: string): string {
-  try {
-    return JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    return text;
+/** Marks every place showing `path` as a revealed secret, showing the value there too. */
+function markRevealed(path: string): void {
+  const f = unlocked.get(path);
+  if (!f) return;
+  for (const n of document.querySelectorAll<HTMLElement>(`[data-sealed="${CSS.escape(path)}"]`)) {
+    n.replaceChildren(revealedTag(), view(decode(f), f.path));
+  }
+  for (const n of document.querySelectorAll<HTMLElement>(
+    `[data-path="${CSS.escape(path)}"] [data-secret="hidden"]`,
+  )) {
+    n.dataset.secret = "revealed";
+    n.replaceChildren(revealedTag(), view(decode(f), f.path));
   }
 }
 
-/** A field's value as the page shows it. */
-function display(f: UnlockedField): string {
-  if (f.missing) return "(not in this trace)";
-  if (f.truncated && f.value == null) return "(cut by the size budget: not recorded)";
-  if (f.value == null) return "(empty)";
-  if (f.encoding === "json") return JSON.stringify(JSON.parse(f.value), null, 2);
-  if (f.encoding === "base64") {
-    const bytes = fromBase64(f.value);
-    try {
-      return pretty(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    } catch {
-      const hex = bytesToHex(bytes.subarray(0, 64)).match(/../g)?.join(" ") ?? "";
-      return `${bytes.length} bytes (binary) ${hex}${bytes.length > 64 ? " …" : ""}`;
-    }
-  }
-  return pretty(f.value);
+/** A field as the page shows it: by type, a secret behind its confirmation. */
+function shown(f: UnlockedField): HTMLElement {
+  const name = secrets.get(f.path);
+  if (!name || f.missing || f.value == null) return view(decode(f), f.path);
+  return secretGate(
+    name,
+    () => view(decode(f), f.path),
+    () => markRevealed(f.path),
+  );
 }
 
 function renderUnlocked(res: UnlockResponse): void {
@@ -62,22 +62,26 @@ function renderUnlocked(res: UnlockResponse): void {
     }),
   );
   for (const f of res.fields) {
+    unlocked.set(f.path, f);
     box.append(
-      el("div", { "data-path": f.path }, [
+      el("div", { "data-path": f.path, cls: "field" }, [
         el("div", {}, [
           el("code", { text: f.path }),
           f.masked ? el("span", { cls: "tag w", text: "masked field" }) : null,
           f.truncated ? el("span", { cls: "tag w", text: "truncated" }) : null,
         ]),
-        el("pre", { cls: "val", text: display(f) }),
+        shown(f),
       ]),
     );
-    for (const n of document.querySelectorAll(`[data-sealed="${CSS.escape(f.path)}"]`)) {
+    for (const n of document.querySelectorAll<HTMLElement>(
+      `[data-sealed="${CSS.escape(f.path)}"]`,
+    )) {
       n.classList.remove("sealed");
-      n.replaceChildren(el("pre", { cls: "val", text: display(f) }));
+      n.replaceChildren(shown(f));
     }
   }
   box.hidden = false;
+  document.dispatchEvent(new CustomEvent("flux:unlocked"));
 }
 
 function outcomeLine(o: OutcomeView | undefined): string {
@@ -196,15 +200,33 @@ function checkedFields(): string[] {
   );
 }
 
-/** Runs an action behind a button: busy while it runs, its failure shown in `box`. */
+/** Runs an action behind a button: busy while it runs, its failure shown in `box` with a retry. */
 function onClick(id: string, box: () => HTMLElement, run: () => Promise<void>): void {
   const button = document.getElementById(id) as HTMLButtonElement | null;
-  button?.addEventListener("click", () => {
+  if (!button) return;
+  const go = (): void => {
     busy(button, true);
     run()
-      .catch((e: unknown) => showState(box(), asState(e)))
+      .catch((e: unknown) => showState(box(), asState(e), go))
       .finally(() => busy(button, false));
-  });
+  };
+  button.addEventListener("click", go);
+}
+
+const count = document.getElementById("field-count");
+
+/** The selection against the agent's limit, shown before asking: over it, Unlock waits. */
+function updateCount(): void {
+  const n = checkedFields().length;
+  const over = n > cfg.maxFields;
+  if (count) {
+    count.textContent = over
+      ? `${n} selected: the agent unlocks at most ${cfg.maxFields} per request, untick ${n - cfg.maxFields}`
+      : `${n} of at most ${cfg.maxFields} selected`;
+    count.className = over ? "oc-exception" : "";
+  }
+  const button = document.getElementById("unlock-btn") as HTMLButtonElement | null;
+  if (button && !button.textContent?.endsWith("…")) button.disabled = over;
 }
 
 onClick(
@@ -228,7 +250,7 @@ onClick(
     out.replaceChildren();
     const t = await issue({ trace: cfg.trace, act: "unlock", fields });
     renderUnlocked(
-      await agent<UnlockResponse>(t.agent.origin, "/v1/unlock", ctx, {
+      await agent<UnlockResponse>(t.agent.origin, "/v1/unlock", callCtx, {
         token: t.token,
         payload: { trace: cfg.trace, fields },
       }),
@@ -243,7 +265,7 @@ onClick(
     out.replaceChildren();
     const t = await issue({ trace: cfg.trace, act: "replay" });
     renderReport(
-      await agent<ReplayResponse>(t.agent.origin, "/v1/replay", ctx, {
+      await agent<ReplayResponse>(t.agent.origin, "/v1/replay", replayCtx, {
         token: t.token,
         payload: { trace: cfg.trace },
       }),
@@ -275,7 +297,13 @@ for (const n of document.querySelectorAll<HTMLElement>("[data-check]")) {
   n.addEventListener("click", (ev) => {
     ev.preventDefault();
     const on = n.dataset.check === "all";
+    let i = 0;
     for (const c of document.querySelectorAll<HTMLInputElement>("input[name=field]"))
-      c.checked = on;
+      c.checked = on && i++ < cfg.maxFields;
+    updateCount();
   });
 }
+for (const c of document.querySelectorAll<HTMLInputElement>("input[name=field]")) {
+  c.addEventListener("change", updateCount);
+}
+updateCount();

@@ -8,7 +8,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { DEV_TOKEN, startStack, type Stack } from "./_stack.js";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { AGENT_TIMEOUT_MS, DEV_TOKEN, startStack, type Stack } from "./_stack.js";
 
 const SHOTS = process.env.FLUX_E2E_SCREENSHOTS ?? "/tmp/fluxrun-e2e";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -16,6 +17,14 @@ let stack: Stack;
 let browser: Browser;
 let page: Page;
 const consoleErrors: string[] = [];
+/**
+ * The agent behind a pausable TCP relay: paused, it accepts connections and answers nothing (a
+ * stopped process keeps its listening socket); resumed, it relays to the real agent.
+ */
+let relay: Server;
+let relayUrl = "";
+let paused = true;
+const held: Socket[] = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
@@ -25,6 +34,16 @@ beforeAll(async () => {
   }
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack();
+  const agentPort = Number(new URL(stack.agent.url).port);
+  relay = createServer((socket) => {
+    if (paused) return void held.push(socket);
+    const up = connect(agentPort, "127.0.0.1");
+    socket.pipe(up).pipe(socket);
+    socket.on("error", () => up.destroy());
+    up.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
+  relayUrl = `http://127.0.0.1:${(relay.address() as { port: number }).port}`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -42,6 +61,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const s of held) s.destroy();
+  relay?.close();
   await browser?.close();
   await stack?.dispose();
 });
@@ -69,17 +90,19 @@ describe("triage loop", () => {
     });
     expect(failed.status).toBe(500);
     await stack.record("/missing");
-    await stack.waitForTraces(7);
+    await stack.record("/avatar");
+    await stack.record("/report");
+    await stack.waitForTraces(9);
   });
 
   it("reindexes from R2 as admin, then lists every execution", async () => {
     await page.goto(`${stack.dashboard}/w/default/admin`);
     await page.click("#reindex");
     await page.waitForSelector("text=Reindexed from R2");
-    expect(await page.textContent("main")).toContain("7 newly indexed");
+    expect(await page.textContent("main")).toContain("9 newly indexed");
     await page.goto(`${stack.dashboard}/w/default/executions`);
-    expect(await page.locator("#executions tbody tr").count()).toBe(7);
-    expect(await page.getAttribute("[data-count]", "data-count")).toBe("7");
+    expect(await page.locator("#executions tbody tr").count()).toBe(9);
+    expect(await page.getAttribute("[data-count]", "data-count")).toBe("9");
     await page.screenshot({ path: `${SHOTS}/list.png`, fullPage: true });
   });
 
@@ -94,7 +117,7 @@ describe("triage loop", () => {
     await page.selectOption("select[name=outcome]", "ok");
     await page.click("#filters button[type=submit]");
     await page.waitForURL(/outcome=ok/);
-    expect(await page.locator("#executions tbody tr").count()).toBe(6);
+    expect(await page.locator("#executions tbody tr").count()).toBe(8);
     await page.goto(`${stack.dashboard}/w/default/executions?status=5xx`);
     await page.locator("#executions tbody tr").first().click();
     await page.waitForURL(/\/executions\/[0-9a-f]{32}$/);
@@ -141,6 +164,55 @@ describe("triage loop", () => {
     });
   });
 
+  it("renders unlocked evidence by type: JSON as a tree, headers as a table, text as text", async () => {
+    const seqOf = (kind: string) =>
+      page.locator(`#waterfall tr[data-kind="${kind}"]`).first().getAttribute("data-seq");
+    const [fetchSeq, excSeq, logSeq] = [
+      await seqOf("fetch"),
+      await seqOf("exception"),
+      await seqOf("console"),
+    ];
+    for (const v of [`${fetchSeq}.result.headers`, `${excSeq}.stack`, `${logSeq}`]) {
+      await page.check(`input[value="${v}"]`);
+    }
+    await page.click("#unlock-btn");
+    await page.waitForSelector(`#unlocked [data-path="${logSeq}"]`);
+    const log = page.locator(`#unlocked [data-path="${logSeq}"] [data-type="json"]`);
+    expect(await log.locator(".j-str").allTextContents()).toEqual([
+      "charge result",
+      "card_declined",
+    ]);
+    const headers = page.locator(
+      `#unlocked [data-path="${fetchSeq}.result.headers"] [data-type="headers"] th`,
+    );
+    expect(await headers.allTextContents()).toContain("content-type");
+    const stackText = await page.textContent(`#unlocked [data-path="${excSeq}.stack"] pre`);
+    expect(stackText).toContain("TypeError");
+    expect(stackText).toContain("\n");
+    // No value reads as an escaped JSON string (double-encoded): no \" nor a literal \n.
+    const unlocked = (await page.textContent("#unlocked")) ?? "";
+    expect(unlocked).not.toMatch(/\\"|\\n|^"\[/);
+  });
+
+  it("keeps a revealed secret behind a per-field confirmation and marks it everywhere", async () => {
+    const secret = page
+      .locator("#env tr", { hasText: "PAYMENTS_API_KEY" })
+      .locator("[data-sealed]");
+    const path = (await secret.getAttribute("data-sealed"))!;
+    await page.check(`input[value="${path}"]`);
+    await page.click("#unlock-btn");
+    await page.waitForSelector(`#unlocked [data-path="${path}"] [data-secret="hidden"]`);
+    expect(await page.content()).not.toContain("sk_test_e2e_secret_key");
+    await page.click(`#unlocked [data-path="${path}"] button:has-text("Reveal")`);
+    expect(await page.content()).not.toContain("sk_test_e2e_secret_key");
+    await page.click(`#unlocked [data-path="${path}"] button:has-text("Yes, reveal it")`);
+    expect(await page.textContent(`#unlocked [data-path="${path}"]`)).toContain(
+      "sk_test_e2e_secret_key",
+    );
+    expect(await page.textContent(`#env [data-sealed="${path}"]`)).toContain("secret revealed");
+    expect(await page.locator(`[data-revealed]`).count()).toBe(2);
+  });
+
   it("replays against the repaired code, shows the divergence and saves a guard", async () => {
     await page.click("#replay-btn");
     await page.waitForSelector("#verdict", { timeout: 60_000 });
@@ -167,6 +239,14 @@ describe("triage loop", () => {
 });
 
 describe("agent failure states in the page", () => {
+  async function setAgent(origin: string, id: string, on: Page = page): Promise<void> {
+    await on.goto(`${stack.dashboard}/w/default/admin`);
+    await on.fill("#agent-settings input[name=origin]", origin);
+    await on.fill("#agent-settings input[name=id]", id);
+    await on.click("#agent-settings button[type=submit]");
+    await on.waitForLoadState();
+  }
+
   async function openFailing(): Promise<void> {
     await page.goto(`${stack.dashboard}/w/default/executions?status=5xx`);
     await page.locator("#executions tbody tr").first().click();
@@ -221,10 +301,65 @@ describe("agent failure states in the page", () => {
     await page.click("#agent-settings button[type=submit]");
   });
 
-  it("diagnostics checks the agent from the browser", async () => {
+  it("a paused agent reads as not answering within the timeout, and Retry recovers", async () => {
+    await setAgent(relayUrl, "e2e-agent");
+    await page.goto(`${stack.dashboard}/w/default/diagnostics`);
+    await page.waitForSelector('#agent-health [data-code="AGENT_TIMEOUT"]', {
+      timeout: AGENT_TIMEOUT_MS * 3,
+    });
+    expect(await page.textContent("#agent-health")).toContain("not answering");
+    await openFailing();
+    const excSeq = await page
+      .locator('#waterfall tr[data-kind="exception"]')
+      .getAttribute("data-seq");
+    await page.check(`input[value="${excSeq}.message"]`);
+    await page.click("#unlock-btn");
+    await page.waitForSelector('#agent-state [data-code="AGENT_TIMEOUT"]', {
+      timeout: AGENT_TIMEOUT_MS * 3,
+    });
+    expect(await page.isEnabled("#unlock-btn")).toBe(true);
+    // The agent process resumes: Retry gets the answer.
+    paused = false;
+    for (const s of held) s.destroy();
+    await page.click('#agent-state [data-retry="AGENT_TIMEOUT"]');
+    await page.waitForSelector(`#unlocked [data-path="${excSeq}.message"]`);
+    await setAgent("", "");
+  });
+
+  it("shows the 20-field limit before asking", async () => {
+    await page.goto(`${stack.dashboard}/w/default/executions?route=/report`);
+    await page.locator("#executions tbody tr").first().click();
+    await page.waitForURL(/\/executions\/[0-9a-f]{32}$/);
+    expect(await page.textContent('[data-check="all"]')).toBe("first 20");
+    await page.click('[data-check="all"]');
+    expect(await page.textContent("#field-count")).toBe("20 of at most 20 selected");
+    await page.locator("input[name=field]:not(:checked)").first().check();
+    expect(await page.textContent("#field-count")).toContain("untick 1");
+    expect(await page.isDisabled("#unlock-btn")).toBe(true);
+  });
+
+  it("shows binary bodies as size, digest and a download", async () => {
+    await page.goto(`${stack.dashboard}/w/default/executions?route=/avatar`);
+    await page.locator("#executions tbody tr").first().click();
+    await page.waitForURL(/\/executions\/[0-9a-f]{32}$/);
+    const seq = await page.locator('#waterfall tr[data-kind="response"]').getAttribute("data-seq");
+    await page.check(`input[value="${seq}.body"]`);
+    await page.click("#unlock-btn");
+    const bin = page.locator(`#unlocked [data-path="${seq}.body"] [data-type="binary"]`);
+    await bin.locator("text=/sha256 [0-9a-f]{64}/").waitFor();
+    expect(await bin.textContent()).toContain("11 bytes (binary)");
+    expect(await bin.locator("a[download]").getAttribute("href")).toMatch(/^blob:/);
+  });
+
+  it("diagnostics checks the agent from the browser; an unanswerable check is grey", async () => {
     await page.goto(`${stack.dashboard}/w/default/diagnostics`);
     await page.waitForSelector('#agent-health [data-code="AGENT_OK"]');
     expect(await page.textContent("#agent-health")).toContain("Allowed origins");
+    // This agent has no FLUX_PUBLIC_KEY: it cannot compare keys, so no red fix is shown.
+    expect(
+      await page.getAttribute('[data-check="Key matches the public key"]', "data-result"),
+    ).toBe("not checked");
+    expect(await page.locator('#agent-health [data-result="fix"]').count()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/diagnostics.png`, fullPage: true });
   });
 

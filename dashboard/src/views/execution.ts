@@ -9,23 +9,38 @@ import { h, jsonScript, raw, type Html } from "./html.js";
 import { formatBytes, formatMs, formatTime, statusClass } from "./format.js";
 import { stateBox } from "./layout.js";
 import type { ExecutionRow } from "../db/executions.js";
-import { PAGE_CONFIG_ID, type DiagnosticsConfig, type ExecutionConfig } from "../browser.js";
+import { MAX_UNLOCK_FIELDS } from "fluxrun/contract";
+import {
+  PAGE_CONFIG_ID,
+  type AgentTimeouts,
+  type DiagnosticsConfig,
+  type ExecutionConfig,
+} from "../browser.js";
 
 /** One payload the user may choose to unlock. */
 export interface FieldChoice {
   path: string;
   label: string;
   seq: number;
+  /** The value is a secret (an env value): the page reveals it only after a confirmation. */
+  secret?: string;
+}
+
+/** Env values are secrets unless proven otherwise (the env's shape is names only). */
+function secretOf(e: TraceEvent): string | undefined {
+  return e.kind === "env" && e.op !== "shape" ? e.target : undefined;
 }
 
 const HTTP_KINDS: ReadonlySet<string> = new Set(["fetch"]);
 
 /** The unlockable fields of an event, as `<seq>.<path>` (`<seq>` alone: the whole payload). */
 export function fieldsOf(e: TraceEvent): FieldChoice[] {
+  const secret = secretOf(e);
   const at = (path: string, label: string): FieldChoice => ({
     path: path ? `${e.seq}.${path}` : String(e.seq),
     label,
     seq: e.seq,
+    ...(secret ? { secret } : {}),
   });
   const where = `#${e.seq} ${e.kind} ${e.op} ${e.target}`;
   switch (e.kind) {
@@ -129,6 +144,7 @@ export interface ExecutionData {
   agent: { origin: string | null; id: string | null };
   guard: { command: string; createdAt: number } | null;
   showReads: boolean;
+  timeouts: AgentTimeouts;
 }
 
 export function executionView(d: ExecutionData): { body: Html; config: ExecutionConfig } {
@@ -162,8 +178,8 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
       ${
         fields.length
           ? h`<details ${raw("open")}><summary>Choose payloads to unlock (${fields.length})</summary>
-        <p class="small"><a href="#" data-check="all">all</a> · <a href="#" data-check="none">none</a></p>
-        <div class="fields">${fields.map((f) => h`<label><input type="checkbox" name="field" value="${f.path}"> <code>${f.path}</code> <span class="small muted">${f.label}</span></label>`)}</div>
+        <p class="small"><a href="#" data-check="all">${fields.length > MAX_UNLOCK_FIELDS ? `first ${MAX_UNLOCK_FIELDS}` : "all"}</a> · <a href="#" data-check="none">none</a> · <span id="field-count" data-max="${MAX_UNLOCK_FIELDS}">0 of at most ${MAX_UNLOCK_FIELDS} selected</span></p>
+        <div class="fields">${fields.map((f) => h`<label><input type="checkbox" name="field" value="${f.path}"> <code>${f.path}</code> <span class="small muted">${f.label}</span>${f.secret ? h` <span class="tag w">secret</span>` : null}</label>`)}</div>
       </details>`
           : null
       }
@@ -209,7 +225,14 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
         ${head.summary.fetches.length ? h`<p class="small muted">Hosts: ${[...new Set(head.summary.fetches.map((f) => f.host))].map((x) => h`<span class="tag">${x}</span>`)}</p>` : null}</div>
       <div class="panel" id="console"><h2>Console</h2>
         ${consoleEvents.length ? h`<table><tbody>${consoleEvents.map((e) => h`<tr><td class="num mono">#${e.seq}</td><td class="mono">${e.op}</td><td class="small nowrap">${formatMs(e.at / 1000)}</td><td>${sealed(String(e.seq))}</td></tr>`)}</tbody></table>` : h`<p class="muted">No console output.</p>`}
-        ${envEvents.length ? h`<h3 style="margin-top:14px">Secrets and env read</h3><p>${envEvents.map((e) => h`<span class="tag">${e.target}</span>`)} <span class="sealed">values sealed</span></p>` : null}
+        ${
+          envEvents.length
+            ? h`<h3 style="margin-top:14px">Secrets and env read</h3><table id="env"><tbody>${envEvents.map(
+                (e) =>
+                  h`<tr><td class="num mono">#${e.seq}</td><td class="mono">${e.target}</td><td>${e.op === "shape" ? h`<span class="muted small">names only</span>` : sealed(String(e.seq))}</td></tr>`,
+              )}</tbody></table>`
+            : null
+        }
       </div>
     </div>`
     : h`${summary}${d.headProblem ?? ""}`;
@@ -221,6 +244,9 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
       app: r.app,
       agentOrigin: d.agent.origin,
       agentId: d.agent.id,
+      secrets: fields.flatMap((f) => (f.secret ? [{ path: f.path, name: f.secret }] : [])),
+      maxFields: MAX_UNLOCK_FIELDS,
+      timeouts: d.timeouts,
     },
   };
 }

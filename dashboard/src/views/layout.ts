@@ -78,6 +78,13 @@ svg text{font:11px system-ui,sans-serif;fill:#5d6773}
 .legend{display:flex;gap:14px;font-size:12px;color:var(--muted)}.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .stat b{display:block;font-size:22px}.stat span{color:var(--muted);font-size:12px}
 details summary{cursor:pointer;color:var(--muted)}
+div.val{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:8px;margin:4px 0 10px;max-height:420px;overflow:auto;font-family:var(--mono);font-size:12.5px;overflow-wrap:anywhere}
+.jt ul.j-list{list-style:none;margin:0;padding-left:18px}.jt details>summary{color:var(--muted)}
+.j-key{color:#6f42c1}.j-str{color:#0a3069;white-space:pre-wrap}.j-str::before,.j-str::after{content:'"';color:var(--muted)}
+.j-number{color:#0550ae}.j-boolean,.j-null{color:#cf222e}
+table.hdrs th,table.hdrs td{padding:3px 8px;background:none;font-weight:400}table.hdrs th{color:#6f42c1;width:1%;white-space:nowrap}
+.secret{display:flex;gap:6px;align-items:center;flex-wrap:wrap;margin:4px 0 10px}
+.small-btn{padding:3px 10px;font-size:12px}.tag.bad-tag{background:var(--bad-soft);color:var(--bad);font-weight:600}
 `;
 
 function nav(shell: Shell): Html {

@@ -32,7 +32,7 @@ import { listView, RANGES, type ListQuery } from "../../views/list.js";
 import { configScript, executionView } from "../../views/execution.js";
 import { executionScript, listScript } from "../../views/client.js";
 import { bindingMissing, noTracesYet } from "../../views/setup.js";
-import { render, wsAccess } from "../_shared.js";
+import { agentTimeouts, render, wsAccess } from "../_shared.js";
 import { agentPage } from "../_security.js";
 import { loadHead } from "../setup.js";
 
@@ -166,6 +166,7 @@ async function showExecution(c: Context<AppEnv>): Promise<Response> {
         }
       : null,
     showReads: c.req.query("reads") === "1",
+    timeouts: agentTimeouts(c.env),
   });
   const noAgent =
     canAct && (!agent.origin || !agent.id)

@@ -21,7 +21,7 @@ import { diagnosticsView } from "../../views/diagnostics.js";
 import { configScript } from "../../views/execution.js";
 import { diagnosticsScript } from "../../views/client.js";
 import { noTracesYet } from "../../views/setup.js";
-import { render, wsAccess } from "../_shared.js";
+import { agentTimeouts, render, wsAccess } from "../_shared.js";
 import { agentPage } from "../_security.js";
 import { setupChecks } from "../setup.js";
 
@@ -88,6 +88,7 @@ async function showDiagnostics(c: Context<AppEnv>, clock: Clock): Promise<Respon
         traceVersion: TRACE_VERSION,
         isAdmin: c.get("role") === "admin",
         autoCheck: Boolean(agent.origin),
+        timeouts: agentTimeouts(c.env),
       })}`,
     { scripts: [diagnosticsScript] },
   );

@@ -67,10 +67,18 @@ afterAll(async () => {
   await stack?.dispose();
 });
 
+function declined(): Promise<Response> {
+  return stack.record("/checkout", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ amount: 25, card: "4000000000000002" }),
+  });
+}
+
 describe("triage loop", () => {
   it("signs in with the dev link and sees the no-traces state before any traffic", async () => {
     await page.goto(`${stack.dashboard}/dev/login?token=${DEV_TOKEN}`);
-    expect(new URL(page.url()).pathname).toBe("/w/default/executions");
+    expect(new URL(page.url()).pathname).toBe("/w/default/issues");
     expect(await page.locator("#state-no-traces").isVisible()).toBe(true);
   });
 
@@ -83,27 +91,34 @@ describe("triage loop", () => {
         body: JSON.stringify({ amount: 25, card }),
       });
     }
-    const failed = await stack.record("/checkout", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ amount: 25, card: "4000000000000002" }),
-    });
-    expect(failed.status).toBe(500);
+    for (let i = 0; i < 2; i++) expect((await declined()).status).toBe(500);
     await stack.record("/missing");
     await stack.record("/avatar");
     await stack.record("/report");
-    await stack.waitForTraces(9);
+    await stack.waitForTraces(10);
   });
 
   it("reindexes from R2 as admin, then lists every execution", async () => {
     await page.goto(`${stack.dashboard}/w/default/admin`);
     await page.click("#reindex");
     await page.waitForSelector("text=Reindexed from R2");
-    expect(await page.textContent("main")).toContain("9 newly indexed");
+    expect(await page.textContent("main")).toContain("10 newly indexed");
     await page.goto(`${stack.dashboard}/w/default/executions`);
-    expect(await page.locator("#executions tbody tr").count()).toBe(9);
-    expect(await page.getAttribute("[data-count]", "data-count")).toBe("9");
+    expect(await page.locator("#executions tbody tr").count()).toBe(10);
+    expect(await page.getAttribute("[data-count]", "data-count")).toBe("10");
     await page.screenshot({ path: `${SHOTS}/list.png`, fullPage: true });
+  });
+
+  it("groups the two identical failures into one open issue", async () => {
+    await page.goto(`${stack.dashboard}/w/default/issues`);
+    const rows = page.locator("#issues tbody tr");
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain("TypeError");
+    expect(await rows.first().textContent()).toContain("/checkout");
+    expect(await rows.first().locator("[data-count]").getAttribute("data-count")).toBe("2");
+    expect(await rows.first().locator("[data-state]").getAttribute("data-state")).toBe("open");
+    await page.screenshot({ path: `${SHOTS}/issues.png`, fullPage: true });
+    await page.goto(`${stack.dashboard}/w/default/executions`);
   });
 
   it("filters to the failing executions", async () => {
@@ -111,7 +126,7 @@ describe("triage loop", () => {
     await page.click("#filters button[type=submit]");
     await page.waitForURL(/status=5xx/);
     const rows = page.locator("#executions tbody tr");
-    expect(await rows.count()).toBe(1);
+    expect(await rows.count()).toBe(2);
     expect(await rows.first().textContent()).toContain("TypeError");
     await page.selectOption("select[name=status]", "");
     await page.selectOption("select[name=outcome]", "ok");
@@ -229,6 +244,26 @@ describe("triage loop", () => {
     await page.goto(`${stack.dashboard}/w/default/guards`);
     expect(await page.locator("#guards tbody tr").count()).toBe(1);
     expect(await page.textContent("#guards")).toContain("402");
+  });
+
+  it("resolves the issue with the guard and reopens it on a third failure", async () => {
+    await page.goto(`${stack.dashboard}/w/default/issues?state=resolved`);
+    const resolved = page.locator("#issues tbody tr");
+    expect(await resolved.count()).toBe(1);
+    expect(await resolved.first().textContent()).toMatch(/by guard/);
+    expect((await declined()).status).toBe(500);
+    await stack.waitForTraces(11);
+    await page.goto(`${stack.dashboard}/w/default/admin`);
+    await page.click("#reindex");
+    await page.waitForSelector("text=Reindexed from R2");
+    await page.goto(`${stack.dashboard}/w/default/issues`);
+    const open = page.locator("#issues tbody tr");
+    expect(await open.count()).toBe(1);
+    expect(await open.first().locator("[data-count]").getAttribute("data-count")).toBe("3");
+    expect(await open.first().textContent()).toContain("reopened");
+    await open.first().locator("a").first().click();
+    await page.waitForURL(/\/executions\/[0-9a-f]{32}$/);
+    expect(await page.textContent("#status")).toBe("500");
   });
 
   it("shows the overview chart", async () => {

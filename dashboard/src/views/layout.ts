@@ -15,7 +15,8 @@ export interface Shell {
   workspaces?: readonly Membership[];
   ws?: string | null;
   role?: Role | null;
-  active?: "executions" | "overview" | "guards" | "diagnostics" | "admin" | "account" | null;
+  active?:
+    "issues" | "executions" | "overview" | "guards" | "diagnostics" | "admin" | "account" | null;
 }
 
 const CSS = `
@@ -84,6 +85,8 @@ div.val{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;paddin
 .j-number{color:#0550ae}.j-boolean,.j-null{color:#cf222e}
 table.hdrs th,table.hdrs td{padding:3px 8px;background:none;font-weight:400}table.hdrs th{color:#6f42c1;width:1%;white-space:nowrap}
 .secret{display:flex;gap:6px;align-items:center;flex-wrap:wrap;margin:4px 0 10px}
+.tabs{display:flex;gap:4px;margin:0 0 12px}.tabs a.tab{padding:5px 12px;border-radius:6px;color:var(--muted)}.tabs a.tab.on{background:var(--accent-soft);color:var(--accent);font-weight:600}
+form.inline{display:inline;margin:0}svg.spark{display:block}
 .small-btn{padding:3px 10px;font-size:12px}.tag.bad-tag{background:var(--bad-soft);color:var(--bad);font-weight:600}
 `;
 
@@ -93,6 +96,7 @@ function nav(shell: Shell): Html {
     h`<a href="${href}" class="${shell.active === key ? "on" : ""}">${label}</a>`;
   const base = `/w/${encodeURIComponent(shell.ws)}`;
   return h`<nav>
+    ${item("issues", `${base}/issues`, "Issues")}
     ${item("executions", `${base}/executions`, "Executions")}
     ${item("overview", `${base}/overview`, "Overview")}
     ${item("guards", `${base}/guards`, "Guards")}

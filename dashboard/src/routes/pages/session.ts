@@ -30,7 +30,7 @@ export function sessionRoutes(clock: Clock): Hono<AppEnv> {
     const p = c.get("principal");
     if (!p) return c.redirect("/login");
     const [first] = await membershipsOf(c.env.DB, p.userId);
-    if (first) return c.redirect(`/w/${encodeURIComponent(first.id)}/executions`);
+    if (first) return c.redirect(`/w/${encodeURIComponent(first.id)}/issues`);
     return render(c, { title: "No workspace" }, noWorkspace(p.email));
   });
 

@@ -97,7 +97,7 @@ async function showDiagnostics(c: Context<AppEnv>, clock: Clock): Promise<Respon
 export function workspaceRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/w/:ws", wsAccess("viewer"), (c) =>
-    c.redirect(`/w/${encodeURIComponent(c.get("ws"))}/executions`),
+    c.redirect(`/w/${encodeURIComponent(c.get("ws"))}/issues`),
   );
   app.get("/w/:ws/overview", wsAccess("viewer"), (c) => showOverview(c, clock));
   app.get("/w/:ws/guards", wsAccess("viewer"), showGuards);

@@ -121,6 +121,22 @@ describe("triage loop", () => {
     await page.goto(`${stack.dashboard}/w/default/executions`);
   });
 
+  it("searches the clear summary and filters by prefix, in any case", async () => {
+    const count = () => page.getAttribute("[data-count]", "data-count");
+    await page.fill("#filters input[name=q]", "CHECKOUT");
+    await page.click("#filters button[type=submit]");
+    await page.waitForURL(/q=CHECKOUT/);
+    expect(await count()).toBe("4");
+    await page.fill("#filters input[name=q]", "");
+    await page.fill("#filters input[name=error]", "typeerr");
+    await page.click("#filters button[type=submit]");
+    await page.waitForURL(/error=typeerr/);
+    expect(await count()).toBe("2");
+    await page.goto(`${stack.dashboard}/w/default/executions?route=/prod`);
+    expect(await count()).toBe("3");
+    await page.goto(`${stack.dashboard}/w/default/executions`);
+  });
+
   it("filters to the failing executions", async () => {
     await page.selectOption("select[name=status]", "5xx");
     await page.click("#filters button[type=submit]");
@@ -396,6 +412,18 @@ describe("agent failure states in the page", () => {
     ).toBe("not checked");
     expect(await page.locator('#agent-health [data-result="fix"]').count()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/diagnostics.png`, fullPage: true });
+  });
+
+  it("signing in returns to the deep link that asked for it", async () => {
+    const fresh = await browser.newContext();
+    const other = await fresh.newPage();
+    await other.goto(`${stack.dashboard}/w/default/executions?status=5xx`);
+    expect(new URL(other.url()).pathname).toBe("/login");
+    await other.fill("input[name=token]", DEV_TOKEN);
+    await other.click("form[action='/login'] button[type=submit]");
+    await other.waitForURL(/\/w\/default\/executions\?status=5xx$/);
+    expect(await other.locator("#executions tbody tr").count()).toBe(3);
+    await fresh.close();
   });
 
   it("logged no script errors besides the expected network failures", () => {

@@ -8,6 +8,9 @@ import { OUTCOMES, type ExecutionRow } from "../db/executions.js";
 
 export interface ListQuery {
   app?: string | undefined;
+  q?: string | undefined;
+  /** "1": the page reloads itself every 30 s. */
+  live?: string | undefined;
   route?: string | undefined;
   status?: string | undefined;
   outcome?: string | undefined;
@@ -67,7 +70,8 @@ export function listView(data: {
   const base = `/w/${encodeURIComponent(data.ws)}`;
   const filters = h`<form class="filters panel" method="get" action="${base}/executions" id="filters">
     ${select("app", "App", q.app, [["", "All apps"], ...data.apps.map((a): [string, string] => [a, a])])}
-    <label class="f">Route<input name="route" list="routes" value="${q.route ?? ""}" placeholder="any route" size="18"></label>
+    <label class="f">Search<input name="q" type="search" value="${q.q ?? ""}" placeholder="trace id, route, status, error…" size="22"></label>
+    <label class="f">Route (prefix)<input name="route" list="routes" value="${q.route ?? ""}" placeholder="any route" size="18"></label>
     <datalist id="routes">${data.routes.map((r) => h`<option value="${r}">`)}</datalist>
     ${select("status", "Status", q.status, [
       ["", "Any"],
@@ -80,7 +84,7 @@ export function listView(data: {
       ["", "Any"],
       ...OUTCOMES.map((o): [string, string] => [o, o]),
     ])}
-    <label class="f">Error class<input name="error" list="errors" value="${q.error ?? ""}" placeholder="e.g. TypeError" size="14"></label>
+    <label class="f">Error class (prefix, any case)<input name="error" list="errors" value="${q.error ?? ""}" placeholder="e.g. TypeError" size="14"></label>
     <datalist id="errors">${data.errorClasses.map((e) => h`<option value="${e}">`)}</datalist>
     ${select(
       "range",
@@ -92,6 +96,7 @@ export function listView(data: {
     <label class="f custom-range" ${q.range === "custom" ? null : raw("hidden")}>To (UTC)<input type="datetime-local" name="to" value="${q.to ?? ""}" step="1"></label>
     <button type="submit">Apply</button>
     <a class="btn sec" href="${base}/executions">Reset</a>
+    <label class="small nowrap"><input type="checkbox" name="live" value="1" id="auto-refresh" ${q.live === "1" ? raw("checked") : null}> auto-refresh (30 s)</label>
   </form>`;
   const f = data.facets;
   const counts = h`<div class="counts" id="counts">

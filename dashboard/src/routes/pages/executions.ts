@@ -56,6 +56,7 @@ export function parseFilter(ws: string, q: ListQuery, now: number): ListFilter {
       ? (q.outcome as Outcome)
       : undefined,
     errorClass: q.error || undefined,
+    q: q.q?.trim() || undefined,
     from: range === "custom" ? parseTime(q.from) : span ? now - span : undefined,
     to: range === "custom" ? parseTime(q.to) : undefined,
   };
@@ -63,7 +64,18 @@ export function parseFilter(ws: string, q: ListQuery, now: number): ListFilter {
 
 export function listQuery(c: { req: { query(k: string): string | undefined } }): ListQuery {
   const q: ListQuery = {};
-  for (const k of ["app", "route", "status", "outcome", "error", "range", "from", "to"] as const) {
+  for (const k of [
+    "q",
+    "live",
+    "app",
+    "route",
+    "status",
+    "outcome",
+    "error",
+    "range",
+    "from",
+    "to",
+  ] as const) {
     const v = c.req.query(k);
     if (v) q[k] = v.slice(0, 1024);
   }

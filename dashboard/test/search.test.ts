@@ -1,0 +1,106 @@
+/**
+ * The list's search and filters in real D1 (Miniflare): route prefixes over route templates,
+ * case-insensitive error-class prefixes, free text over the clear summary, LIKE wildcards taken
+ * literally; and where sign-in returns to.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeRows } from "../src/indexer/store.js";
+import { createWorkspace } from "../src/db/workspaces.js";
+import { listExecutions, type ExecutionRow, type ListFilter } from "../src/db/executions.js";
+import { afterSignIn } from "../src/routes/pages/session.js";
+import { hexId, startStorage, T0, type TestEnv } from "./_helpers.js";
+
+let t: TestEnv;
+
+function row(n: number, over: Partial<ExecutionRow>): ExecutionRow {
+  return {
+    traceId: hexId(n),
+    app: "shop",
+    ws: null,
+    route: "/products/:id",
+    method: "GET",
+    status: 200,
+    statusClass: 2,
+    outcome: "ok",
+    start: T0 + n,
+    durationMs: 3,
+    events: 2,
+    hosts: "",
+    errorClass: null,
+    truncated: false,
+    runtime: "workerd",
+    version: "2",
+    r2Key: `traces/shop/${n}.cbor`,
+    ...over,
+  };
+}
+
+beforeAll(async () => {
+  t = await startStorage();
+  await createWorkspace(t.db, { id: "ws1", name: "One" }, T0);
+  await storeRows(
+    t.db,
+    [
+      row(1, {}),
+      row(2, { route: "/products", method: "POST", status: 201 }),
+      row(3, {
+        route: "/checkout",
+        method: "POST",
+        status: 500,
+        statusClass: 5,
+        outcome: "exception",
+        errorClass: "TypeError",
+      }),
+      row(4, { route: "/search_all", status: 404, statusClass: 4 }),
+      row(5, { route: "/cart", errorClass: "PaymentError", outcome: "error", status: 502 }),
+    ],
+    { now: T0, defaultWorkspace: "ws1" },
+  );
+});
+afterAll(async () => t?.dispose());
+
+async function ids(filter: Omit<ListFilter, "ws">): Promise<string[]> {
+  const page = await listExecutions(t.db, { ws: "ws1", ...filter });
+  return page.rows.map((r) => r.traceId).sort();
+}
+
+describe("list filters", () => {
+  it("matches a route prefix, templates included", async () => {
+    expect(await ids({ route: "/products" })).toEqual([hexId(1), hexId(2)]);
+    expect(await ids({ route: "/products/:id" })).toEqual([hexId(1)]);
+  });
+
+  it("matches error classes by case-insensitive prefix", async () => {
+    expect(await ids({ errorClass: "typeerr" })).toEqual([hexId(3)]);
+    expect(await ids({ errorClass: "%" })).toEqual([]);
+  });
+
+  it("searches trace ids, routes, statuses, methods and error classes", async () => {
+    expect(await ids({ q: hexId(3) })).toEqual([hexId(3)]);
+    expect(await ids({ q: "CHECK" })).toEqual([hexId(3)]);
+    expect(await ids({ q: "404" })).toEqual([hexId(4)]);
+    expect(await ids({ q: "post" })).toEqual([hexId(2), hexId(3)]);
+    expect(await ids({ q: "payment" })).toEqual([hexId(5)]);
+    expect(await ids({ q: "h_a" })).toEqual([hexId(4)]);
+    expect(await ids({ q: "_" })).toEqual([hexId(4)]);
+  });
+});
+
+describe("sign-in", () => {
+  it("returns to a path on this dashboard and nowhere else", () => {
+    expect(afterSignIn("/w/default/executions/ab?reads=1")).toBe(
+      "/w/default/executions/ab?reads=1",
+    );
+    for (const bad of [
+      "//evil.example/",
+      "/\\evil.example",
+      "https://evil.example/",
+      "w/x",
+      "",
+      3,
+      "/a b",
+    ]) {
+      expect(afterSignIn(bad)).toBe("/");
+    }
+  });
+});

@@ -10,7 +10,8 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { asFluxError, FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys } from "../trace/keys.js";
-import { loadPrivateKey, PRIVATE_KEY_FILE } from "../trace/key-file.js";
+import { generateSigningKeys } from "../trace/_sign.js";
+import { loadOriginKeys, loadPrivateKey, PRIVATE_KEY_FILE } from "../trace/key-file.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
 import { bindingNotes, configBlockers, readWorkerConfig, type ConfigOptions } from "./config.js";
@@ -26,7 +27,7 @@ const USAGE = `Usage:
   fluxrun pull [--out .fluxrun] [--remote] [--bucket name] [--persist-to .wrangler/state]
                [--app name] [--route /path] [--method GET] [--status 5xx] [--outcome error]
                [--since 2h] [--until 2026-04-20T12:00Z] [--limit n]
-  fluxrun replay <trace.cbor | dir> [--policy file]
+  fluxrun replay <trace.cbor | dir> [--policy file] [--verify-key file]
   fluxrun preflight <trace.cbor | dir>
   fluxrun guard <trace.cbor> --out <dir> [--redacted]
   fluxrun keygen [--out dir]
@@ -44,6 +45,9 @@ Exit codes (replay): 0 all match, 1 a replay diverged, 2 bad input or usage.
 Exit codes (preflight): 0 ready, 1 not ready or unknown, 2 bad input.
 The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else the file
 $FLUX_PRIVATE_KEY_FILE names, else .fluxrun/agent-private.jwk.
+A trace's origin (the app's signature) is checked with --verify-key (a public Ed25519 JWK, or JSON
+mapping apps to keys), else $FLUX_ORIGIN_KEYS, else .fluxrun/signing-public.jwk; an unsigned or
+forged trace of an app with a key is refused, and without a key it replays marked unverified.
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
 pull --remote reads R2 over its S3 API: R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY and R2_ENDPOINT
 (or CLOUDFLARE_ACCOUNT_ID) from the environment.
@@ -178,7 +182,9 @@ function shown(io: Io, file: string): string {
 }
 
 async function replayCommand(args: string[], io: Io): Promise<number> {
-  const p = parseCommand("replay", args, io, { own: { policy: { type: "string" } } });
+  const p = parseCommand("replay", args, io, {
+    own: { policy: { type: "string" }, "verify-key": { type: "string" } },
+  });
   const target = onlyArgument(p.positionals);
   const key = await loadPrivateKey({ path: p.str("key"), cwd: io.cwd, env: io.env });
   const files = await traceFiles(resolve(io.cwd, target));
@@ -191,7 +197,13 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
     dirname(config.path),
     p.str("policy") ? resolve(io.cwd, p.str("policy")!) : undefined,
   );
-  const outcomes = await replayAll(inputs, key, { config, policy });
+  const origin = await loadOriginKeys({
+    path: p.str("verify-key"),
+    cwd: io.cwd,
+    env: io.env,
+    dirs: [io.cwd, dirname(config.path)],
+  });
+  const outcomes = await replayAll(inputs, key, { config, policy, origin });
   const exitCode = exitCodeOf(outcomes);
   if (p.flag("json")) {
     io.out(JSON.stringify({ exitCode, traces: outcomes }, null, 2));
@@ -363,10 +375,29 @@ async function keygenCommand(args: string[], io: Io): Promise<number> {
   await mkdir(dir, { recursive: true });
   await writeFile(priv, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
   await writeFile(pub, `${JSON.stringify(publicJwk)}\n`);
+  const signPriv = join(dir, "signing-private.jwk");
+  const signPub = join(dir, "signing-public.jwk");
+  const signing = existsSync(signPriv) ? undefined : await generateSigningKeys();
+  if (signing) {
+    await writeFile(signPriv, `${JSON.stringify(signing.signingJwk)}\n`, { mode: 0o600 });
+    await writeFile(signPub, `${JSON.stringify(signing.verifyJwk)}\n`);
+  }
   const rel = relative(io.cwd, priv).split(sep).join("/");
   const ignoredBy = rel.startsWith("..") || (await gitignoreCovers(io.cwd, rel));
   if (p.flag("json")) {
-    io.out(JSON.stringify({ kid, public: pub, private: priv, gitIgnored: ignoredBy }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          kid,
+          public: pub,
+          private: priv,
+          signing: signing ? { kid: signing.kid, public: signPub, private: signPriv } : null,
+          gitIgnored: ignoredBy,
+        },
+        null,
+        2,
+      ),
+    );
   } else {
     io.out(`Key ${kid}`);
     io.out(
@@ -375,8 +406,17 @@ async function keygenCommand(args: string[], io: Io): Promise<number> {
     io.out(
       `  private: ${priv}  → give only to the agent (wrangler secret put FLUX_PRIVATE_KEY) or pass to fluxrun replay --key`,
     );
+    if (signing) {
+      io.out(`Signing key ${signing.kid} (the origin of each trace)`);
+      io.out(
+        `  private: ${signPriv}  → the recorded worker's secret only (wrangler secret put FLUX_SIGNING_KEY; .dev.vars locally)`,
+      );
+      io.out(
+        `  public:  ${signPub}  → register with the agent (FLUX_ORIGIN_KEYS) and the dashboard; fluxrun replay finds it here`,
+      );
+    }
     io.out(
-      "  WARNING: never commit the private key; keep it out of the dashboard and of the recorded worker.",
+      "  WARNING: never commit the private keys; keep them out of the dashboard (the trace key also out of the recorded worker).",
     );
   }
   if (!ignoredBy) {

@@ -17,7 +17,7 @@ import {
   POLICY_FILE,
   type ReplayPolicy,
 } from "../replay/policy.js";
-import { openTrace, type PlainTrace } from "../trace/seal.js";
+import { openTrace, readTrace, type OriginKeys, type PlainTrace } from "../trace/seal.js";
 import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
 import { replayThrough } from "../replay/client.js";
@@ -128,10 +128,20 @@ export class Replayer {
     return replayer;
   }
 
-  /** Opens one trace with `key` and replays it. Throws FluxError for unreadable traces. */
-  async replay(bytes: Uint8Array, key: PrivateJwk | string): Promise<ReplayReport> {
-    const opened = await openTrace(bytes, typeof key === "string" ? parsePrivateJwk(key) : key);
-    return this.replayOpened(opened);
+  /**
+   * Opens one trace with `key`, its origin checked against `origin` (the registered verification
+   * keys; none: read as unverified), and replays it. Throws FluxError for unreadable or forged
+   * traces.
+   */
+  async replay(
+    bytes: Uint8Array,
+    key: PrivateJwk | string,
+    origin: OriginKeys = {},
+  ): Promise<ReplayReport> {
+    const opened = await openTrace(bytes, typeof key === "string" ? parsePrivateJwk(key) : key, {
+      origin,
+    });
+    return { ...(await this.replayOpened(opened)), origin: opened.origin };
   }
 
   /** Replays an already opened trace (or an unsealed fixture). */
@@ -176,14 +186,15 @@ export function exitCodeOf(outcomes: readonly ReplayOutcome[]): 0 | 1 | 2 {
 export async function replayAll(
   files: readonly { file: string; bytes: Uint8Array }[],
   key: PrivateJwk | string,
-  options: ReplayerOptions = {},
+  options: ReplayerOptions & { origin?: (app: string) => OriginKeys } = {},
 ): Promise<ReplayOutcome[]> {
   const replayer = await Replayer.start(options);
   try {
     const out: ReplayOutcome[] = [];
     for (const { file, bytes } of files) {
       try {
-        out.push({ file, report: await replayer.replay(bytes, key) });
+        const origin = options.origin?.(readTrace(bytes).head.summary.app) ?? {};
+        out.push({ file, report: await replayer.replay(bytes, key, origin) });
       } catch (err) {
         const { code, message } = asFluxError(err, "ERR_INTERNAL", "Could not replay the trace");
         out.push({ file, error: { code, message } });

@@ -7,6 +7,9 @@
 export {
   readTrace,
   openTrace,
+  verifyOrigin,
+  type OriginKeys,
+  type TraceOrigin,
   sealTrace,
   type PlainTrace,
   type ClearTrace,
@@ -21,7 +24,21 @@ export {
   type PublicJwk,
   type PrivateJwk,
 } from "./keys.js";
-export { loadPrivateKey, PRIVATE_KEY_FILE, type LoadPrivateKeyOptions } from "./key-file.js";
+export {
+  generateSigningKeys,
+  parseSigningJwk,
+  parseVerifyJwk,
+  signerId,
+  type SigningJwk,
+  type VerifyJwk,
+} from "./_sign.js";
+export {
+  loadOriginKeys,
+  loadPrivateKey,
+  PRIVATE_KEY_FILE,
+  VERIFY_KEY_FILE,
+  type LoadPrivateKeyOptions,
+} from "./key-file.js";
 export * from "./schema.js";
 export {
   encodeCbor,

@@ -67,6 +67,19 @@ afterAll(async () => {
   await stack?.dispose();
 });
 
+/** The page's width past the viewport, naming the elements that stick out. */
+async function overflowing(label: string): Promise<string[]> {
+  return page.evaluate((label) => {
+    const width = document.documentElement.scrollWidth;
+    if (width <= innerWidth) return [];
+    const out = [...document.querySelectorAll("body *")]
+      .filter((n) => n.getBoundingClientRect().right > innerWidth + 0.5)
+      .slice(-3)
+      .map((n) => `${n.tagName.toLowerCase()}${n.id ? `#${n.id}` : ""}.${n.className}`);
+    return [`${label}: ${width}px (${out.join(", ")})`];
+  }, label);
+}
+
 function declined(): Promise<Response> {
   return stack.record("/checkout", {
     method: "POST",
@@ -280,6 +293,32 @@ describe("triage loop", () => {
     await open.first().locator("a").first().click();
     await page.waitForURL(/\/executions\/[0-9a-f]{32}$/);
     expect(await page.textContent("#status")).toBe("500");
+  });
+
+  it("no page scrolls sideways at 1280 px, and every page has the workspace nav", async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    const failing = page.url(); // the reopened issue's latest execution
+    const wide: string[] = [];
+    for (const path of [
+      "/w/default/issues",
+      "/w/default/executions",
+      "/w/default/overview?range=1h",
+      "/w/default/guards",
+      "/w/default/diagnostics",
+      "/w/default/admin",
+      "/account",
+    ]) {
+      await page.goto(`${stack.dashboard}${path}`);
+      wide.push(...(await overflowing(path)));
+      expect(await page.locator("header nav a", { hasText: "Issues" }).count(), path).toBe(1);
+      expect(await page.getAttribute("link[rel=icon]", "href"), path).toMatch(/^data:image\/svg/);
+      await page.screenshot({ path: `${SHOTS}/w1280${path.replace(/[/?=]/g, "_")}.png` });
+    }
+    await page.goto(failing);
+    wide.push(...(await overflowing("execution")));
+    await page.screenshot({ path: `${SHOTS}/w1280_execution.png`, fullPage: true });
+    expect(wide).toEqual([]);
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   it("shows the overview chart", async () => {

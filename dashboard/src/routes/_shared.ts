@@ -112,7 +112,8 @@ export async function render(
 ): Promise<Response> {
   const principal = c.get("principal");
   const workspaces = principal ? await membershipsOf(c.env.DB, principal.userId) : [];
-  const ws = shell.ws ?? null;
+  // Pages outside a workspace (account, errors) still carry the nav, for the first one.
+  const ws = shell.ws ?? workspaces[0]?.id ?? null;
   const role = ws ? (workspaces.find((w) => w.id === ws)?.role ?? null) : null;
   return c.html(
     page(

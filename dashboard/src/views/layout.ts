@@ -37,14 +37,15 @@ main{max-width:1280px;margin:0 auto;padding:20px 24px 48px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:0 0 10px}h3{font-size:13px;margin:0 0 8px;color:var(--muted);text-transform:uppercase;letter-spacing:.4px}
 .sub{color:var(--muted);margin:0 0 16px}
 .panel{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:16px;margin-bottom:16px}
-.grid{display:grid;gap:16px}.g2{grid-template-columns:1fr 1fr}.g3{grid-template-columns:repeat(3,1fr)}.g4{grid-template-columns:repeat(4,1fr)}
+.grid{display:grid;gap:16px}.g2{grid-template-columns:repeat(2,minmax(0,1fr))}.g3{grid-template-columns:repeat(3,minmax(0,1fr))}.g4{grid-template-columns:repeat(4,minmax(0,1fr))}.grid>.panel{overflow-x:auto}
 @media (max-width:900px){.g2,.g3,.g4{grid-template-columns:1fr}}
 table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:12px;color:var(--muted);font-weight:600;background:#fafbfc}
 tr.row{cursor:pointer}tr.row:hover td{background:#f7f9ff}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .mono,code{font-family:var(--mono);font-size:12.5px}
-code.cmd{display:block;background:#151a23;color:#e9edf3;padding:10px 12px;border-radius:8px;overflow-x:auto;white-space:pre}
+code.cmd{display:block;background:#151a23;color:#e9edf3;padding:10px 12px;border-radius:8px;white-space:pre-wrap;overflow-wrap:anywhere}
+main code,td.wrap{overflow-wrap:anywhere}
 .badge{display:inline-block;padding:1px 7px;border-radius:999px;font-size:12px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
 .st-2{background:var(--ok-soft);color:var(--ok)}.st-3{background:#eef2f6;color:#41505f}.st-4{background:var(--warn-soft);color:var(--warn)}.st-5{background:var(--bad-soft);color:var(--bad)}.st-none{background:#eef2f6;color:var(--muted)}
 .oc-ok{color:var(--ok)}.oc-error{color:var(--warn)}.oc-exception{color:var(--bad);font-weight:600}
@@ -90,6 +91,9 @@ form.inline{display:inline;margin:0}svg.spark{display:block}
 .small-btn{padding:3px 10px;font-size:12px}.tag.bad-tag{background:var(--bad-soft);color:var(--bad);font-weight:600}
 `;
 
+/** The brand mark as an inline SVG icon (no asset route, allowed by the CSP's img-src data:). */
+const FAVICON = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#5c7cfa"/><stop offset="1" stop-color="#22b8cf"/></linearGradient></defs><rect width="16" height="16" rx="4" fill="url(#g)"/></svg>')}`;
+
 function nav(shell: Shell): Html {
   if (!shell.ws) return h``;
   const item = (key: Shell["active"], href: string, label: string) =>
@@ -118,7 +122,7 @@ export function page(shell: Shell, body: Html, scripts: Html[] = []): string {
   const wsName = shell.workspaces?.find((w) => w.id === shell.ws)?.name;
   return h`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${shell.title} · FluxRun</title><style>${raw(CSS)}</style></head>
+<title>${shell.title} · FluxRun</title><link rel="icon" href="${FAVICON}"><style>${raw(CSS)}</style></head>
 <body>
 <header class="top">
   <a class="brand" href="/"><i></i>FluxRun</a>

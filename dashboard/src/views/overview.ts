@@ -122,16 +122,16 @@ export function overviewView(d: {
     <div class="grid g4" id="totals">
       <div class="panel stat"><b>${formatCount(t.requests)}</b><span>requests</span></div>
       <div class="panel stat"><b class="${errRate > 0 ? "oc-exception" : ""}">${formatCount(t.error + t.exception)}</b><span>errors (${errRate.toFixed(errRate && errRate < 1 ? 2 : 1)}%) · <a href="${listLink({ outcome: "exception" })}">exceptions</a> · <a href="${listLink({ status: "5xx" })}">5xx</a></span></div>
-      <div class="panel stat"><b>${formatMs(t.p50)}</b><span>p50 duration</span></div>
-      <div class="panel stat"><b>${formatMs(t.p95)}</b><span>p95 duration</span></div>
+      <div class="panel stat" title="approximate: interpolated inside the duration histogram's bins"><b>≈ ${formatMs(t.p50)}</b><span>p50 duration (approximate)</span></div>
+      <div class="panel stat" title="approximate: interpolated inside the duration histogram's bins, so it may exceed the slowest request"><b>≈ ${formatMs(t.p95)}</b><span>p95 duration (approximate)</span></div>
     </div>
     <div class="panel"><div style="display:flex;justify-content:space-between"><h2>Requests and errors</h2>
       <div class="legend"><span><i style="background:#91a7ff"></i>requests</span><span><i style="background:#e03131"></i>errors</span><span>per ${formatStep(d.data.step)}</span></div></div>
       ${requestsChart(d.data)}</div>
     <div class="panel"><div style="display:flex;justify-content:space-between"><h2>Duration</h2>
-      <div class="legend"><span><i style="background:#4c6ef5"></i>p50</span><span><i style="background:#f08c00"></i>p95</span></div></div>
+      <div class="legend"><span><i style="background:#4c6ef5"></i>p50</span><span><i style="background:#f08c00"></i>p95</span><span>approximate (histogram bins)</span></div></div>
       ${durationChart(d.data)}</div>
-    <div class="panel" style="padding:0"><table id="routes-table"><thead><tr><th>Route</th><th class="num">Requests</th><th class="num">Errors</th><th class="num">p95</th></tr></thead>
+    <div class="panel" style="padding:0"><table id="routes-table"><thead><tr><th>Route</th><th class="num">Requests</th><th class="num">Errors</th><th class="num" title="approximate, from histogram bins">≈ p95</th></tr></thead>
       <tbody>${d.data.routes.map(
         (
           r,

@@ -307,3 +307,136 @@ for (const c of document.querySelectorAll<HTMLInputElement>("input[name=field]")
   c.addEventListener("change", updateCount);
 }
 updateCount();
+
+/* The waterfall: a row opens its side panel; "Unlock these" unlocks that event's payloads. */
+const side = document.getElementById("side");
+
+function openEvent(seq: string): void {
+  if (!side) return;
+  for (const n of side.querySelectorAll<HTMLElement>(".evd")) n.hidden = n.dataset.ev !== seq;
+  for (const tr of document.querySelectorAll<HTMLElement>("#waterfall tr.ev")) {
+    tr.classList.toggle("on", tr.dataset.seq === seq);
+  }
+  side.hidden = false;
+}
+
+for (const tr of document.querySelectorAll<HTMLElement>("#waterfall tr.ev")) {
+  tr.addEventListener("click", () => openEvent(tr.dataset.seq ?? ""));
+}
+document.getElementById("side-close")?.addEventListener("click", () => {
+  if (side) side.hidden = true;
+  for (const tr of document.querySelectorAll("#waterfall tr.ev.on")) tr.classList.remove("on");
+});
+for (const b of document.querySelectorAll<HTMLElement>("[data-unlock-event]")) {
+  b.addEventListener("click", () => {
+    const seq = b.dataset.unlockEvent ?? "";
+    for (const c of document.querySelectorAll<HTMLInputElement>("input[name=field]")) {
+      c.checked = c.value === seq || c.value.startsWith(`${seq}.`);
+    }
+    updateCount();
+    document.getElementById("unlock-btn")?.click();
+  });
+}
+
+/* The network table sorts by any column header (numbers numerically, blanks last). */
+const network = document.getElementById("network");
+for (const th of network?.querySelectorAll<HTMLElement>("th[data-sort]") ?? []) {
+  th.addEventListener("click", () => {
+    const key = th.dataset.sort ?? "seq";
+    const body = network?.querySelector("tbody");
+    if (!body) return;
+    const desc = th.dataset.dir !== "desc";
+    for (const o of network?.querySelectorAll<HTMLElement>("th[data-sort]") ?? [])
+      delete o.dataset.dir;
+    th.dataset.dir = desc ? "desc" : "asc";
+    const num = th.classList.contains("num");
+    const rows = [...body.querySelectorAll<HTMLElement>("tr")];
+    rows.sort((a, b) => {
+      const x = a.dataset[key] ?? "";
+      const y = b.dataset[key] ?? "";
+      const c = num ? Number(x) - Number(y) : x.localeCompare(y);
+      return desc ? -c : c;
+    });
+    body.append(...rows);
+  });
+}
+
+interface HarHeader {
+  name: string;
+  value: string;
+}
+
+/** Unlocked headers of a field as HAR headers (none when sealed). */
+function harHeaders(path: string): HarHeader[] {
+  const f = unlocked.get(path);
+  const d = f ? decode(f) : null;
+  return d?.type === "headers" ? d.pairs.map(([name, value]) => ({ name, value })) : [];
+}
+
+/** An unlocked body as HAR text (binary as base64), or null when sealed. */
+function harBody(path: string): { text: string; encoding?: "base64" } | null {
+  const f = unlocked.get(path);
+  if (!f || f.value == null || f.missing) return null;
+  return f.encoding === "base64" ? { text: f.value, encoding: "base64" } : { text: f.value };
+}
+
+/** HAR 1.2 of the outbound calls with what this page has unlocked; sealed parts are left out. */
+function har(): unknown {
+  return {
+    log: {
+      version: "1.2",
+      creator: { name: "FluxRun dashboard", version: "1" },
+      comment: `trace ${cfg.trace}: only unlocked headers and bodies are included; URLs carry no scheme in the trace (https assumed)`,
+      entries: cfg.network.map((n) => {
+        const reqHeaders = harHeaders(`${n.seq}.request.headers`);
+        const resHeaders = harHeaders(`${n.seq}.result.headers`);
+        const mime = (hs: HarHeader[]) =>
+          hs.find((x) => x.name.toLowerCase() === "content-type")?.value ?? "";
+        const reqBody = harBody(`${n.seq}.request.body`);
+        const resBody = harBody(`${n.seq}.result.body`);
+        const url = /^[a-z]+:\/\//.test(n.target) ? n.target : `https://${n.target}`;
+        return {
+          startedDateTime: new Date(cfg.start + n.at / 1000).toISOString(),
+          time: (n.dur ?? 0) / 1000,
+          request: {
+            method: n.method,
+            url,
+            httpVersion: "HTTP/1.1",
+            headers: reqHeaders,
+            queryString: [],
+            cookies: [],
+            headersSize: -1,
+            bodySize: -1,
+            ...(reqBody ? { postData: { mimeType: mime(reqHeaders), text: reqBody.text } } : {}),
+          },
+          response: {
+            status: n.status ?? 0,
+            statusText: "",
+            httpVersion: "HTTP/1.1",
+            headers: resHeaders,
+            cookies: [],
+            content: { size: -1, mimeType: mime(resHeaders), ...(resBody ?? {}) },
+            redirectURL: "",
+            headersSize: -1,
+            bodySize: -1,
+          },
+          cache: {},
+          timings: { send: 0, wait: (n.dur ?? 0) / 1000, receive: 0 },
+          comment: `#${n.seq}${reqHeaders.length ? "" : " · request headers sealed"}${resBody ? "" : " · response body sealed"}`,
+        };
+      }),
+    },
+  };
+}
+
+document.getElementById("har-btn")?.addEventListener("click", () => {
+  const a = el("a", {
+    href: URL.createObjectURL(
+      new Blob([JSON.stringify(har(), null, 2)], { type: "application/json" }),
+    ),
+    download: `${cfg.trace}.har`,
+  });
+  document.body.append(a);
+  a.click();
+  a.remove();
+});

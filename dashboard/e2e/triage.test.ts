@@ -5,7 +5,7 @@
  * repaired code and see the divergence, save a regression guard; then the agent's failure
  * states (CORS refusal, unreachable, reused token) as the page shows them.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { connect, createServer, type Server, type Socket } from "node:net";
@@ -177,6 +177,25 @@ describe("triage loop", () => {
     );
     const html = await page.content();
     expect(html).not.toContain("sk_test_e2e_secret_key");
+    // The waterfall: a time ruler, the payments fetch nested under the SDK's host call.
+    expect(await page.locator("#ruler .tick").count()).toBeGreaterThanOrEqual(3);
+    const host = page.locator('#waterfall tr[data-kind="host"]');
+    const fetchRow = page.locator('#waterfall tr[data-kind="fetch"]');
+    expect(await fetchRow.getAttribute("data-parent")).toBe(await host.getAttribute("data-seq"));
+    expect(await fetchRow.getAttribute("data-depth")).toBe("1");
+    expect(await fetchRow.locator(".wf span").getAttribute("title")).toMatch(/starts .* takes /);
+    await fetchRow.click();
+    const seq = await fetchRow.getAttribute("data-seq");
+    const details = page.locator(`#side .evd[data-ev="${seq}"]`);
+    await details.waitFor();
+    expect(await details.textContent()).toContain("Called from");
+    expect(await details.locator('[data-sourcemap="none"]').count()).toBe(1);
+    expect(await details.locator(`[data-sealed="${seq}.result.body"]`).textContent()).toContain(
+      "sealed",
+    );
+    await page.click("#side-close");
+    await page.click('#network th[data-sort="status"]');
+    expect(await page.getAttribute('#network th[data-sort="status"]', "data-dir")).toBe("desc");
     expect(html).not.toContain("card_declined");
     await page.screenshot({ path: `${SHOTS}/execution.png`, fullPage: true });
   });
@@ -238,6 +257,26 @@ describe("triage loop", () => {
     expect(unlocked).not.toMatch(/\\"|\\n|^"\[/);
   });
 
+  it("exports the unlocked network evidence as HAR, sealed parts left out", async () => {
+    const download = page.waitForEvent("download");
+    await page.click("#har-btn");
+    const file = await (await download).path();
+    const har = JSON.parse(readFileSync(file, "utf8")) as {
+      log: {
+        entries: {
+          request: { url: string; method: string; headers: unknown[] };
+          response: { status: number; content: { text?: string } };
+        }[];
+      };
+    };
+    const [entry] = har.log.entries;
+    expect(entry?.request).toMatchObject({ method: "POST", headers: [] });
+    expect(entry?.request.url).toMatch(/\/v1\/charges$/);
+    expect(entry?.response.status).toBe(402);
+    expect(entry?.response.content.text).toContain("card_declined");
+    expect(JSON.stringify(har)).not.toContain("sk_test_e2e_secret_key");
+  });
+
   it("keeps a revealed secret behind a per-field confirmation and marks it everywhere", async () => {
     const secret = page
       .locator("#env tr", { hasText: "PAYMENTS_API_KEY" })
@@ -254,7 +293,8 @@ describe("triage loop", () => {
       "sk_test_e2e_secret_key",
     );
     expect(await page.textContent(`#env [data-sealed="${path}"]`)).toContain("secret revealed");
-    expect(await page.locator(`[data-revealed]`).count()).toBe(2);
+    expect(await page.textContent(`#side [data-sealed="${path}"]`)).toContain("secret revealed");
+    expect(await page.locator(`#unlocked [data-path="${path}"] [data-revealed]`).count()).toBe(1);
   });
 
   it("replays against the repaired code, shows the divergence and saves a guard", async () => {

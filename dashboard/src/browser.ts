@@ -16,6 +16,17 @@ export interface ExecutionConfig {
   app: string;
   agentOrigin: string | null;
   agentId: string | null;
+  /** When the execution started (epoch ms). */
+  start: number;
+  /** The outbound HTTP calls (for the HAR export): timings in µs from the start. */
+  network: {
+    seq: number;
+    method: string;
+    target: string;
+    status: number | null;
+    at: number;
+    dur: number | null;
+  }[];
   /** Unlockable fields holding secrets (env values): revealed only after a confirmation. */
   secrets: { path: string; name: string }[];
   /** Fields one unlock may name (the agent contract's limit). */

@@ -88,6 +88,11 @@ table.hdrs th,table.hdrs td{padding:3px 8px;background:none;font-weight:400}tabl
 .secret{display:flex;gap:6px;align-items:center;flex-wrap:wrap;margin:4px 0 10px}
 .tabs{display:flex;gap:4px;margin:0 0 12px}.tabs a.tab{padding:5px 12px;border-radius:6px;color:var(--muted)}.tabs a.tab.on{background:var(--accent-soft);color:var(--accent);font-weight:600}
 form.inline{display:inline;margin:0}svg.spark{display:block}
+.ruler{position:relative;height:16px}.ruler .tick{position:absolute;transform:translateX(-50%);font-weight:400;white-space:nowrap}.ruler .tick:first-child{transform:none}.ruler .tick:last-child{transform:translateX(-100%)}
+.wf i{position:absolute;top:0;bottom:0;width:1px;background:#dfe3e8}
+tr.ev.on td{background:#eef1ff}th.sort{cursor:pointer}th.sort:hover{color:var(--accent)}
+aside#side{position:fixed;top:52px;right:0;bottom:0;width:min(520px,92vw);background:#fff;border-left:1px solid var(--line);box-shadow:-6px 0 18px rgba(0,0,0,.08);padding:16px;overflow:auto;z-index:5}
+aside#side #side-close{float:right}ol.frames{margin:0;padding-left:18px}.wrap{overflow-wrap:anywhere}
 .small-btn{padding:3px 10px;font-size:12px}.tag.bad-tag{background:var(--bad-soft);color:var(--bad);font-weight:600}
 `;
 

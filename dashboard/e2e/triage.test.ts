@@ -177,6 +177,13 @@ describe("triage loop", () => {
     );
     const html = await page.content();
     expect(html).not.toContain("sk_test_e2e_secret_key");
+    // The error view: where it was thrown (bundle frames, no source map), release, wall and CPU time.
+    const frames = await page.textContent("#error-frames");
+    expect(frames).toContain("receiptOf");
+    expect(frames).toContain("No source map");
+    expect(await page.textContent("#release")).toContain("unknown");
+    expect(await page.textContent("#wall")).toMatch(/\d/);
+    expect(await page.textContent("#cpu")).toContain("not recorded");
     // The waterfall: a time ruler, the payments fetch nested under the SDK's host call.
     expect(await page.locator("#ruler .tick").count()).toBeGreaterThanOrEqual(3);
     const host = page.locator('#waterfall tr[data-kind="host"]');

@@ -151,6 +151,12 @@ function waterfall(head: TraceHead, showReads: boolean): Html {
     <p class="small muted">Click a row for its details and payloads. Nested calls sit under the call they happened inside.</p>`;
 }
 
+/** The release or script version that ran, when the summary carries one. */
+function release(head: TraceHead | null): string | null {
+  const v = (head?.summary as { release?: unknown } | undefined)?.release;
+  return typeof v === "string" && v ? v : null;
+}
+
 function frames(site: TraceEvent["site"]): Html {
   if (!site?.length) return h`<span class="muted">not recorded</span>`;
   return h`<ol class="frames">${site.map(([fn, file, line, col]) => h`<li class="mono small"><b>${fn || "(anonymous)"}</b> <span class="muted">${file}:${line}:${col}</span></li>`)}</ol>
@@ -237,7 +243,10 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
     <dl class="kv" style="margin-top:12px">
       <dt>App</dt><dd>${r.app}</dd>
       <dt>Started</dt><dd class="mono">${formatTime(r.start)} UTC</dd>
-      <dt>Duration</dt><dd>${formatMs(r.durationMs)}</dd>
+      <dt>Wall time</dt><dd id="wall">${formatMs(r.durationMs)}</dd>
+      <dt>CPU time</dt><dd id="cpu" class="muted">not recorded (the runtime does not measure it)</dd>
+      <dt>Release</dt><dd id="release" class="${release(head) ? "mono" : "muted"}">${release(head) ?? "unknown (the trace records no release or script version)"}</dd>
+      ${head?.summary.handler && head.summary.handler !== "fetch" ? h`<dt>Handler</dt><dd id="handler"><span class="tag">${head.summary.handler}</span>${head.summary.entry ? h` <span class="mono">${head.summary.entry}</span>` : null}</dd>` : null}
       <dt>Events</dt><dd>${r.events}${head ? h` · ${Object.entries(head.summary.eventCounts).map(([k, n]) => h`<span class="tag">${k} ${n}</span>`)}` : null}</dd>
       <dt>Trace</dt><dd class="mono small">${r.traceId} · format v${r.version || "?"} · ${r.runtime || "?"}${head ? h` · sealed to key ${head.recipient.kid.slice(0, 16)}…` : null}</dd>
       ${head && (head.stats.droppedEvents || head.stats.truncatedPayloads) ? h`<dt>Budget</dt><dd class="oc-error">${head.stats.droppedEvents} events dropped · ${head.stats.truncatedPayloads} payloads cut by the size budget</dd>` : null}
@@ -284,7 +293,9 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
       ${
         exception
           ? h`<p><span class="mono oc-exception">${exception.error ?? r.errorClass ?? "Error"}</span> thrown at ${formatMs(exception.at / 1000)} (event #${exception.seq}).</p>
-        <dl class="kv"><dt>Message</dt><dd>${sealed(`${exception.seq}.message`)}</dd><dt>Stack</dt><dd>${sealed(`${exception.seq}.stack`)}</dd></dl>`
+        <dl class="kv"><dt>Message</dt><dd>${sealed(`${exception.seq}.message`)}</dd>
+          <dt>Thrown from</dt><dd id="error-frames">${frames(exception.site)}</dd>
+          <dt>Stack</dt><dd>${sealed(`${exception.seq}.stack`)}</dd></dl>`
           : h`<p>The handler answered <span class="badge ${statusClass(r.status)}">${r.status}</span>${r.errorClass ? h` with error class <span class="mono">${r.errorClass}</span>` : null}.</p>`
       }
     </div>`

@@ -88,7 +88,7 @@ let lastDevSweep = 0;
  * Local dev only (FLUX_DEV): `wrangler dev` does not fire cron triggers, so the list sweeps R2
  * itself, at most every 2 seconds, before it renders.
  */
-async function devSweep(env: AppEnv["Bindings"], now: number): Promise<void> {
+export async function devSweep(env: AppEnv["Bindings"], now: number): Promise<void> {
   if (env.FLUX_DEV !== "true" || !env.FLUX_TRACES || now - lastDevSweep < 2000) return;
   lastDevSweep = now;
   await sweep(env.DB, env.FLUX_TRACES, {

@@ -24,6 +24,7 @@ import { issuesView } from "../../views/issues.js";
 import { listScript } from "../../views/client.js";
 import { bindingMissing, noTracesYet } from "../../views/setup.js";
 import { readBody, render, requirePrincipal, wsAccess } from "../_shared.js";
+import { devSweep } from "./executions.js";
 
 function isState(v: unknown): v is IssueState {
   return typeof v === "string" && (ISSUE_STATES as readonly string[]).includes(v);
@@ -33,6 +34,7 @@ async function showIssues(c: Context<AppEnv>, clock: Clock): Promise<Response> {
   const ws = c.get("ws");
   const db = c.env.DB;
   const now = clock.now();
+  await devSweep(c.env, now);
   const asked = c.req.query("state");
   const state = asked === "all" ? "all" : isState(asked) ? asked : "open";
   const [issues, counts] = await Promise.all([

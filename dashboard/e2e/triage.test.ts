@@ -371,6 +371,17 @@ describe("triage loop", () => {
   it("shows the overview chart", async () => {
     await page.goto(`${stack.dashboard}/w/default/overview?app=shop-api&range=1h`);
     expect(await page.locator("#chart-requests rect").count()).toBeGreaterThan(0);
+    // Axes: distinct y labels, x labels inside the chart (none clipped), percentiles marked approximate.
+    const chart = page.locator("#chart-requests");
+    const labels = await chart.locator("text.ylab").allTextContents();
+    expect(new Set(labels).size).toBe(labels.length);
+    const box = (await chart.boundingBox())!;
+    for (const t of await chart.locator("text").all()) {
+      const b = (await t.boundingBox())!;
+      expect(b.x).toBeGreaterThanOrEqual(box.x - 0.5);
+      expect(b.x + b.width).toBeLessThanOrEqual(box.x + box.width + 0.5);
+    }
+    expect(await page.textContent("main")).toContain("p95 duration (approximate)");
     await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
   });
 });

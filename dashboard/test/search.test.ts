@@ -1,7 +1,7 @@
 /**
  * The list's search and filters in real D1 (Miniflare): route prefixes over route templates,
  * case-insensitive error-class prefixes, free text over the clear summary, LIKE wildcards taken
- * literally; and where sign-in returns to.
+ * literally; where sign-in returns to; the overview's count axis.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeRows } from "../src/indexer/store.js";
@@ -102,5 +102,42 @@ describe("sign-in", () => {
     ]) {
       expect(afterSignIn(bad)).toBe("/");
     }
+  });
+});
+
+describe("overview axes", () => {
+  it("labels a one-request chart 0, 1, 2, never 1, 1, 0", async () => {
+    const { overviewView } = await import("../src/views/overview.js");
+    const html = overviewView({
+      ws: "ws1",
+      apps: ["shop"],
+      app: undefined,
+      route: undefined,
+      range: "1h",
+      routes: [],
+      data: {
+        step: 300_000,
+        points: [
+          { t: T0, requests: 0, errors: 0, p50: null, p95: null },
+          { t: T0 + 300_000, requests: 1, errors: 0, p50: 3, p95: 3 },
+        ],
+        totals: {
+          requests: 1,
+          ok: 1,
+          error: 0,
+          exception: 0,
+          s2xx: 1,
+          s3xx: 0,
+          s4xx: 0,
+          s5xx: 0,
+          p50: 3,
+          p95: 3,
+        },
+        routes: [],
+      },
+    }).value;
+    const requests = html.slice(html.indexOf('id="chart-requests"'));
+    const labels = [...requests.matchAll(/class="ylab"[^>]*>([^<]*)</g)].map((m) => m[1]);
+    expect(labels.slice(0, 3)).toEqual(["0", "1", "2"]);
   });
 });

@@ -25,11 +25,19 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+/** A count axis's top: its middle tick is a whole number too (never "1, 1, 0"). */
+function countMax(v: number): number {
+  for (const m of [2, 4, 6, 10]) if (v <= m) return m;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
 function axis(max: number, fmt: (v: number) => string): Html {
   const ticks = [0, 0.5, 1];
   return h`${ticks.map((t) => {
     const y = PAD.t + (H - PAD.t - PAD.b) * (1 - t);
-    return h`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y}" y2="${y}" stroke="#e3e6ea"/><text x="${PAD.l - 6}" y="${y + 4}" text-anchor="end">${t === 0 ? "0" : fmt(max * t)}</text>`;
+    return h`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y}" y2="${y}" stroke="#e3e6ea"/><text class="ylab" x="${PAD.l - 6}" y="${y + 4}" text-anchor="end">${t === 0 ? "0" : fmt(max * t)}</text>`;
   })}`;
 }
 
@@ -37,16 +45,18 @@ function timeLabels(o: Overview): Html {
   const n = o.points.length;
   if (!n) return h``;
   const iw = (W - PAD.l - PAD.r) / n;
-  const picks = [0, Math.floor(n / 2), n - 1];
-  return h`${picks.map((i) => {
+  const picks = [...new Set([0, Math.floor(n / 2), n - 1])];
+  // The first label starts at the plot's left edge and the last ends at its right edge: none is clipped.
+  return h`${picks.map((i, k) => {
     const p = o.points[i]!;
-    const x = PAD.l + iw * i + iw / 2;
-    return h`<text x="${x}" y="${H - 6}" text-anchor="middle">${formatTime(p.t, { millis: false }).slice(5, 16)}</text>`;
+    const anchor = k === 0 ? "start" : k === picks.length - 1 ? "end" : "middle";
+    const x = anchor === "start" ? PAD.l : anchor === "end" ? W - PAD.r : PAD.l + iw * i + iw / 2;
+    return h`<text x="${x}" y="${H - 6}" text-anchor="${anchor}">${formatTime(p.t, { millis: false }).slice(5, 16)}</text>`;
   })}`;
 }
 
 function requestsChart(o: Overview): Html {
-  const max = niceMax(Math.max(...o.points.map((p) => p.requests), 0));
+  const max = countMax(Math.max(...o.points.map((p) => p.requests), 0));
   const iw = (W - PAD.l - PAD.r) / Math.max(o.points.length, 1);
   const ih = H - PAD.t - PAD.b;
   return h`<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="Requests and errors over time" id="chart-requests">

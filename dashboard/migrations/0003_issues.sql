@@ -21,3 +21,7 @@ CREATE TABLE issues (
   reopened INTEGER NOT NULL DEFAULT 0  -- times it reopened after a resolution
 );
 CREATE INDEX issues_by_ws ON issues (ws, state, last_seen DESC);
+
+-- The handler that ran (absent: fetch) and the Durable Object / entrypoint class, from the summary.
+ALTER TABLE executions ADD COLUMN handler TEXT;
+ALTER TABLE executions ADD COLUMN entry TEXT;

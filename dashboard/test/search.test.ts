@@ -53,6 +53,8 @@ beforeAll(async () => {
       }),
       row(4, { route: "/search_all", status: 404, statusClass: 4 }),
       row(5, { route: "/cart", errorClass: "PaymentError", outcome: "error", status: 502 }),
+      row(6, { route: "*/5 * * * *", method: "SCHEDULED", handler: "scheduled" }),
+      row(7, { route: "increment", method: "RPC", handler: "rpc", entry: "Counter" }),
     ],
     { now: T0, defaultWorkspace: "ws1" },
   );
@@ -83,6 +85,32 @@ describe("list filters", () => {
     expect(await ids({ q: "payment" })).toEqual([hexId(5)]);
     expect(await ids({ q: "h_a" })).toEqual([hexId(4)]);
     expect(await ids({ q: "_" })).toEqual([hexId(4)]);
+  });
+});
+
+describe("handler kinds", () => {
+  it("index the handler and class of non-fetch executions; fetch stays implicit", async () => {
+    const rows = (await listExecutions(t.db, { ws: "ws1" })).rows;
+    const of = (n: number) => rows.find((r) => r.traceId === hexId(n));
+    expect(of(6)).toMatchObject({ handler: "scheduled" });
+    expect(of(7)).toMatchObject({ handler: "rpc", entry: "Counter" });
+    expect(of(1)).not.toHaveProperty("handler");
+    const { listView } = await import("../src/views/list.js");
+    const html = listView({
+      ws: "ws1",
+      query: {},
+      apps: ["shop"],
+      routes: [],
+      errorClasses: [],
+      rows,
+      next: null,
+      isFirstPage: true,
+      count: { count: rows.length, capped: false },
+      facets: null,
+    }).value;
+    expect(html).toContain('data-handler="scheduled"');
+    expect(html).toContain("cron run");
+    expect(html).toContain("RPC method");
   });
 });
 

@@ -60,8 +60,9 @@ export function insertStatement(
   return db
     .prepare(
       `INSERT OR IGNORE INTO executions (trace_id, app, ws, route, method, status, status_class, outcome,
-         start, duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at, batch)
-       VALUES (?1, ?2, (SELECT ws FROM apps WHERE name = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`,
+         start, duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at, batch,
+         handler, entry)
+       VALUES (?1, ?2, (SELECT ws FROM apps WHERE name = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)`,
     )
     .bind(
       r.traceId,
@@ -82,18 +83,27 @@ export function insertStatement(
       r.r2Key,
       options.now,
       options.batch,
+      r.handler && r.handler !== "fetch" ? r.handler : null,
+      r.entry ?? null,
     );
 }
 
 const COLUMNS = `trace_id AS traceId, app, ws, route, method, status, status_class AS statusClass,
   outcome, start, duration_ms AS durationMs, events, hosts, error_class AS errorClass, truncated,
-  runtime, version, r2_key AS r2Key`;
+  runtime, version, r2_key AS r2Key, handler, entry`;
 
-type RawRow = Omit<ExecutionRow, "truncated" | "errorClass"> & {
+type RawRow = Omit<ExecutionRow, "truncated" | "errorClass" | "handler" | "entry"> & {
   truncated: number;
   errorClass: string | null;
+  handler: ExecutionRow["handler"] | null;
+  entry: string | null;
 };
-const fromRaw = (r: RawRow): ExecutionRow => ({ ...r, truncated: r.truncated === 1 });
+const fromRaw = ({ handler, entry, ...r }: RawRow): ExecutionRow => ({
+  ...r,
+  truncated: r.truncated === 1,
+  ...(handler ? { handler } : {}),
+  ...(entry ? { entry } : {}),
+});
 
 export interface ListFilter {
   /** Always set: the workspace the caller is a member of. */

@@ -6,6 +6,16 @@ import { h, raw, type Html } from "./html.js";
 import { formatCount, formatMs, formatTime, statusClass } from "./format.js";
 import { OUTCOMES, type ExecutionRow } from "../db/executions.js";
 
+/** How a handler kind other than fetch reads in the list. */
+const HANDLER_LABEL: Record<NonNullable<ExecutionRow["handler"]>, string> = {
+  fetch: "request",
+  scheduled: "cron run",
+  queue: "queue batch",
+  email: "email",
+  rpc: "RPC method",
+  alarm: "alarm",
+};
+
 export interface ListQuery {
   app?: string | undefined;
   q?: string | undefined;
@@ -117,7 +127,7 @@ export function listView(data: {
       ) => h`<tr class="row" data-trace="${r.traceId}" data-href="${base}/executions/${r.traceId}">
         <td class="nowrap mono"><a href="${base}/executions/${r.traceId}">${formatTime(r.start)}</a></td>
         <td>${r.app}</td>
-        <td><span class="mono">${r.method}</span> ${r.route}</td>
+        <td><span class="mono">${r.method}</span> ${r.route}${r.handler && r.handler !== "fetch" ? h` <span class="tag" data-handler="${r.handler}" title="${r.entry ?? ""}">${HANDLER_LABEL[r.handler]}</span>` : null}</td>
         <td><span class="badge ${statusClass(r.status)}">${r.status}</span></td>
         <td class="oc-${r.outcome}">${r.outcome}</td>
         <td class="num">${formatMs(r.durationMs)}</td>

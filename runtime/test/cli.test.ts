@@ -257,9 +257,11 @@ describe("fluxrun main", () => {
 });
 
 describe("fluxrun replay checks a trace's origin", () => {
-  it("replays a signed trace as verified, and refuses one forged with the public key", async () => {
+  let d: string;
+  let key: string;
+  beforeAll(async () => {
     const signing = await generateSigningKeys();
-    const d = await mkdtemp(join(tmpdir(), "fluxrun-origin-"));
+    d = await mkdtemp(join(tmpdir(), "fluxrun-origin-"));
     const real = await readFile(join(dir, "traces/0.cbor"));
     const { head, payloads } = await openTrace(new Uint8Array(real), rec.keys.privateJwk);
     const { recipient: _r, version: _v, signer: _s, ...clear } = head;
@@ -274,13 +276,18 @@ describe("fluxrun replay checks a trace's origin", () => {
       await sealTrace({ head: clear, payloads }, rec.keys.publicJwk),
     );
     await writeFile(join(d, "verify.jwk"), JSON.stringify(signing.verifyJwk));
-    const key = join(dir, "key.jwk");
+    await writeFile(join(d, "signer"), signing.kid);
+    key = join(dir, "key.jwk");
+  });
+
+  it("replays a signed trace as verified, and refuses one forged with the public key", async () => {
+    const kid = await readFile(join(d, "signer"), "utf8");
     const ok = await run(
       ["replay", "signed.cbor", "--config", config, "--key", key, "--verify-key", "verify.jwk"],
       d,
     );
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain(`origin:   verified (signed by ${signing.kid})`);
+    expect(ok.stdout).toContain(`origin:   verified (signed by ${kid})`);
     const forged = await run(
       ["replay", "forged.cbor", "--config", config, "--key", key, "--verify-key", "verify.jwk"],
       d,
@@ -290,6 +297,13 @@ describe("fluxrun replay checks a trace's origin", () => {
     // Without a verification key the same forgery replays, marked unverified.
     const unverified = await run(["replay", "forged.cbor", "--config", config, "--key", key], d);
     expect(unverified.stdout).toContain("origin:   UNVERIFIED (the trace is unsigned)");
+  });
+
+  it("makes no regression guard from a forged trace", async () => {
+    const args = ["--config", config, "--key", key, "--verify-key", "verify.jwk"];
+    const guard = await run(["guard", "forged.cbor", "--out", "g", ...args], d);
+    expect(guard.code).toBe(2);
+    expect(guard.stderr).toContain("ERR_TRACE_UNSIGNED");
   });
 });
 

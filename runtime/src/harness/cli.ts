@@ -27,9 +27,9 @@ const USAGE = `Usage:
   fluxrun pull [--out .fluxrun] [--remote] [--bucket name] [--persist-to .wrangler/state]
                [--app name] [--route /path] [--method GET] [--status 5xx] [--outcome error]
                [--since 2h] [--until 2026-04-20T12:00Z] [--limit n]
-  fluxrun replay <trace.cbor | dir> [--policy file] [--verify-key file]
+  fluxrun replay <trace.cbor | dir> [--policy file] [--verify-key file] [--source-map file]
   fluxrun preflight <trace.cbor | dir>
-  fluxrun guard <trace.cbor> --out <dir> [--redacted]
+  fluxrun guard <trace.cbor> --out <dir> [--redacted] [--verify-key file]
   fluxrun keygen [--out dir]
   fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key private.jwk] ...
 
@@ -48,6 +48,9 @@ $FLUX_PRIVATE_KEY_FILE names, else .fluxrun/agent-private.jwk.
 A trace's origin (the app's signature) is checked with --verify-key (a public Ed25519 JWK, or JSON
 mapping apps to keys), else $FLUX_ORIGIN_KEYS, else .fluxrun/signing-public.jwk; an unsigned or
 forged trace of an app with a key is refused, and without a key it replays marked unverified.
+Call sites in a report are shown in source: the replay's with its own bundle's map, the recorded
+ones with --source-map (the deployed bundle's map, e.g. wrangler deploy --outdir dist), else a
+<bundle>.map beside the recorded bundle path when it exists here (wrangler dev's .wrangler/tmp).
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
 pull --remote reads R2 over its S3 API: R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY and R2_ENDPOINT
 (or CLOUDFLARE_ACCOUNT_ID) from the environment.
@@ -183,7 +186,11 @@ function shown(io: Io, file: string): string {
 
 async function replayCommand(args: string[], io: Io): Promise<number> {
   const p = parseCommand("replay", args, io, {
-    own: { policy: { type: "string" }, "verify-key": { type: "string" } },
+    own: {
+      policy: { type: "string" },
+      "verify-key": { type: "string" },
+      "source-map": { type: "string" },
+    },
   });
   const target = onlyArgument(p.positionals);
   const key = await loadPrivateKey({ path: p.str("key"), cwd: io.cwd, env: io.env });
@@ -203,7 +210,14 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
     env: io.env,
     dirs: [io.cwd, dirname(config.path)],
   });
-  const outcomes = await replayAll(inputs, key, { config, policy, origin });
+  const sourceMap = p.str("source-map");
+  const outcomes = await replayAll(inputs, key, {
+    config,
+    policy,
+    origin,
+    cwd: io.cwd,
+    ...(sourceMap ? { sourceMap: resolve(io.cwd, sourceMap) } : {}),
+  });
   const exitCode = exitCodeOf(outcomes);
   if (p.flag("json")) {
     io.out(JSON.stringify({ exitCode, traces: outcomes }, null, 2));
@@ -279,7 +293,11 @@ async function preflightCommand(args: string[], io: Io): Promise<number> {
 
 async function guardCommand(args: string[], io: Io): Promise<number> {
   const p = parseCommand("guard", args, io, {
-    own: { out: { type: "string" }, redacted: { type: "boolean" } },
+    own: {
+      out: { type: "string" },
+      redacted: { type: "boolean" },
+      "verify-key": { type: "string" },
+    },
   });
   const target = onlyArgument(p.positionals);
   const out = p.str("out");
@@ -288,12 +306,19 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
   const { config: path, cwd, ...options } = p.configOptions();
   const config = await readWorkerConfig(path, { cwd: cwd ?? io.cwd, ...options });
   const redacted = p.flag("redacted");
+  const origin = await loadOriginKeys({
+    path: p.str("verify-key"),
+    cwd: io.cwd,
+    env: io.env,
+    dirs: [io.cwd, dirname(config.path)],
+  });
   const files = await generateGuard(resolve(io.cwd, target), {
     out,
     key,
     redacted,
     cwd: io.cwd,
     config,
+    origin,
   });
   // A sealed guard opens its fixture with the key: say where from when it is not the default.
   const keyFile = p.str("key");

@@ -1,6 +1,6 @@
 /**
  * `fluxrun/trace`: read, open and seal traces; keys; the format's schemas. Replay envelopes are in
- * `fluxrun/replay`; the storage key layout re-exported here is owned by `fluxrun/contract`.
+ * `fluxrun/replay`; the storage key layout is `fluxrun/contract`'s.
  * Runtime-agnostic (Workers, Deno, Node).
  * @module
  */
@@ -48,4 +48,3 @@ export {
   type DecodeLimits,
   type DecodeOptions,
 } from "./_cbor.js";
-export { traceKey, tracePrefix, summaryMetadata } from "../contract/storage.js";

@@ -72,7 +72,7 @@ async function overflowing(label: string): Promise<string[]> {
   return page.evaluate((label) => {
     const width = document.documentElement.scrollWidth;
     if (width <= innerWidth) return [];
-    const out = [...document.querySelectorAll("body *")]
+    const out = Array.from(document.querySelectorAll("body *"))
       .filter((n) => n.getBoundingClientRect().right > innerWidth + 0.5)
       .slice(-3)
       .map((n) => `${n.tagName.toLowerCase()}${n.id ? `#${n.id}` : ""}.${n.className}`);

@@ -184,7 +184,9 @@ describe("route × role matrix", () => {
         got.push(res.status);
         if (res.status === 302 && expected[WHO.indexOf(who)] === L && who === "anon") {
           // Signing in returns to the page that asked for it.
-          expect(res.headers.get("location")).toBe(`/login?next=${encodeURIComponent(path)}`);
+          expect(res.headers.get("location")).toBe(
+            path === "/" ? "/login" : `/login?next=${encodeURIComponent(path)}`,
+          );
         }
       }
       expect(got).toEqual(expected);

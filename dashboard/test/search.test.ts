@@ -31,6 +31,7 @@ function row(n: number, over: Partial<ExecutionRow>): ExecutionRow {
     runtime: "workerd",
     version: "2",
     r2Key: `traces/shop/${n}.cbor`,
+    origin: "unverified",
     ...over,
   };
 }

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { generateSigningKeys, generateTraceKeys } from "fluxrun/trace";
@@ -138,6 +139,25 @@ async function waitFor(url, timeoutMs = 60_000) {
   throw new Error(`${url} did not come up within ${timeoutMs / 1000}s`);
 }
 
+/**
+ * Waits until something accepts connections on a loopback port, without sending a request: the
+ * shop API records every request it serves, and a readiness probe must not become a trace (the
+ * dashboard's "no traces yet" state is the first thing a new user should see).
+ */
+async function waitForPort(port, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const open = await new Promise((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`127.0.0.1:${port} did not come up within ${timeoutMs / 1000}s`);
+}
+
 const publicJwk = await ensureKeys();
 const traceSigning = await ensureTraceSigningKey();
 await ensureDevVars(traceSigning);
@@ -226,7 +246,7 @@ process.on("SIGINT", () => stop(0));
 process.on("SIGTERM", () => stop(0));
 
 try {
-  await waitFor("http://127.0.0.1:8787/health");
+  await waitForPort(8787);
   await waitFor("http://127.0.0.1:8788/v1/health");
   await waitFor("http://127.0.0.1:8789/healthz");
 } catch (err) {

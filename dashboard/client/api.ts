@@ -6,7 +6,15 @@
  */
 import type { AgentAction } from "fluxrun/contract";
 import type { IssuedToken, TokenRequestBody } from "../src/browser.js";
-import { FluxState, fromAgent, fromDashboard, networkState, type AgentContext } from "./states.js";
+import {
+  DEFAULT_TIMEOUT_MS,
+  FluxState,
+  fromAgent,
+  fromDashboard,
+  networkState,
+  notAnswering,
+  type AgentContext,
+} from "./states.js";
 
 async function answer(res: Response): Promise<unknown> {
   return res.json().catch(() => null);
@@ -24,6 +32,7 @@ export async function dashboard<T>(path: string, payload: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
+      signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS),
       method: "POST",
       credentials: "same-origin",
       headers: { "content-type": "application/json" },
@@ -63,8 +72,10 @@ export async function agent<T>(
   call: { token: string; payload: unknown } | null = null,
 ): Promise<T> {
   let res: Response;
+  const timeoutMs = ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
     res = await fetch(origin + path, {
+      signal: AbortSignal.timeout(timeoutMs),
       mode: "cors",
       credentials: "omit",
       cache: "no-store",
@@ -76,7 +87,10 @@ export async function agent<T>(
           }
         : {}),
     });
-  } catch {
+  } catch (err) {
+    if (err instanceof DOMException && err.name === "TimeoutError") {
+      throw notAnswering(origin, timeoutMs);
+    }
     throw await networkState(origin);
   }
   const body = await answer(res);

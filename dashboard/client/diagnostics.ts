@@ -13,10 +13,17 @@ import { asState, FluxState, JWKS, ORIGIN, showState } from "./states.js";
 const cfg = pageConfig<DiagnosticsConfig>();
 const box = document.getElementById("agent-health");
 
-function row(ok: boolean | null, label: string, detail: string): HTMLTableRowElement {
+/** A check's row: ok, fix (red, with its fix), info, or "not checked" (grey, no fix). */
+function row(ok: boolean | null | "unchecked", label: string, detail: string): HTMLTableRowElement {
   const [cls, text] =
-    ok === true ? ["st-2", "ok"] : ok === false ? ["st-5", "fix"] : ["st-none", "info"];
-  return el("tr", {}, [
+    ok === true
+      ? ["st-2", "ok"]
+      : ok === false
+        ? ["st-5", "fix"]
+        : ok === "unchecked"
+          ? ["st-none", "not checked"]
+          : ["st-none", "info"];
+  return el("tr", { "data-check": label, "data-result": text }, [
     el("td", {}, [el("span", { cls: `badge ${cls}`, text })]),
     el("td", { text: label }),
     el("td", { cls: "small", text: detail }),
@@ -41,17 +48,19 @@ function rows(h: HealthResponse): HTMLTableRowElement[] {
         ? `loaded${h.key.kid ? ` · kid ${h.key.kid}` : ""}`
         : "missing → wrangler secret put FLUX_PRIVATE_KEY",
     ),
-    ...(h.key.matchesPublicKey === null
-      ? []
-      : [
-          row(
-            h.key.matchesPublicKey,
-            "Key matches the public key",
-            h.key.matchesPublicKey
-              ? "yes"
-              : "the private key does not match the recorded workers' FLUX_PUBLIC_KEY",
-          ),
-        ]),
+    h.key.matchesPublicKey === null
+      ? row(
+          "unchecked",
+          "Key matches the public key",
+          "this agent does not know the recording workers' FLUX_PUBLIC_KEY, so it cannot compare (a failed unlock names a key mismatch)",
+        )
+      : row(
+          h.key.matchesPublicKey,
+          "Key matches the public key",
+          h.key.matchesPublicKey
+            ? "yes"
+            : "the private key does not match the recorded workers' FLUX_PUBLIC_KEY",
+        ),
     row(
       h.bucket.reachable,
       "Trace bucket",
@@ -98,6 +107,7 @@ async function check(target: HTMLElement): Promise<void> {
   try {
     const health = await agent<HealthResponse>(cfg.agentOrigin, "/v1/health", {
       agentId: cfg.agentId,
+      timeoutMs: cfg.timeouts.call,
     });
     target.replaceChildren(
       el("div", { cls: "state good", "data-code": "AGENT_OK" }, [
@@ -106,7 +116,7 @@ async function check(target: HTMLElement): Promise<void> {
       el("table", {}, [el("tbody", {}, rows(health))]),
     );
   } catch (err) {
-    showState(target, asState(err));
+    showState(target, asState(err), () => void check(target));
   }
 }
 

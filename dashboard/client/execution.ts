@@ -4,7 +4,6 @@
  * this page and nowhere else (never to the dashboard).
  * @module
  */
-import { bytesToHex } from "@noble/hashes/utils.js";
 import type {
   Divergence,
   OutcomeView,
@@ -15,41 +14,42 @@ import type {
 import type { ExecutionConfig, SavedGuard } from "../src/browser.js";
 import { agent, dashboard, issue } from "./api.js";
 import { busy, byId, el, pageConfig } from "./dom.js";
+import { decode, revealedTag, secretGate, view } from "./evidence.js";
 import { asState, FluxState, showState } from "./states.js";
 
 const cfg = pageConfig<ExecutionConfig>();
-const ctx = { agentId: cfg.agentId };
+const callCtx = { agentId: cfg.agentId, timeoutMs: cfg.timeouts.call };
+const replayCtx = { agentId: cfg.agentId, timeoutMs: cfg.timeouts.replay };
 const out = byId("agent-state");
 
-function fromBase64(s: string): Uint8Array {
-  return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
-}
+const secrets = new Map(cfg.secrets.map((x) => [x.path, x.name]));
+/** What the agent answered, by field path (this page's memory only). */
+const unlocked = new Map<string, UnlockedField>();
 
-/** Pretty JSON when the text is JSON, else the text. */
-function pretty(text: string): string {
-  try {
-    return JSON.stringify(JSON.parse(text), null, 2);
-  } catch {
-    return text;
+/** Marks every place showing `path` as a revealed secret, showing the value there too. */
+function markRevealed(path: string): void {
+  const f = unlocked.get(path);
+  if (!f) return;
+  for (const n of document.querySelectorAll<HTMLElement>(`[data-sealed="${CSS.escape(path)}"]`)) {
+    n.replaceChildren(revealedTag(), view(decode(f), f.path));
+  }
+  for (const n of document.querySelectorAll<HTMLElement>(
+    `[data-path="${CSS.escape(path)}"] [data-secret="hidden"]`,
+  )) {
+    n.dataset.secret = "revealed";
+    n.replaceChildren(revealedTag(), view(decode(f), f.path));
   }
 }
 
-/** A field's value as the page shows it. */
-function display(f: UnlockedField): string {
-  if (f.missing) return "(not in this trace)";
-  if (f.truncated && f.value == null) return "(cut by the size budget: not recorded)";
-  if (f.value == null) return "(empty)";
-  if (f.encoding === "json") return JSON.stringify(JSON.parse(f.value), null, 2);
-  if (f.encoding === "base64") {
-    const bytes = fromBase64(f.value);
-    try {
-      return pretty(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    } catch {
-      const hex = bytesToHex(bytes.subarray(0, 64)).match(/../g)?.join(" ") ?? "";
-      return `${bytes.length} bytes (binary) ${hex}${bytes.length > 64 ? " …" : ""}`;
-    }
-  }
-  return pretty(f.value);
+/** A field as the page shows it: by type, a secret behind its confirmation. */
+function shown(f: UnlockedField): HTMLElement {
+  const name = secrets.get(f.path);
+  if (!name || f.missing || f.value == null) return view(decode(f), f.path);
+  return secretGate(
+    name,
+    () => view(decode(f), f.path),
+    () => markRevealed(f.path),
+  );
 }
 
 function renderUnlocked(res: UnlockResponse): void {
@@ -62,22 +62,26 @@ function renderUnlocked(res: UnlockResponse): void {
     }),
   );
   for (const f of res.fields) {
+    unlocked.set(f.path, f);
     box.append(
-      el("div", { "data-path": f.path }, [
+      el("div", { "data-path": f.path, cls: "field" }, [
         el("div", {}, [
           el("code", { text: f.path }),
           f.masked ? el("span", { cls: "tag w", text: "masked field" }) : null,
           f.truncated ? el("span", { cls: "tag w", text: "truncated" }) : null,
         ]),
-        el("pre", { cls: "val", text: display(f) }),
+        shown(f),
       ]),
     );
-    for (const n of document.querySelectorAll(`[data-sealed="${CSS.escape(f.path)}"]`)) {
+    for (const n of document.querySelectorAll<HTMLElement>(
+      `[data-sealed="${CSS.escape(f.path)}"]`,
+    )) {
       n.classList.remove("sealed");
-      n.replaceChildren(el("pre", { cls: "val", text: display(f) }));
+      n.replaceChildren(shown(f));
     }
   }
   box.hidden = false;
+  document.dispatchEvent(new CustomEvent("flux:unlocked"));
 }
 
 function outcomeLine(o: OutcomeView | undefined): string {
@@ -196,15 +200,33 @@ function checkedFields(): string[] {
   );
 }
 
-/** Runs an action behind a button: busy while it runs, its failure shown in `box`. */
+/** Runs an action behind a button: busy while it runs, its failure shown in `box` with a retry. */
 function onClick(id: string, box: () => HTMLElement, run: () => Promise<void>): void {
   const button = document.getElementById(id) as HTMLButtonElement | null;
-  button?.addEventListener("click", () => {
+  if (!button) return;
+  const go = (): void => {
     busy(button, true);
     run()
-      .catch((e: unknown) => showState(box(), asState(e)))
+      .catch((e: unknown) => showState(box(), asState(e), go))
       .finally(() => busy(button, false));
-  });
+  };
+  button.addEventListener("click", go);
+}
+
+const count = document.getElementById("field-count");
+
+/** The selection against the agent's limit, shown before asking: over it, Unlock waits. */
+function updateCount(): void {
+  const n = checkedFields().length;
+  const over = n > cfg.maxFields;
+  if (count) {
+    count.textContent = over
+      ? `${n} selected: the agent unlocks at most ${cfg.maxFields} per request, untick ${n - cfg.maxFields}`
+      : `${n} of at most ${cfg.maxFields} selected`;
+    count.className = over ? "oc-exception" : "";
+  }
+  const button = document.getElementById("unlock-btn") as HTMLButtonElement | null;
+  if (button && !button.textContent?.endsWith("…")) button.disabled = over;
 }
 
 onClick(
@@ -228,7 +250,7 @@ onClick(
     out.replaceChildren();
     const t = await issue({ trace: cfg.trace, act: "unlock", fields });
     renderUnlocked(
-      await agent<UnlockResponse>(t.agent.origin, "/v1/unlock", ctx, {
+      await agent<UnlockResponse>(t.agent.origin, "/v1/unlock", callCtx, {
         token: t.token,
         payload: { trace: cfg.trace, fields },
       }),
@@ -243,7 +265,7 @@ onClick(
     out.replaceChildren();
     const t = await issue({ trace: cfg.trace, act: "replay" });
     renderReport(
-      await agent<ReplayResponse>(t.agent.origin, "/v1/replay", ctx, {
+      await agent<ReplayResponse>(t.agent.origin, "/v1/replay", replayCtx, {
         token: t.token,
         payload: { trace: cfg.trace },
       }),
@@ -275,7 +297,146 @@ for (const n of document.querySelectorAll<HTMLElement>("[data-check]")) {
   n.addEventListener("click", (ev) => {
     ev.preventDefault();
     const on = n.dataset.check === "all";
+    let i = 0;
     for (const c of document.querySelectorAll<HTMLInputElement>("input[name=field]"))
-      c.checked = on;
+      c.checked = on && i++ < cfg.maxFields;
+    updateCount();
   });
 }
+for (const c of document.querySelectorAll<HTMLInputElement>("input[name=field]")) {
+  c.addEventListener("change", updateCount);
+}
+updateCount();
+
+/* The waterfall: a row opens its side panel; "Unlock these" unlocks that event's payloads. */
+const side = document.getElementById("side");
+
+function openEvent(seq: string): void {
+  if (!side) return;
+  for (const n of side.querySelectorAll<HTMLElement>(".evd")) n.hidden = n.dataset.ev !== seq;
+  for (const tr of document.querySelectorAll<HTMLElement>("#waterfall tr.ev")) {
+    tr.classList.toggle("on", tr.dataset.seq === seq);
+  }
+  side.hidden = false;
+}
+
+for (const tr of document.querySelectorAll<HTMLElement>("#waterfall tr.ev")) {
+  tr.addEventListener("click", () => openEvent(tr.dataset.seq ?? ""));
+}
+document.getElementById("side-close")?.addEventListener("click", () => {
+  if (side) side.hidden = true;
+  for (const tr of document.querySelectorAll("#waterfall tr.ev.on")) tr.classList.remove("on");
+});
+for (const b of document.querySelectorAll<HTMLElement>("[data-unlock-event]")) {
+  b.addEventListener("click", () => {
+    const seq = b.dataset.unlockEvent ?? "";
+    for (const c of document.querySelectorAll<HTMLInputElement>("input[name=field]")) {
+      c.checked = c.value === seq || c.value.startsWith(`${seq}.`);
+    }
+    updateCount();
+    document.getElementById("unlock-btn")?.click();
+  });
+}
+
+/* The network table sorts by any column header (numbers numerically, blanks last). */
+const network = document.getElementById("network");
+for (const th of network?.querySelectorAll<HTMLElement>("th[data-sort]") ?? []) {
+  th.addEventListener("click", () => {
+    const key = th.dataset.sort ?? "seq";
+    const body = network?.querySelector("tbody");
+    if (!body) return;
+    const desc = th.dataset.dir !== "desc";
+    for (const o of network?.querySelectorAll<HTMLElement>("th[data-sort]") ?? [])
+      delete o.dataset.dir;
+    th.dataset.dir = desc ? "desc" : "asc";
+    const num = th.classList.contains("num");
+    const rows = [...body.querySelectorAll<HTMLElement>("tr")];
+    rows.sort((a, b) => {
+      const x = a.dataset[key] ?? "";
+      const y = b.dataset[key] ?? "";
+      const c = num ? Number(x) - Number(y) : x.localeCompare(y);
+      return desc ? -c : c;
+    });
+    body.append(...rows);
+  });
+}
+
+interface HarHeader {
+  name: string;
+  value: string;
+}
+
+/** Unlocked headers of a field as HAR headers (none when sealed). */
+function harHeaders(path: string): HarHeader[] {
+  const f = unlocked.get(path);
+  const d = f ? decode(f) : null;
+  return d?.type === "headers" ? d.pairs.map(([name, value]) => ({ name, value })) : [];
+}
+
+/** An unlocked body as HAR text (binary as base64), or null when sealed. */
+function harBody(path: string): { text: string; encoding?: "base64" } | null {
+  const f = unlocked.get(path);
+  if (!f || f.value == null || f.missing) return null;
+  return f.encoding === "base64" ? { text: f.value, encoding: "base64" } : { text: f.value };
+}
+
+/** HAR 1.2 of the outbound calls with what this page has unlocked; sealed parts are left out. */
+function har(): unknown {
+  return {
+    log: {
+      version: "1.2",
+      creator: { name: "FluxRun dashboard", version: "1" },
+      comment: `trace ${cfg.trace}: only unlocked headers and bodies are included; URLs carry no scheme in the trace (https assumed)`,
+      entries: cfg.network.map((n) => {
+        const reqHeaders = harHeaders(`${n.seq}.request.headers`);
+        const resHeaders = harHeaders(`${n.seq}.result.headers`);
+        const mime = (hs: HarHeader[]) =>
+          hs.find((x) => x.name.toLowerCase() === "content-type")?.value ?? "";
+        const reqBody = harBody(`${n.seq}.request.body`);
+        const resBody = harBody(`${n.seq}.result.body`);
+        const url = /^[a-z]+:\/\//.test(n.target) ? n.target : `https://${n.target}`;
+        return {
+          startedDateTime: new Date(cfg.start + n.at / 1000).toISOString(),
+          time: (n.dur ?? 0) / 1000,
+          request: {
+            method: n.method,
+            url,
+            httpVersion: "HTTP/1.1",
+            headers: reqHeaders,
+            queryString: [],
+            cookies: [],
+            headersSize: -1,
+            bodySize: -1,
+            ...(reqBody ? { postData: { mimeType: mime(reqHeaders), text: reqBody.text } } : {}),
+          },
+          response: {
+            status: n.status ?? 0,
+            statusText: "",
+            httpVersion: "HTTP/1.1",
+            headers: resHeaders,
+            cookies: [],
+            content: { size: -1, mimeType: mime(resHeaders), ...(resBody ?? {}) },
+            redirectURL: "",
+            headersSize: -1,
+            bodySize: -1,
+          },
+          cache: {},
+          timings: { send: 0, wait: (n.dur ?? 0) / 1000, receive: 0 },
+          comment: `#${n.seq}${reqHeaders.length ? "" : " · request headers sealed"}${resBody ? "" : " · response body sealed"}`,
+        };
+      }),
+    },
+  };
+}
+
+document.getElementById("har-btn")?.addEventListener("click", () => {
+  const a = el("a", {
+    href: URL.createObjectURL(
+      new Blob([JSON.stringify(har(), null, 2)], { type: "application/json" }),
+    ),
+    download: `${cfg.trace}.har`,
+  });
+  document.body.append(a);
+  a.click();
+  a.remove();
+});

@@ -1,6 +1,7 @@
 /**
  * The executions list's script: a click on a row opens it; the custom time range shows its
- * fields only when chosen; empty filters stay out of the URL.
+ * fields only when chosen; empty filters stay out of the URL; auto-refresh reloads the page every
+ * 30 seconds while ticked (and the tab is visible).
  * @module
  */
 for (const tr of document.querySelectorAll<HTMLTableRowElement>("tr.row")) {
@@ -26,4 +27,14 @@ if (form && range) {
     }
     if (from || to) range.value = "custom";
   });
+}
+
+const live = document.getElementById("auto-refresh") as HTMLInputElement | null;
+if (form && live) {
+  live.addEventListener("change", () => form.requestSubmit());
+  if (live.checked) {
+    setInterval(() => {
+      if (document.visibilityState === "visible") location.reload();
+    }, 30_000);
+  }
 }

@@ -4,5 +4,5 @@
  */
 document.getElementById("ws-switch")?.addEventListener("change", (e) => {
   const ws = (e.target as HTMLSelectElement).value;
-  location.href = `/w/${encodeURIComponent(ws)}/executions`;
+  location.href = `/w/${encodeURIComponent(ws)}/issues`;
 });

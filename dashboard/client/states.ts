@@ -21,15 +21,37 @@ export class FluxState {
   ) {}
 }
 
-/** Renders a state into `box`, replacing what it held. */
-export function showState(box: HTMLElement, s: FluxState): void {
+/** Renders a state into `box`, replacing what it held; `retry` adds a Retry button. */
+export function showState(box: HTMLElement, s: FluxState, retry?: () => void): void {
+  const again = retry
+    ? el("button", { type: "button", cls: "sec", "data-retry": s.code, text: "Retry" })
+    : null;
+  again?.addEventListener("click", () => {
+    box.replaceChildren();
+    retry?.();
+  });
   box.replaceChildren(
     el("div", { cls: `state ${s.kind}`, "data-code": s.code }, [
       el("h2", { text: s.title }),
       s.detail ? el("p", { text: s.detail }) : null,
       s.fix ? el("p", {}, [el("b", { text: "Fix: " }), s.fix]) : null,
+      again,
       el("p", { cls: "small muted", text: `code ${s.code}` }),
     ]),
+  );
+}
+
+/** How long a call to the agent or the dashboard may take when the page sets no other bound. */
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+/** The agent accepted the connection but sent nothing back in time (paused, overloaded, hung). */
+export function notAnswering(origin: string, timeoutMs: number): FluxState {
+  return new FluxState(
+    "bad",
+    "AGENT_TIMEOUT",
+    "The agent is not answering",
+    `No answer from ${origin} within ${Math.round(timeoutMs / 1000)} s.`,
+    "Check that the agent process is running and not paused or overloaded (its logs, or Diagnostics → Check agent), then retry.",
   );
 }
 
@@ -53,6 +75,8 @@ const JWKS = `${ORIGIN}/.well-known/jwks.json`;
 export interface AgentContext {
   /** The agent id the dashboard issues tokens for. */
   agentId: string | null;
+  /** How long the call may take before the page shows "not answering". */
+  timeoutMs?: number;
 }
 
 type Explained = [kind: StateKind, title: string, fix: (ctx: AgentContext) => string];

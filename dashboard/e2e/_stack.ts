@@ -21,10 +21,14 @@ const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const DEV_TOKEN = "fxd_e2e-dev-admin-token-0123456789abcdefghijklmn";
 export const AGENT_ID = "e2e-agent";
+/** How long the page waits for the agent's health and unlock answers in these tests. */
+export const AGENT_TIMEOUT_MS = 5000;
 
 export interface Stack {
   dashboard: string;
   agent: AgentHandle;
+  /** The shared trace bucket (Node-side stub, pinned). */
+  bucket: R2Bucket;
   record(path: string, init?: RequestInit): Promise<Response>;
   waitForTraces(n: number): Promise<void>;
   dispose(): Promise<void>;
@@ -173,6 +177,7 @@ export async function startStack(): Promise<Stack> {
           FLUX_AGENT_ORIGIN: agentUrl,
           FLUX_AGENT_ID: AGENT_ID,
           FLUX_DASHBOARD_SIGNING_KEY: signingJwk,
+          FLUX_AGENT_TIMEOUT_MS: String(AGENT_TIMEOUT_MS),
         },
       },
       {
@@ -230,6 +235,7 @@ export async function startStack(): Promise<Stack> {
   return {
     dashboard: dashboardUrl,
     agent,
+    bucket,
     async record(path, init) {
       try {
         const res = (await appWorker.fetch(

@@ -38,7 +38,10 @@ async function onError(err: unknown, c: Context<AppEnv>): Promise<Response> {
   const e = asDashboardError(err);
   if (wantsJson(c)) return c.json(e.toJSON(), e.status);
   if (e.code === "ERR_AUTH_REQUIRED" && c.req.method === "GET") {
-    return c.redirect(`/login`, 302);
+    const url = new URL(c.req.url);
+    const next =
+      url.pathname === "/" ? "" : `?next=${encodeURIComponent(url.pathname + url.search)}`;
+    return c.redirect(`/login${next}`, 302);
   }
   const ws = c.get("ws") ?? null;
   return render(

@@ -16,6 +16,30 @@ export interface ExecutionConfig {
   app: string;
   agentOrigin: string | null;
   agentId: string | null;
+  /** When the execution started (epoch ms). */
+  start: number;
+  /** The outbound HTTP calls (for the HAR export): timings in µs from the start. */
+  network: {
+    seq: number;
+    method: string;
+    target: string;
+    status: number | null;
+    at: number;
+    dur: number | null;
+  }[];
+  /** Unlockable fields holding secrets (env values): revealed only after a confirmation. */
+  secrets: { path: string; name: string }[];
+  /** Fields one unlock may name (the agent contract's limit). */
+  maxFields: number;
+  timeouts: AgentTimeouts;
+}
+
+/** How long the page waits for the agent before it shows "not answering", in ms. */
+export interface AgentTimeouts {
+  /** Health checks and unlocks. */
+  call: number;
+  /** Replays (they run the app). */
+  replay: number;
 }
 
 /** The diagnostics page's configuration. */
@@ -27,6 +51,7 @@ export interface DiagnosticsConfig {
   traceVersion: number;
   isAdmin: boolean;
   autoCheck: boolean;
+  timeouts: AgentTimeouts;
 }
 
 /** `POST /api/tokens`: a single-use token for one action, and the agent to send it to. */

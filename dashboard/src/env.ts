@@ -31,6 +31,8 @@ export interface Env {
   ACCESS_AUD?: string;
   /** Cloudflare Access keys as a JWKS (JSON). Unset: fetched from the team domain's certs URL. */
   ACCESS_JWKS?: string;
+  /** How long the browser waits for the agent's health and unlock answers, in ms (default 15000). */
+  FLUX_AGENT_TIMEOUT_MS?: string;
   /** How far behind the last indexed key each sweep looks again, in ms (late trace writes). */
   FLUX_INDEX_LOOKBACK_MS?: string;
 }

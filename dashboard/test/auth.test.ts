@@ -236,7 +236,7 @@ describe("session cookie", () => {
     expect(res.status).toBe(302);
     const jar = res.headers.get("set-cookie")!.split(";")[0]!;
     const home = await app.request("/", { headers: { cookie: jar } }, devEnv);
-    expect(home.headers.get("location")).toBe("/w/default/executions");
+    expect(home.headers.get("location")).toBe("/w/default/issues");
     const off = await app.request(`/dev/login?token=${devEnv.FLUX_DEV_ADMIN_TOKEN}`, {}, env);
     expect(off.status).toBe(404);
   });

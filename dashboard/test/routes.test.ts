@@ -183,7 +183,10 @@ describe("route × role matrix", () => {
         const res = await call(who, method, path, body?.());
         got.push(res.status);
         if (res.status === 302 && expected[WHO.indexOf(who)] === L && who === "anon") {
-          expect(res.headers.get("location")).toBe("/login");
+          // Signing in returns to the page that asked for it.
+          expect(res.headers.get("location")).toBe(
+            path === "/" ? "/login" : `/login?next=${encodeURIComponent(path)}`,
+          );
         }
       }
       expect(got).toEqual(expected);

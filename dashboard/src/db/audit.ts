@@ -18,6 +18,7 @@ export const AUDIT_ACTIONS = [
   "api_token.revoked",
   "guard.saved",
   "guard.denied",
+  "issue.state",
   "reindex",
   "ingest.denied",
 ] as const;

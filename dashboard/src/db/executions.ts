@@ -71,8 +71,9 @@ export function insertStatement(
   return db
     .prepare(
       `INSERT OR IGNORE INTO executions (trace_id, app, ws, route, method, status, status_class, outcome,
-         start, duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at, batch, origin)
-       VALUES (?1, ?2, (SELECT ws FROM apps WHERE name = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)`,
+         start, duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at, batch, origin,
+         handler, entry)
+       VALUES (?1, ?2, (SELECT ws FROM apps WHERE name = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)`,
     )
     .bind(
       r.traceId,
@@ -94,18 +95,27 @@ export function insertStatement(
       options.now,
       options.batch,
       r.origin,
+      r.handler && r.handler !== "fetch" ? r.handler : null,
+      r.entry ?? null,
     );
 }
 
 const COLUMNS = `trace_id AS traceId, app, ws, route, method, status, status_class AS statusClass,
   outcome, start, duration_ms AS durationMs, events, hosts, error_class AS errorClass, truncated,
-  runtime, version, r2_key AS r2Key, origin`;
+  runtime, version, r2_key AS r2Key, origin, handler, entry`;
 
-type RawRow = Omit<ExecutionRow, "truncated" | "errorClass"> & {
+type RawRow = Omit<ExecutionRow, "truncated" | "errorClass" | "handler" | "entry"> & {
   truncated: number;
   errorClass: string | null;
+  handler: ExecutionRow["handler"] | null;
+  entry: string | null;
 };
-const fromRaw = (r: RawRow): ExecutionRow => ({ ...r, truncated: r.truncated === 1 });
+const fromRaw = ({ handler, entry, ...r }: RawRow): ExecutionRow => ({
+  ...r,
+  truncated: r.truncated === 1,
+  ...(handler ? { handler } : {}),
+  ...(entry ? { entry } : {}),
+});
 
 export interface ListFilter {
   /** Always set: the workspace the caller is a member of. */
@@ -115,7 +125,13 @@ export interface ListFilter {
   /** 2..5 for 2xx..5xx. */
   statusClass?: number | undefined;
   outcome?: Outcome | undefined;
+  /** Case-insensitive prefix of the error class. */
   errorClass?: string | undefined;
+  /**
+   * Free text over the clear summary: a trace id prefix, a status, a method, or a substring of
+   * the route or the error class (case-insensitive).
+   */
+  q?: string | undefined;
   from?: number | undefined;
   to?: number | undefined;
 }
@@ -136,14 +152,31 @@ export function decodeCursor(s: string | undefined | null): Cursor | null {
   return Number.isSafeInteger(start) ? { start, traceId: m[2]! } : null;
 }
 
+/** A LIKE pattern matching `s` literally. */
+function likeText(s: string): string {
+  return s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
+
 function where(f: ListFilter): { sql: string; args: (string | number)[] } {
   const parts = ["ws = ?"];
   const args: (string | number)[] = [f.ws];
   if (f.app) (parts.push("app = ?"), args.push(f.app));
-  if (f.route) (parts.push("route = ?"), args.push(f.route));
+  // A route prefix, as a range the (app, route) index can seek (a template matches itself).
+  if (f.route) (parts.push("route >= ? AND route < ?"), args.push(f.route, `${f.route}\u{10ffff}`));
   if (f.statusClass) (parts.push("status_class = ?"), args.push(f.statusClass));
   if (f.outcome) (parts.push("outcome = ?"), args.push(f.outcome));
-  if (f.errorClass) (parts.push("error_class = ?"), args.push(f.errorClass));
+  if (f.errorClass) {
+    parts.push("error_class LIKE ? ESCAPE '\\'");
+    args.push(`${likeText(f.errorClass)}%`);
+  }
+  if (f.q) {
+    const text = `%${likeText(f.q)}%`;
+    const status = /^[1-5]\d\d$/.test(f.q) ? Number(f.q) : -1;
+    parts.push(
+      "(trace_id LIKE ? ESCAPE '\\' OR route LIKE ? ESCAPE '\\' OR error_class LIKE ? ESCAPE '\\' OR method = ? OR status = ?)",
+    );
+    args.push(`${likeText(f.q.toLowerCase())}%`, text, text, f.q.toUpperCase(), status);
+  }
   if (f.from !== undefined) (parts.push("start >= ?"), args.push(f.from));
   if (f.to !== undefined) (parts.push("start < ?"), args.push(f.to));
   return { sql: parts.join(" AND "), args };

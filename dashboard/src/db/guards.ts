@@ -3,7 +3,46 @@
  * boundary sequence of a repaired replay, plus the report itself (digests only, no payloads).
  * @module
  */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { ReplayReport } from "fluxrun/contract";
+
+/** A digest as the report writes them (`sha256:` and 16 hex digits), a masked value, or null. */
+const DIGEST = /^(sha256:[0-9a-f]{16}|null|\[masked[^\]]*\])$/;
+
+function digestOf(value: unknown): string {
+  if (typeof value === "string" && DIGEST.test(value)) return value;
+  if (value === null || value === undefined) return "null";
+  const json = JSON.stringify(value) ?? String(value);
+  return `sha256:${bytesToHex(sha256(utf8ToBytes(json))).slice(0, 16)}`;
+}
+
+/**
+ * The report as the dashboard stores it: each divergence's `diff` keeps its paths, its values
+ * become digests (a report built with values never reaches D1 with them).
+ *
+ * @example
+ * ```ts
+ * withoutDiffValues(report).divergences[0]?.diff; // [{ path: "body.id", expected: "sha256:…", actual: "sha256:…" }]
+ * ```
+ */
+export function withoutDiffValues(report: ReplayReport): ReplayReport {
+  return {
+    ...report,
+    divergences: report.divergences.map((d) =>
+      d.diff
+        ? {
+            ...d,
+            diff: d.diff.map((e) => ({
+              path: e.path,
+              expected: digestOf(e.expected),
+              actual: digestOf(e.actual),
+            })),
+          }
+        : d,
+    ),
+  };
+}
 
 export interface GuardRow {
   id: string;
@@ -53,7 +92,7 @@ export async function saveGuard(
       guard.errorName,
       JSON.stringify(guard.headers),
       JSON.stringify(guard.boundaries),
-      JSON.stringify(guard.report),
+      JSON.stringify(withoutDiffValues(guard.report)),
       guard.createdBy,
       now,
     )

@@ -1,10 +1,12 @@
 /**
  * Writes index rows in D1 batches: apps first seen join the default workspace, rows are inserted
- * idempotently by trace id, and the rollups grow by exactly the rows each batch inserted.
+ * idempotently by trace id, and the rollups and issues grow by exactly the rows each batch
+ * inserted.
  * @module
  */
 import { insertStatement, type ExecutionRow } from "../db/executions.js";
 import { rollupStatements } from "../db/rollups.js";
+import { issueStatements } from "../db/issues.js";
 
 /** Rows per D1 batch: keeps the rollup statements under D1's 100 bound parameters. */
 export const CHUNK = 50;
@@ -42,13 +44,8 @@ export async function storeRows(
     }
     const first = statements.length;
     for (const r of chunk) statements.push(insertStatement(db, r, { now: options.now, batch }));
-    statements.push(
-      ...rollupStatements(
-        db,
-        batch,
-        chunk.map((r) => r.traceId),
-      ),
-    );
+    const ids = chunk.map((r) => r.traceId);
+    statements.push(...rollupStatements(db, batch, ids), ...issueStatements(db, batch, ids));
     const results = await db.batch(statements);
     chunk.forEach((r, j) => {
       if ((results[first + j]?.meta.changes ?? 0) > 0) inserted.add(r.traceId);

@@ -15,6 +15,7 @@ import { getWorkspace, type Workspace } from "../db/workspaces.js";
 import { page, type Shell } from "../views/layout.js";
 import type { Html } from "../views/html.js";
 import type { Principal } from "../auth/principal.js";
+import type { AgentTimeouts } from "../browser.js";
 
 /** The principal, or a 401 (API) / a redirect to /login (pages, handled by onError). */
 export function requirePrincipal(c: Context<AppEnv>): Principal {
@@ -111,7 +112,8 @@ export async function render(
 ): Promise<Response> {
   const principal = c.get("principal");
   const workspaces = principal ? await membershipsOf(c.env.DB, principal.userId) : [];
-  const ws = shell.ws ?? null;
+  // Pages outside a workspace (account, errors) still carry the nav, for the first one.
+  const ws = shell.ws ?? workspaces[0]?.id ?? null;
   const role = ws ? (workspaces.find((w) => w.id === ws)?.role ?? null) : null;
   return c.html(
     page(
@@ -162,4 +164,19 @@ export function wantsJson(c: Context<AppEnv>): boolean {
   if (path.startsWith("/api/") || path.startsWith("/v1/")) return true;
   const accept = c.req.header("accept") ?? "";
   return accept.includes("application/json") && !accept.includes("text/html");
+}
+
+/**
+ * How long the browser waits for the agent: `FLUX_AGENT_TIMEOUT_MS` (1 s to 10 min, default 15 s)
+ * for health checks and unlocks, and at least 2 minutes for replays, which run the app.
+ *
+ * @example
+ * ```ts
+ * agentTimeouts({ FLUX_AGENT_TIMEOUT_MS: "3000" } as Env); // { call: 3000, replay: 120000 }
+ * ```
+ */
+export function agentTimeouts(env: Env): AgentTimeouts {
+  const n = Number(env.FLUX_AGENT_TIMEOUT_MS);
+  const call = Number.isInteger(n) && n >= 1000 && n <= 600_000 ? n : 15_000;
+  return { call, replay: Math.max(call, 120_000) };
 }

@@ -32,6 +32,7 @@ import {
   type ExecutionRow,
 } from "../db/executions.js";
 import { overview } from "../db/rollups.js";
+import { issueOfTrace, setIssueState } from "../db/issues.js";
 import { guardCommand, guardFor, guardsOf, isRepaired, saveGuard } from "../db/guards.js";
 import { agentOf, checkWorkspace, requirePrincipal, wsAccess } from "./_shared.js";
 import { listQuery, parseFilter } from "./pages/executions.js";
@@ -267,6 +268,14 @@ async function saveGuardRoute(c: Context<AppEnv>, clock: Clock): Promise<Respons
     },
     clock.now(),
   );
+  const issue = await issueOfTrace(c.env.DB, ws, trace);
+  if (issue && issue.state !== "resolved") {
+    await setIssueState(c.env.DB, ws, issue.id, {
+      state: "resolved",
+      by: `guard ${id}`,
+      now: clock.now(),
+    });
+  }
   await c.var.audit("guard.saved", {
     ws,
     target: trace,

@@ -9,7 +9,7 @@ import type { Clock } from "../deps.js";
 import { publicJwks } from "../auth/issuer.js";
 import { userByToken } from "../db/users.js";
 import { DashboardError } from "../errors.js";
-import { setSession } from "./pages/session.js";
+import { afterSignIn, setSession } from "./pages/session.js";
 
 export function publicRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -45,7 +45,7 @@ export function publicRoutes(clock: Clock): Hono<AppEnv> {
         fix: "Use the link `npm start` printed",
       });
     setSession(c, token);
-    return c.redirect("/", 302);
+    return c.redirect(afterSignIn(c.req.query("next")), 302);
   });
 
   return app;

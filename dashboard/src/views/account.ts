@@ -18,11 +18,12 @@ export function noWorkspace(email: string): Html {
   );
 }
 
-export function loginView(options: { access: boolean; dev: boolean }): Html {
+export function loginView(options: { access: boolean; dev: boolean; next?: string }): Html {
   return h`<div class="panel" style="max-width:560px;margin:40px auto">
     <h1>Sign in to FluxRun</h1>
     ${options.access ? h`<p>This dashboard is behind Cloudflare Access: open it through your team's Access login and you are signed in.</p>` : null}
     <form method="post" action="/login" class="grid" style="gap:10px">
+      ${options.next && options.next !== "/" ? h`<input type="hidden" name="next" value="${options.next}">` : null}
       <label class="f">API token<input name="token" type="password" autocomplete="off" placeholder="fxd_…" required></label>
       <button type="submit">Sign in with token</button>
     </form>

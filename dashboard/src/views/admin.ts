@@ -107,9 +107,9 @@ function auditPanel(d: AdminData, base: string): Html {
     ${d.log.map(
       (
         e,
-      ) => h`<tr><td class="nowrap small">${formatTime(e.at)}</td><td>${e.actor}</td><td class="mono">${e.action}</td><td class="mono small">${e.target ?? ""}</td>
+      ) => h`<tr><td class="nowrap small">${formatTime(e.at)}</td><td>${e.actor}</td><td class="mono">${e.action}</td><td class="mono small wrap">${e.target ?? ""}</td>
         <td>${e.allowed ? h`<span class="badge st-2">allowed</span>` : h`<span class="badge st-5">denied</span> <span class="small">${e.reason ?? ""}</span>`}</td>
-        <td class="mono small">${Object.keys(e.detail).length ? JSON.stringify(e.detail) : ""}</td></tr>`,
+        <td class="mono small wrap">${Object.keys(e.detail).length ? JSON.stringify(e.detail) : ""}</td></tr>`,
     )}</tbody></table></div>`;
 }
 

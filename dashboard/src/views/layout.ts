@@ -15,7 +15,8 @@ export interface Shell {
   workspaces?: readonly Membership[];
   ws?: string | null;
   role?: Role | null;
-  active?: "executions" | "overview" | "guards" | "diagnostics" | "admin" | "account" | null;
+  active?:
+    "issues" | "executions" | "overview" | "guards" | "diagnostics" | "admin" | "account" | null;
 }
 
 const CSS = `
@@ -36,14 +37,15 @@ main{max-width:1280px;margin:0 auto;padding:20px 24px 48px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:0 0 10px}h3{font-size:13px;margin:0 0 8px;color:var(--muted);text-transform:uppercase;letter-spacing:.4px}
 .sub{color:var(--muted);margin:0 0 16px}
 .panel{background:var(--panel);border:1px solid var(--line);border-radius:10px;padding:16px;margin-bottom:16px}
-.grid{display:grid;gap:16px}.g2{grid-template-columns:1fr 1fr}.g3{grid-template-columns:repeat(3,1fr)}.g4{grid-template-columns:repeat(4,1fr)}
+.grid{display:grid;gap:16px}.g2{grid-template-columns:repeat(2,minmax(0,1fr))}.g3{grid-template-columns:repeat(3,minmax(0,1fr))}.g4{grid-template-columns:repeat(4,minmax(0,1fr))}.grid>.panel{overflow-x:auto}
 @media (max-width:900px){.g2,.g3,.g4{grid-template-columns:1fr}}
 table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:12px;color:var(--muted);font-weight:600;background:#fafbfc}
 tr.row{cursor:pointer}tr.row:hover td{background:#f7f9ff}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .mono,code{font-family:var(--mono);font-size:12.5px}
-code.cmd{display:block;background:#151a23;color:#e9edf3;padding:10px 12px;border-radius:8px;overflow-x:auto;white-space:pre}
+code.cmd{display:block;background:#151a23;color:#e9edf3;padding:10px 12px;border-radius:8px;white-space:pre-wrap;overflow-wrap:anywhere}
+main code,td.wrap{overflow-wrap:anywhere}
 .badge{display:inline-block;padding:1px 7px;border-radius:999px;font-size:12px;font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
 .st-2{background:var(--ok-soft);color:var(--ok)}.st-3{background:#eef2f6;color:#41505f}.st-4{background:var(--warn-soft);color:var(--warn)}.st-5{background:var(--bad-soft);color:var(--bad)}.st-none{background:#eef2f6;color:var(--muted)}
 .oc-ok{color:var(--ok)}.oc-error{color:var(--warn)}.oc-exception{color:var(--bad);font-weight:600}
@@ -78,7 +80,24 @@ svg text{font:11px system-ui,sans-serif;fill:#5d6773}
 .legend{display:flex;gap:14px;font-size:12px;color:var(--muted)}.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .stat b{display:block;font-size:22px}.stat span{color:var(--muted);font-size:12px}
 details summary{cursor:pointer;color:var(--muted)}
+div.val{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:8px;margin:4px 0 10px;max-height:420px;overflow:auto;font-family:var(--mono);font-size:12.5px;overflow-wrap:anywhere}
+.jt ul.j-list{list-style:none;margin:0;padding-left:18px}.jt details>summary{color:var(--muted)}
+.j-key{color:#6f42c1}.j-str{color:#0a3069;white-space:pre-wrap}.j-str::before,.j-str::after{content:'"';color:var(--muted)}
+.j-number{color:#0550ae}.j-boolean,.j-null{color:#cf222e}
+table.hdrs th,table.hdrs td{padding:3px 8px;background:none;font-weight:400}table.hdrs th{color:#6f42c1;width:1%;white-space:nowrap}
+.secret{display:flex;gap:6px;align-items:center;flex-wrap:wrap;margin:4px 0 10px}
+.tabs{display:flex;gap:4px;margin:0 0 12px}.tabs a.tab{padding:5px 12px;border-radius:6px;color:var(--muted)}.tabs a.tab.on{background:var(--accent-soft);color:var(--accent);font-weight:600}
+form.inline{display:inline;margin:0}svg.spark{display:block}
+.ruler{position:relative;height:16px}.ruler .tick{position:absolute;transform:translateX(-50%);font-weight:400;white-space:nowrap}.ruler .tick:first-child{transform:none}.ruler .tick:last-child{transform:translateX(-100%)}
+.wf i{position:absolute;top:0;bottom:0;width:1px;background:#dfe3e8}
+tr.ev.on td{background:#eef1ff}th.sort{cursor:pointer}th.sort:hover{color:var(--accent)}
+aside#side{position:fixed;top:52px;right:0;bottom:0;width:min(520px,92vw);background:#fff;border-left:1px solid var(--line);box-shadow:-6px 0 18px rgba(0,0,0,.08);padding:16px;overflow:auto;z-index:5}
+aside#side #side-close{float:right}ol.frames{margin:0;padding-left:18px}.wrap{overflow-wrap:anywhere}
+.small-btn{padding:3px 10px;font-size:12px}.tag.bad-tag{background:var(--bad-soft);color:var(--bad);font-weight:600}
 `;
+
+/** The brand mark as an inline SVG icon (no asset route, allowed by the CSP's img-src data:). */
+const FAVICON = `data:image/svg+xml,${encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#5c7cfa"/><stop offset="1" stop-color="#22b8cf"/></linearGradient></defs><rect width="16" height="16" rx="4" fill="url(#g)"/></svg>')}`;
 
 function nav(shell: Shell): Html {
   if (!shell.ws) return h``;
@@ -86,6 +105,7 @@ function nav(shell: Shell): Html {
     h`<a href="${href}" class="${shell.active === key ? "on" : ""}">${label}</a>`;
   const base = `/w/${encodeURIComponent(shell.ws)}`;
   return h`<nav>
+    ${item("issues", `${base}/issues`, "Issues")}
     ${item("executions", `${base}/executions`, "Executions")}
     ${item("overview", `${base}/overview`, "Overview")}
     ${item("guards", `${base}/guards`, "Guards")}
@@ -107,7 +127,7 @@ export function page(shell: Shell, body: Html, scripts: Html[] = []): string {
   const wsName = shell.workspaces?.find((w) => w.id === shell.ws)?.name;
   return h`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${shell.title} · FluxRun</title><style>${raw(CSS)}</style></head>
+<title>${shell.title} · FluxRun</title><link rel="icon" href="${FAVICON}"><style>${raw(CSS)}</style></head>
 <body>
 <header class="top">
   <a class="brand" href="/"><i></i>FluxRun</a>

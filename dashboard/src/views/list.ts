@@ -6,8 +6,21 @@ import { h, raw, type Html } from "./html.js";
 import { formatCount, formatMs, formatTime, statusClass } from "./format.js";
 import { OUTCOMES, type ExecutionRow } from "../db/executions.js";
 
+/** How a handler kind other than fetch reads in the list. */
+const HANDLER_LABEL: Record<NonNullable<ExecutionRow["handler"]>, string> = {
+  fetch: "request",
+  scheduled: "cron run",
+  queue: "queue batch",
+  email: "email",
+  rpc: "RPC method",
+  alarm: "alarm",
+};
+
 export interface ListQuery {
   app?: string | undefined;
+  q?: string | undefined;
+  /** "1": the page reloads itself every 30 s. */
+  live?: string | undefined;
   route?: string | undefined;
   status?: string | undefined;
   outcome?: string | undefined;
@@ -67,7 +80,8 @@ export function listView(data: {
   const base = `/w/${encodeURIComponent(data.ws)}`;
   const filters = h`<form class="filters panel" method="get" action="${base}/executions" id="filters">
     ${select("app", "App", q.app, [["", "All apps"], ...data.apps.map((a): [string, string] => [a, a])])}
-    <label class="f">Route<input name="route" list="routes" value="${q.route ?? ""}" placeholder="any route" size="18"></label>
+    <label class="f">Search<input name="q" type="search" value="${q.q ?? ""}" placeholder="trace id, route, status, error…" size="22"></label>
+    <label class="f">Route (prefix)<input name="route" list="routes" value="${q.route ?? ""}" placeholder="any route" size="18"></label>
     <datalist id="routes">${data.routes.map((r) => h`<option value="${r}">`)}</datalist>
     ${select("status", "Status", q.status, [
       ["", "Any"],
@@ -80,7 +94,7 @@ export function listView(data: {
       ["", "Any"],
       ...OUTCOMES.map((o): [string, string] => [o, o]),
     ])}
-    <label class="f">Error class<input name="error" list="errors" value="${q.error ?? ""}" placeholder="e.g. TypeError" size="14"></label>
+    <label class="f">Error class (prefix, any case)<input name="error" list="errors" value="${q.error ?? ""}" placeholder="e.g. TypeError" size="14"></label>
     <datalist id="errors">${data.errorClasses.map((e) => h`<option value="${e}">`)}</datalist>
     ${select(
       "range",
@@ -92,6 +106,7 @@ export function listView(data: {
     <label class="f custom-range" ${q.range === "custom" ? null : raw("hidden")}>To (UTC)<input type="datetime-local" name="to" value="${q.to ?? ""}" step="1"></label>
     <button type="submit">Apply</button>
     <a class="btn sec" href="${base}/executions">Reset</a>
+    <label class="small nowrap"><input type="checkbox" name="live" value="1" id="auto-refresh" ${q.live === "1" ? raw("checked") : null}> auto-refresh (30 s)</label>
   </form>`;
   const f = data.facets;
   const counts = h`<div class="counts" id="counts">
@@ -112,7 +127,7 @@ export function listView(data: {
       ) => h`<tr class="row" data-trace="${r.traceId}" data-href="${base}/executions/${r.traceId}">
         <td class="nowrap mono"><a href="${base}/executions/${r.traceId}">${formatTime(r.start)}</a></td>
         <td>${r.app}</td>
-        <td><span class="mono">${r.method}</span> ${r.route}</td>
+        <td><span class="mono">${r.method}</span> ${r.route}${r.handler && r.handler !== "fetch" ? h` <span class="tag" data-handler="${r.handler}" title="${r.entry ?? ""}">${HANDLER_LABEL[r.handler]}</span>` : null}</td>
         <td><span class="badge ${statusClass(r.status)}">${r.status}</span></td>
         <td class="oc-${r.outcome}">${r.outcome}</td>
         <td class="num">${formatMs(r.durationMs)}</td>

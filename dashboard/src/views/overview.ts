@@ -25,11 +25,19 @@ function niceMax(v: number): number {
   return 10 * p;
 }
 
+/** A count axis's top: its middle tick is a whole number too (never "1, 1, 0"). */
+function countMax(v: number): number {
+  for (const m of [2, 4, 6, 10]) if (v <= m) return m;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
 function axis(max: number, fmt: (v: number) => string): Html {
   const ticks = [0, 0.5, 1];
   return h`${ticks.map((t) => {
     const y = PAD.t + (H - PAD.t - PAD.b) * (1 - t);
-    return h`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y}" y2="${y}" stroke="#e3e6ea"/><text x="${PAD.l - 6}" y="${y + 4}" text-anchor="end">${t === 0 ? "0" : fmt(max * t)}</text>`;
+    return h`<line x1="${PAD.l}" x2="${W - PAD.r}" y1="${y}" y2="${y}" stroke="#e3e6ea"/><text class="ylab" x="${PAD.l - 6}" y="${y + 4}" text-anchor="end">${t === 0 ? "0" : fmt(max * t)}</text>`;
   })}`;
 }
 
@@ -37,16 +45,18 @@ function timeLabels(o: Overview): Html {
   const n = o.points.length;
   if (!n) return h``;
   const iw = (W - PAD.l - PAD.r) / n;
-  const picks = [0, Math.floor(n / 2), n - 1];
-  return h`${picks.map((i) => {
+  const picks = [...new Set([0, Math.floor(n / 2), n - 1])];
+  // The first label starts at the plot's left edge and the last ends at its right edge: none is clipped.
+  return h`${picks.map((i, k) => {
     const p = o.points[i]!;
-    const x = PAD.l + iw * i + iw / 2;
-    return h`<text x="${x}" y="${H - 6}" text-anchor="middle">${formatTime(p.t, { millis: false }).slice(5, 16)}</text>`;
+    const anchor = k === 0 ? "start" : k === picks.length - 1 ? "end" : "middle";
+    const x = anchor === "start" ? PAD.l : anchor === "end" ? W - PAD.r : PAD.l + iw * i + iw / 2;
+    return h`<text x="${x}" y="${H - 6}" text-anchor="${anchor}">${formatTime(p.t, { millis: false }).slice(5, 16)}</text>`;
   })}`;
 }
 
 function requestsChart(o: Overview): Html {
-  const max = niceMax(Math.max(...o.points.map((p) => p.requests), 0));
+  const max = countMax(Math.max(...o.points.map((p) => p.requests), 0));
   const iw = (W - PAD.l - PAD.r) / Math.max(o.points.length, 1);
   const ih = H - PAD.t - PAD.b;
   return h`<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="Requests and errors over time" id="chart-requests">
@@ -122,16 +132,16 @@ export function overviewView(d: {
     <div class="grid g4" id="totals">
       <div class="panel stat"><b>${formatCount(t.requests)}</b><span>requests</span></div>
       <div class="panel stat"><b class="${errRate > 0 ? "oc-exception" : ""}">${formatCount(t.error + t.exception)}</b><span>errors (${errRate.toFixed(errRate && errRate < 1 ? 2 : 1)}%) · <a href="${listLink({ outcome: "exception" })}">exceptions</a> · <a href="${listLink({ status: "5xx" })}">5xx</a></span></div>
-      <div class="panel stat"><b>${formatMs(t.p50)}</b><span>p50 duration</span></div>
-      <div class="panel stat"><b>${formatMs(t.p95)}</b><span>p95 duration</span></div>
+      <div class="panel stat" title="approximate: interpolated inside the duration histogram's bins"><b>≈ ${formatMs(t.p50)}</b><span>p50 duration (approximate)</span></div>
+      <div class="panel stat" title="approximate: interpolated inside the duration histogram's bins, so it may exceed the slowest request"><b>≈ ${formatMs(t.p95)}</b><span>p95 duration (approximate)</span></div>
     </div>
     <div class="panel"><div style="display:flex;justify-content:space-between"><h2>Requests and errors</h2>
       <div class="legend"><span><i style="background:#91a7ff"></i>requests</span><span><i style="background:#e03131"></i>errors</span><span>per ${formatStep(d.data.step)}</span></div></div>
       ${requestsChart(d.data)}</div>
     <div class="panel"><div style="display:flex;justify-content:space-between"><h2>Duration</h2>
-      <div class="legend"><span><i style="background:#4c6ef5"></i>p50</span><span><i style="background:#f08c00"></i>p95</span></div></div>
+      <div class="legend"><span><i style="background:#4c6ef5"></i>p50</span><span><i style="background:#f08c00"></i>p95</span><span>approximate (histogram bins)</span></div></div>
       ${durationChart(d.data)}</div>
-    <div class="panel" style="padding:0"><table id="routes-table"><thead><tr><th>Route</th><th class="num">Requests</th><th class="num">Errors</th><th class="num">p95</th></tr></thead>
+    <div class="panel" style="padding:0"><table id="routes-table"><thead><tr><th>Route</th><th class="num">Requests</th><th class="num">Errors</th><th class="num" title="approximate, from histogram bins">≈ p95</th></tr></thead>
       <tbody>${d.data.routes.map(
         (
           r,

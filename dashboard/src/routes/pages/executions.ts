@@ -33,7 +33,7 @@ import { listView, RANGES, type ListQuery } from "../../views/list.js";
 import { configScript, executionView } from "../../views/execution.js";
 import { executionScript, listScript } from "../../views/client.js";
 import { bindingMissing, noTracesYet } from "../../views/setup.js";
-import { render, wsAccess } from "../_shared.js";
+import { agentTimeouts, render, wsAccess } from "../_shared.js";
 import { agentPage } from "../_security.js";
 import { loadHead } from "../setup.js";
 
@@ -57,6 +57,7 @@ export function parseFilter(ws: string, q: ListQuery, now: number): ListFilter {
       ? (q.outcome as Outcome)
       : undefined,
     errorClass: q.error || undefined,
+    q: q.q?.trim() || undefined,
     from: range === "custom" ? parseTime(q.from) : span ? now - span : undefined,
     to: range === "custom" ? parseTime(q.to) : undefined,
   };
@@ -64,7 +65,18 @@ export function parseFilter(ws: string, q: ListQuery, now: number): ListFilter {
 
 export function listQuery(c: { req: { query(k: string): string | undefined } }): ListQuery {
   const q: ListQuery = {};
-  for (const k of ["app", "route", "status", "outcome", "error", "range", "from", "to"] as const) {
+  for (const k of [
+    "q",
+    "live",
+    "app",
+    "route",
+    "status",
+    "outcome",
+    "error",
+    "range",
+    "from",
+    "to",
+  ] as const) {
     const v = c.req.query(k);
     if (v) q[k] = v.slice(0, 1024);
   }
@@ -77,7 +89,7 @@ let lastDevSweep = 0;
  * Local dev only (FLUX_DEV): `wrangler dev` does not fire cron triggers, so the list sweeps R2
  * itself, at most every 2 seconds, before it renders.
  */
-async function devSweep(env: AppEnv["Bindings"], now: number): Promise<void> {
+export async function devSweep(env: AppEnv["Bindings"], now: number): Promise<void> {
   if (env.FLUX_DEV !== "true" || !env.FLUX_TRACES || now - lastDevSweep < 2000) return;
   lastDevSweep = now;
   await sweep(env.DB, env.FLUX_TRACES, {
@@ -168,6 +180,7 @@ async function showExecution(c: Context<AppEnv>): Promise<Response> {
         }
       : null,
     showReads: c.req.query("reads") === "1",
+    timeouts: agentTimeouts(c.env),
   });
   const noAgent =
     canAct && (!agent.origin || !agent.id)

@@ -8,6 +8,7 @@ import type { AppEnv } from "../../env.js";
 import type { Clock } from "../../deps.js";
 import { accountRoutes } from "./account.js";
 import { executionRoutes } from "./executions.js";
+import { issueRoutes } from "./issues.js";
 import { sessionRoutes } from "./session.js";
 import { workspaceRoutes } from "./workspace.js";
 
@@ -17,6 +18,7 @@ export function pageRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.route("/", sessionRoutes(clock));
   app.route("/account", accountRoutes(clock));
+  app.route("/", issueRoutes(clock));
   app.route("/", executionRoutes(clock));
   app.route("/", workspaceRoutes(clock));
   return app;

@@ -23,6 +23,21 @@ export function setSession(c: Context, token: string): void {
   });
 }
 
+/**
+ * Where to go after signing in: a path on this dashboard (the deep link that asked for a
+ * session), never another origin; anything else is the home page.
+ *
+ * @example
+ * ```ts
+ * afterSignIn("/w/default/executions/ab12?reads=1"); // "/w/default/executions/ab12?reads=1"
+ * afterSignIn("//evil.example/"); // "/"
+ * ```
+ */
+export function afterSignIn(next: unknown): string {
+  if (typeof next !== "string" || next.length > 2048) return "/";
+  return /^\/(?![/\\])[^\s]*$/.test(next) ? next : "/";
+}
+
 export function sessionRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -30,7 +45,7 @@ export function sessionRoutes(clock: Clock): Hono<AppEnv> {
     const p = c.get("principal");
     if (!p) return c.redirect("/login");
     const [first] = await membershipsOf(c.env.DB, p.userId);
-    if (first) return c.redirect(`/w/${encodeURIComponent(first.id)}/executions`);
+    if (first) return c.redirect(`/w/${encodeURIComponent(first.id)}/issues`);
     return render(c, { title: "No workspace" }, noWorkspace(p.email));
   });
 
@@ -38,7 +53,11 @@ export function sessionRoutes(clock: Clock): Hono<AppEnv> {
     render(
       c,
       { title: "Sign in" },
-      loginView({ access: accessConfigured(c.env), dev: c.env.FLUX_DEV === "true" }),
+      loginView({
+        access: accessConfigured(c.env),
+        dev: c.env.FLUX_DEV === "true",
+        next: afterSignIn(c.req.query("next")),
+      }),
     ),
   );
 
@@ -48,7 +67,7 @@ export function sessionRoutes(clock: Clock): Hono<AppEnv> {
     const user = token ? await userByToken(c.env.DB, token, clock.now()) : null;
     if (!user) return render(c, { title: "Sign in" }, loginRefused(), { status: 401 });
     setSession(c, token);
-    return c.redirect("/", 303);
+    return c.redirect(afterSignIn(body.next), 303);
   });
 
   app.post("/logout", (c) => {

@@ -21,7 +21,7 @@ import { diagnosticsView } from "../../views/diagnostics.js";
 import { configScript } from "../../views/execution.js";
 import { diagnosticsScript } from "../../views/client.js";
 import { noTracesYet } from "../../views/setup.js";
-import { render, wsAccess } from "../_shared.js";
+import { agentTimeouts, render, wsAccess } from "../_shared.js";
 import { agentPage } from "../_security.js";
 import { setupChecks } from "../setup.js";
 
@@ -88,6 +88,7 @@ async function showDiagnostics(c: Context<AppEnv>, clock: Clock): Promise<Respon
         traceVersion: TRACE_VERSION,
         isAdmin: c.get("role") === "admin",
         autoCheck: Boolean(agent.origin),
+        timeouts: agentTimeouts(c.env),
       })}`,
     { scripts: [diagnosticsScript] },
   );
@@ -96,7 +97,7 @@ async function showDiagnostics(c: Context<AppEnv>, clock: Clock): Promise<Respon
 export function workspaceRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/w/:ws", wsAccess("viewer"), (c) =>
-    c.redirect(`/w/${encodeURIComponent(c.get("ws"))}/executions`),
+    c.redirect(`/w/${encodeURIComponent(c.get("ws"))}/issues`),
   );
   app.get("/w/:ws/overview", wsAccess("viewer"), (c) => showOverview(c, clock));
   app.get("/w/:ws/guards", wsAccess("viewer"), showGuards);

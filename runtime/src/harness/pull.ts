@@ -11,13 +11,8 @@ import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Miniflare } from "miniflare";
 import { asFluxError, FluxError } from "../errors.js";
-import {
-  appPrefix,
-  OUTCOMES,
-  parseTraceKey,
-  readSummaryMetadata,
-  TRACE_ROOT,
-} from "../contract/storage.js";
+import { appPrefix, OUTCOMES, parseTraceKey, TRACE_ROOT } from "../contract/storage.js";
+import { readSummaryMetadata } from "../contract/summary.js";
 import { readTrace, type TraceSummary } from "../trace/index.js";
 import { readWranglerConfig } from "./config.js";
 import { S3Bucket, type S3Credentials } from "./s3.js";

@@ -2,7 +2,8 @@
  * Reads a wrangler config the way wrangler does, with wrangler's own reader (`wrangler.json`,
  * `wrangler.jsonc` with comments and trailing commas, `wrangler.toml`; environments), and keeps
  * the parts replay needs: entry, compatibility, build switches, vars and binding names by kind.
- * wrangler is loaded lazily: it is what the user already has next to the worker.
+ * wrangler is loaded lazily: it is what the user already has next to the worker; an unchanged
+ * config is read from FluxRun's cache ({@link module:_cache}) without loading it.
  * @module
  */
 import { existsSync, statSync } from "node:fs";
@@ -10,6 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { BINDING_KINDS } from "../boundaries/index.js";
 import { unsupportedBinding } from "../boundaries/bindings/unsupported.js";
 import { FluxError } from "../errors.js";
+import { cachedConfig } from "./_cache.js";
 import type { PreflightItem } from "../replay/preflight.js";
 
 export interface WorkerConfig {
@@ -177,22 +179,26 @@ export async function readWranglerConfig(
 ): Promise<WranglerConfig> {
   const cwd = resolve(options.cwd ?? process.cwd());
   const file = findWorkerConfig(path, cwd);
-  const wrangler = await loadWrangler();
-  let raw: Record<string, unknown>;
-  try {
-    raw = wrangler.unstable_readConfig(
-      { config: file, ...(options.env ? { env: options.env } : {}) },
-      { hideWarnings: true },
-    );
-  } catch (err) {
-    throw configError(file, cwd, err);
-  }
-  if (options.env && !hasEnvironment(wrangler, file, options.env)) {
-    throw new FluxError(
-      "ERR_CONFIG",
-      `${relative(cwd, file) || file} has no environment "${options.env}"`,
-    );
-  }
+  // Only a config wrangler read without complaint is cached; a refusal is read again each time.
+  const raw = await cachedConfig(file, options.env, async () => {
+    const wrangler = await loadWrangler();
+    let raw: Record<string, unknown>;
+    try {
+      raw = wrangler.unstable_readConfig(
+        { config: file, ...(options.env ? { env: options.env } : {}) },
+        { hideWarnings: true },
+      );
+    } catch (err) {
+      throw configError(file, cwd, err);
+    }
+    if (options.env && !hasEnvironment(wrangler, file, options.env)) {
+      throw new FluxError(
+        "ERR_CONFIG",
+        `${relative(cwd, file) || file} has no environment "${options.env}"`,
+      );
+    }
+    return raw;
+  });
   return { path: file, raw, ...(options.env ? { env: options.env } : {}) };
 }
 

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { Miniflare } from "miniflare";
+import { Miniflare } from "./_miniflare.js";
 import { asFluxError, FluxError } from "../errors.js";
 import { appPrefix, OUTCOMES, parseTraceKey, TRACE_ROOT } from "../contract/storage.js";
 import { readSummaryMetadata } from "../contract/summary.js";

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
 import { bundleWorker, readWorkerConfig, replayBindingOptions } from "fluxrun/harness";
-import { loadPrivateKey } from "fluxrun/trace";
+import { loadOriginKeys, loadPrivateKey } from "fluxrun/trace";
 
 const AGENT_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "../src/index.ts");
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -57,6 +57,13 @@ export async function startConnector(options = {}) {
         : undefined),
     "The dashboard JWKS",
   );
+  // The app's trace verification key (--verify-key, $FLUX_ORIGIN_KEYS or .fluxrun/): with one,
+  // the local agent refuses traces the app did not sign, as a deployed agent does.
+  const origin = await loadOriginKeys({
+    path: options.verifyKey,
+    cwd,
+    env: options.env ?? process.env,
+  });
   const signing = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const persist = resolve(cwd, options.persistTo ?? ".wrangler/state");
   const common = {
@@ -84,6 +91,7 @@ export async function startConnector(options = {}) {
           FLUX_AGENT_ID: options.agentId ?? "fluxrun-local-agent",
           FLUX_ALLOWED_ORIGINS:
             options.allowedOrigins ?? "http://127.0.0.1:8789,http://localhost:8789",
+          FLUX_ORIGIN_KEYS: JSON.stringify(origin),
         },
         r2Buckets: { FLUX_TRACES: options.bucket ?? "fluxrun-traces" },
         d1Databases: ["FLUX_AUDIT"],
@@ -123,7 +131,7 @@ export async function startConnector(options = {}) {
   return { url: url.toString(), refused: () => refused, dispose: () => mf.dispose() };
 }
 
-/** `fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key file] [--dashboard-jwks file]` */
+/** `fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key file] [--verify-key file] [--dashboard-jwks file]` */
 export async function agentCommand(argv, io) {
   const { values } = parseArgs({
     args: argv,
@@ -132,6 +140,7 @@ export async function agentCommand(argv, io) {
       port: { type: "string", default: "8788" },
       config: { type: "string" },
       key: { type: "string" },
+      "verify-key": { type: "string" },
       "dashboard-jwks": { type: "string" },
       "agent-id": { type: "string" },
       "allowed-origins": { type: "string" },
@@ -151,6 +160,7 @@ export async function agentCommand(argv, io) {
     env: io.env ?? process.env,
     ...(values.config ? { config: values.config } : {}),
     ...(values.key ? { key: values.key } : {}),
+    ...(values["verify-key"] ? { verifyKey: values["verify-key"] } : {}),
     ...(values["dashboard-jwks"] ? { dashboardJwks: values["dashboard-jwks"] } : {}),
     ...(values["agent-id"] ? { agentId: values["agent-id"] } : {}),
     ...(values["allowed-origins"] ? { allowedOrigins: values["allowed-origins"] } : {}),

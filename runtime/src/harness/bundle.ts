@@ -12,6 +12,8 @@ export interface BundleOptions {
   minify?: boolean;
   keepNames?: boolean;
   define?: Record<string, string>;
+  /** Append an inline source map (no source text) so frames of the bundle map to sources. */
+  sourcemap?: boolean;
 }
 
 /** Bundles `entry` into one ES module and returns its code. */
@@ -35,6 +37,7 @@ export async function bundleWithInputs(
         define: options.define ?? {},
         metafile: true,
         absWorkingDir: cwd,
+        ...(options.sourcemap ? { sourcemap: "inline" as const, sourcesContent: false } : {}),
       }),
     );
     const file = result.outputFiles[0];

@@ -2,8 +2,8 @@
  * Reads a wrangler config the way wrangler does, with wrangler's own reader (`wrangler.json`,
  * `wrangler.jsonc` with comments and trailing commas, `wrangler.toml`; environments), and keeps
  * the parts replay needs: entry, compatibility, build switches, vars and binding names by kind.
- * wrangler is loaded lazily: it is what the user already has next to the worker; an unchanged
- * config is read from FluxRun's cache ({@link module:_cache}) without loading it.
+ * wrangler is loaded lazily: it is what the user already has next to the worker; with `cache`
+ * (replay), an unchanged config is read from FluxRun's cache ({@link module:_cache}) without it.
  * @module
  */
 import { existsSync, statSync } from "node:fs";
@@ -45,6 +45,11 @@ export interface ConfigOptions {
   entry?: string;
   /** A wrangler environment (`[env.<name>]`), as `wrangler dev --env`. */
   env?: string;
+  /**
+   * Keep wrangler's reading in `.fluxrun/cache/` and reuse it while the config is unchanged
+   * ({@link module:_cache}); replay asks for it, commands that must write nothing do not.
+   */
+  cache?: boolean;
 }
 
 /** Config file names in wrangler's order of preference. */
@@ -180,7 +185,7 @@ export async function readWranglerConfig(
   const cwd = resolve(options.cwd ?? process.cwd());
   const file = findWorkerConfig(path, cwd);
   // Only a config wrangler read without complaint is cached; a refusal is read again each time.
-  const raw = await cachedConfig(file, options.env, async () => {
+  const readConfig = async () => {
     const wrangler = await loadWrangler();
     let raw: Record<string, unknown>;
     try {
@@ -198,7 +203,10 @@ export async function readWranglerConfig(
       );
     }
     return raw;
-  });
+  };
+  const raw = options.cache
+    ? await cachedConfig(file, options.env, readConfig)
+    : await readConfig();
   return { path: file, raw, ...(options.env ? { env: options.env } : {}) };
 }
 
@@ -221,6 +229,7 @@ export async function readWorkerConfig(
   const { path: file, raw } = await readWranglerConfig(path, {
     cwd,
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cache ? { cache: true } : {}),
   });
   let main: string;
   if (opts.entry) {

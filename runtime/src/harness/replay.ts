@@ -112,6 +112,7 @@ export class Replayer {
       typeof options.config === "object"
         ? options.config
         : await readWorkerConfig(options.config, {
+            cache: true,
             ...(options.cwd ? { cwd: options.cwd } : {}),
             ...(options.entry ? { entry: options.entry } : {}),
             ...(options.env ? { env: options.env } : {}),

@@ -6,6 +6,7 @@
 import { createApp } from "./app.js";
 import type { Env } from "./env.js";
 import { sweep } from "./indexer/sweep.js";
+import { registeredKeys } from "./indexer/origin.js";
 
 const app = createApp();
 
@@ -19,6 +20,7 @@ export async function scheduledSweep(env: Env, now = Date.now()): Promise<void> 
   await sweep(env.DB, env.FLUX_TRACES, {
     now,
     defaultWorkspace: env.FLUX_DEFAULT_WORKSPACE,
+    originKeys: registeredKeys(env.FLUX_ORIGIN_KEYS),
     ...(Number.isFinite(lookback) && lookback > 0 ? { lookbackMs: lookback } : {}),
   });
 }

@@ -21,7 +21,7 @@ import {
   type IngestResponse,
   type IngestResult,
 } from "fluxrun/contract";
-import { readTrace, type TraceHead } from "fluxrun/trace";
+import { readTrace, type OriginKeys, type TraceHead } from "fluxrun/trace";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.js";
@@ -31,6 +31,7 @@ import { appByIngestToken, appWorkspace } from "../db/workspaces.js";
 import { audit } from "../db/audit.js";
 import { rowFromHead } from "../db/executions.js";
 import { storeRows } from "../indexer/store.js";
+import { originOf, registeredKeys, type OriginStatus } from "../indexer/origin.js";
 
 /** JSON with object keys sorted: two summaries are the same when these strings are. */
 function canonical(value: unknown): string {
@@ -43,10 +44,17 @@ function canonical(value: unknown): string {
 
 /** An item checked against its own head: accepted, or rejected with a reason. */
 type Verdict =
-  | { traceId: string; ok: true; head: TraceHead; bytes: Uint8Array; key: string }
+  | {
+      traceId: string;
+      ok: true;
+      head: TraceHead;
+      bytes: Uint8Array;
+      key: string;
+      origin: OriginStatus;
+    }
   | { traceId: string; ok: false; reason: IngestRejectReason };
 
-function verify(entry: DecodedEntry, app: string): Verdict {
+async function verify(entry: DecodedEntry, app: string, keys: OriginKeys): Promise<Verdict> {
   if (!entry.ok) return { traceId: entry.traceId ?? "", ok: false, reason: entry.reason };
   const { item } = entry;
   const traceId = item.summary.traceId;
@@ -63,7 +71,9 @@ function verify(entry: DecodedEntry, app: string): Verdict {
   if (head.summary.app !== app) return reject("app_mismatch");
   const key = traceKey(head.summary);
   if (item.key !== key) return reject("key_mismatch");
-  return { traceId, ok: true, head, bytes: item.bytes, key };
+  const origin = await originOf(item.bytes, keys);
+  if (!origin.ok) return reject(origin.code === "ERR_TRACE_UNSIGNED" ? "unsigned" : "forged");
+  return { traceId, ok: true, head, bytes: item.bytes, key, origin: origin.status };
 }
 
 async function tokenApp(c: Context<AppEnv>): Promise<string> {
@@ -135,7 +145,7 @@ async function store(
   }
   return storeRows(
     c.env.DB,
-    accepted.map((v) => rowFromHead(v.head, v.key)),
+    accepted.map((v) => rowFromHead(v.head, v.key, v.origin)),
     { now, defaultWorkspace: c.env.FLUX_DEFAULT_WORKSPACE },
   );
 }
@@ -156,7 +166,8 @@ export function ingestRoutes(clock: Clock): Hono<AppEnv> {
     checkVersion(c);
     const appName = await tokenApp(c);
     const bucket = traceBucket(c);
-    const verdicts = (await readBatch(c)).map((e) => verify(e, appName));
+    const keys = registeredKeys(c.env.FLUX_ORIGIN_KEYS);
+    const verdicts = await Promise.all((await readBatch(c)).map((e) => verify(e, appName, keys)));
     const now = clock.now();
     const denied = verdicts.filter((v) => !v.ok && v.reason === "app_mismatch");
     if (denied.length) {

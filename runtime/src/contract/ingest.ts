@@ -74,6 +74,10 @@ export const INGEST_REJECT_REASONS = [
   "app_mismatch",
   /** The sent key is not the trace's key. */
   "key_mismatch",
+  /** The app signs its traces (a key is registered) and this one is unsigned. */
+  "unsigned",
+  /** The trace's signature does not verify, or is by a key not registered for the app. */
+  "forged",
   /** The sent summary is not the trace's own. */
   "summary_mismatch",
 ] as const;

@@ -9,6 +9,7 @@ export default defineConfig({
       "agent/test/**/*.test.ts",
       "dashboard/test/**/*.test.ts",
       "dashboard/e2e/**/*.test.ts",
+      "bench/**/*.test.ts",
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,

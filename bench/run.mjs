@@ -3,10 +3,10 @@
 // cost, each as a ratio measured side by side in this one run, in real workerd via Miniflare.
 // Prints one table and writes bench/results.json. Loopback traffic only; bounded loops.
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
@@ -20,7 +20,9 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
 const HERE = new URL(".", import.meta.url).pathname;
 const ROOT = join(HERE, "..");
 const N = Number(process.env.BENCH_N ?? 400);
+const loadAtStart = loadavg().map((x) => Math.round(x * 100) / 100);
 const results = {
+  date: new Date().toISOString(),
   machine: `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}`,
   rows: [],
 };
@@ -51,7 +53,22 @@ const upstream = createServer((req, res) => {
 await new Promise((r) => upstream.listen(0, "127.0.0.1", r));
 const UPSTREAM = `http://127.0.0.1:${upstream.address().port}`;
 
-// ---------------------------------------------------------------- workerd CPU accounting
+// ---------------------------------------------------------------- stub collector (127.0.0.1 only)
+// Sentry and OpenTelemetry export to this loopback server, which reads each body, counts its
+// bytes and answers 200 with an empty JSON object: accepted and discarded.
+const collected = { bytes: 0, posts: 0 };
+const collector = createServer((req, res) => {
+  req.on("data", (d) => (collected.bytes += d.length));
+  req.on("end", () => {
+    collected.posts++;
+    res.setHeader("content-type", "application/json");
+    res.end("{}");
+  });
+});
+await new Promise((r) => collector.listen(0, "127.0.0.1", r));
+const COLLECTOR = `127.0.0.1:${collector.address().port}`;
+
+// ---------------------------------------------------------------- workerd CPU and memory
 function workerdPids() {
   const out = new Set();
   for (const pid of readFileSync("/proc/self/task/" + process.pid + "/children", "utf8")
@@ -64,18 +81,47 @@ function workerdPids() {
   }
   return out;
 }
-const TICK_MS = 10; // USER_HZ = 100 on Linux
+/** CPU time of every thread of `pid` in ms (schedstat: nanoseconds on CPU, not 10 ms ticks). */
 function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {}
+  }
+  return ns / 1e6;
+}
+/** Peak resident memory of the workerd process, in MiB (VmHWM). */
+function peakMiB(pid) {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 const keys = await generateTraceKeys();
-async function startBench(wrapped, nullSink = false) {
-  const before = workerdPids();
-  const script = await bundleWorker(join(HERE, "worker.ts"), {
-    define: { __WRAPPED__: String(wrapped), __NULL_SINK__: String(nullSink) },
+const VARIANTS = [
+  { name: "bare", label: "bare handler (no recorder)" },
+  { name: "flux-null", label: "withFlux, sink that drops the sealed bytes" },
+  { name: "flux-r2", label: "withFlux, local R2 sink" },
+  { name: "flux-unsampled", label: "withFlux, sample 0 (request not kept), dropping sink" },
+  { name: "sentry", label: "@sentry/cloudflare withSentry (tracesSampleRate 1.0)" },
+  { name: "otel", label: "@microlabs/otel-cf-workers instrument" },
+];
+const variantEntry = (name) => join(HERE, "variants", `${name}.ts`);
+/**
+ * The build of one variant, as wrangler builds a worker: platform "browser" (packages' browser
+ * field maps apply, which OpenTelemetry's packages rely on), the project's worker conditions,
+ * node:* left to nodejs_compat, no keep-names.
+ */
+const variantBuild = (name, { minify }) =>
+  workerBuildOptions(variantEntry(name), {
+    minify,
+    platform: "browser",
+    nodePaths: [join(ROOT, "node_modules")],
   });
+
+async function startVariant(name) {
+  const before = workerdPids();
+  const script = (await build(variantBuild(name, { minify: false }))).outputFiles[0].text;
   const mf = new Miniflare({
     modules: [{ type: "ESModule", path: "w.js", contents: script }],
     compatibilityDate: "2026-04-20",
@@ -84,6 +130,8 @@ async function startBench(wrapped, nullSink = false) {
       UPSTREAM,
       FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
       [REPLAY_SECRET_VAR]: "s".repeat(64),
+      SENTRY_DSN: `http://0123456789abcdef0123456789abcdef@${COLLECTOR}/1`,
+      OTEL_URL: `http://${COLLECTOR}/v1/traces`,
     },
     kvNamespaces: ["KV"],
     d1Databases: ["DB"],
@@ -94,7 +142,7 @@ async function startBench(wrapped, nullSink = false) {
   await kv.put("config", JSON.stringify({ theme: "dark", limits: [1, 2, 3] }));
   await kv.put("flags", "a,b,c");
   const pid = [...workerdPids()].find((p) => !before.has(p));
-  return { mf, pid, script };
+  return { name, mf, pid, script };
 }
 
 async function timed(mf, path) {
@@ -107,95 +155,161 @@ async function timed(mf, path) {
 async function countTraces(mf) {
   const bucket = await mf.getR2Bucket("FLUX_TRACES");
   let n = 0;
+  let bytes = 0;
   let cursor;
   do {
     const page = await bucket.list({ cursor, limit: 1000 });
     n += page.objects.length;
+    for (const o of page.objects) bytes += o.size;
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
-  return n;
+  return { n, bytes };
 }
 
-console.error(`bench: ${N} sequential requests per variant, then 10 × 50 concurrent…`);
-const plain = await startBench(false);
-const flux = await startBench(true);
-const nullSink = await startBench(true, true);
-for (let i = 0; i < 50; i++) {
-  await timed(plain.mf, `/?id=w${i}`);
-  await timed(flux.mf, `/?id=w${i}`);
-  await timed(nullSink.mf, `/?id=w${i}`);
+const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 8);
+const PER_BLOCK = Math.max(1, Math.round(N / BLOCKS));
+console.error(
+  `bench: ${VARIANTS.length} variants, ${BLOCKS} interleaved blocks of ${PER_BLOCK} sequential requests, then 6 rounds × 50 concurrent…`,
+);
+const inst = {};
+for (const v of VARIANTS) inst[v.name] = await startVariant(v.name);
+const same = new Set();
+for (const v of VARIANTS) {
+  // Warm-up, and the check that every variant answers what the bare handler answers.
+  const r = await inst[v.name].mf.dispatchFetch("http://bench.test/?id=same");
+  const body = await r.json();
+  same.add(
+    JSON.stringify({
+      status: r.status,
+      parts: body.parts,
+      a: body.a,
+      b: body.b,
+      row: body.row,
+      score: body.score,
+      filler: body.filler.length,
+    }),
+  );
+  for (let i = 0; i < 30; i++) await timed(inst[v.name].mf, `/?id=w${i}`);
 }
-while ((await countTraces(flux.mf)) < 50) await new Promise((r) => setTimeout(r, 20));
+if (same.size !== 1) throw new Error(`bench variants answer differently: ${[...same].join(" / ")}`);
+const settle = () => new Promise((r) => setTimeout(r, 300));
+await settle();
 
-// 1. record overhead, sequential and warm, alternating to share any drift
-const cpu0 = { plain: cpuMs(plain.pid), flux: cpuMs(flux.pid), nullSink: cpuMs(nullSink.pid) };
-const lat = { plain: [], flux: [] };
-for (let i = 0; i < N; i++) {
-  lat.plain.push(await timed(plain.mf, `/?id=${i}`));
-  lat.flux.push(await timed(flux.mf, `/?id=${i}`));
-  await timed(nullSink.mf, `/?id=${i}`);
-}
-while ((await countTraces(flux.mf)) < 50 + N) await new Promise((r) => setTimeout(r, 20));
-await new Promise((r) => setTimeout(r, 500));
-const cpu1 = { plain: cpuMs(plain.pid), flux: cpuMs(flux.pid), nullSink: cpuMs(nullSink.pid) };
-const medRatio = median(lat.flux) / median(lat.plain);
-const p95Ratio = pct(lat.flux, 95) / pct(lat.plain, 95);
-const perReq = (k) => (cpu1[k] - cpu0[k]) / N;
-const addedCpu = perReq("nullSink") - perReq("plain");
-const addedCpuR2 = perReq("flux") - perReq("plain");
-row(
-  "record overhead: median latency, wrapped / unwrapped",
-  `${round(medRatio, 3)} (${round(median(lat.flux))} / ${round(median(lat.plain))} ms)`,
-  "<= 1.10",
-  medRatio <= 1.1,
-);
-row(
-  "record overhead: p95 latency, wrapped / unwrapped",
-  `${round(p95Ratio, 3)} (${round(pct(lat.flux, 95))} / ${round(pct(lat.plain, 95))} ms)`,
-  "info",
-  undefined,
-);
-row(
-  "record overhead: added CPU per request (FluxRun's own)",
-  `${round(addedCpu, 3)} ms (${round(perReq("nullSink"), 3)} vs ${round(perReq("plain"), 3)} ms)`,
-  "<= 0.3 ms",
-  addedCpu <= 0.3,
-  "workerd utime+stime per request over the run, wrapped with a sink that drops the sealed trace",
-);
-row(
-  "record overhead: added CPU incl. the local R2 simulator's write",
-  `${round(addedCpuR2, 3)} ms`,
-  "info",
-  undefined,
-  "in production the R2 put runs outside the worker",
-);
-
-// 50 concurrent
-const conc = { plain: [], flux: [] };
-for (let round_ = 0; round_ < 10; round_++) {
-  for (const [name, b] of [
-    ["plain", plain],
-    ["flux", flux],
-  ]) {
-    const ts = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => timed(b.mf, `/?id=c${round_}-${i}`)),
-    );
-    conc[name].push(...ts);
+const cpu = Object.fromEntries(VARIANTS.map((v) => [v.name, 0]));
+const seq = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
+const exported0 = { ...collected };
+const exportedBy = Object.fromEntries(VARIANTS.map((v) => [v.name, 0]));
+const fluxNull0 = await (
+  await inst["flux-null"].mf.dispatchFetch("http://bench.test/__exported")
+).json();
+const r2Before = await countTraces(inst["flux-r2"].mf);
+for (let blk = 0; blk < BLOCKS; blk++) {
+  // Rotate the order each block so no variant always runs first (or right after another).
+  const order = VARIANTS.map((_, i) => VARIANTS[(i + blk) % VARIANTS.length]);
+  for (const v of order) {
+    const b = inst[v.name];
+    const c0 = { bytes: collected.bytes };
+    const t0 = cpuMs(b.pid);
+    for (let i = 0; i < PER_BLOCK; i++) seq[v.name].push(await timed(b.mf, `/?id=${blk}-${i}`));
+    await settle(); // waitUntil work (trace writes, span export) finishes inside the block
+    cpu[v.name] += cpuMs(b.pid) - t0;
+    exportedBy[v.name] += collected.bytes - c0.bytes;
   }
 }
-const cMed = median(conc.flux) / median(conc.plain);
+const total = BLOCKS * PER_BLOCK;
+const fluxNull1 = await (
+  await inst["flux-null"].mf.dispatchFetch("http://bench.test/__exported")
+).json();
+const r2After = await countTraces(inst["flux-r2"].mf);
+exportedBy["flux-null"] = fluxNull1.bytes - fluxNull0.bytes;
+exportedBy["flux-r2"] = r2After.bytes - r2Before.bytes;
+
+// 50 concurrent, rounds interleaved
+const conc = Object.fromEntries(VARIANTS.map((v) => [v.name, []]));
+for (let round_ = 0; round_ < 6; round_++) {
+  for (const v of VARIANTS.map((_, i) => VARIANTS[(i + round_) % VARIANTS.length])) {
+    const ts = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => timed(inst[v.name].mf, `/?id=c${round_}-${i}`)),
+    );
+    conc[v.name].push(...ts);
+  }
+  await settle();
+}
+
+// gzipped bundle bytes of each variant (minified, as wrangler deploy --minify would)
+const gzOf = async (name) => {
+  const out = await build(variantBuild(name, { minify: true }));
+  const bytes = out.outputFiles[0].contents;
+  return { raw: bytes.length, gz: gzipSync(bytes, { level: 9 }).length };
+};
+const sizes = {};
+for (const v of VARIANTS) sizes[v.name] = await gzOf(v.name);
+
+const perReq = (k) => cpu[k] / total;
+const load = loadavg();
+results.load = { before: loadAtStart, after: load.map((x) => round(x, 2)) };
+results.variants = VARIANTS.map((v) => {
+  const k = v.name;
+  return {
+    variant: k,
+    label: v.label,
+    cpuPerRequestMs: round(perReq(k), 3),
+    addedCpuMs: round(perReq(k) - perReq("bare"), 3),
+    c1: {
+      medianMs: round(median(seq[k]), 2),
+      p95Ms: round(pct(seq[k], 95), 2),
+      medianRatio: round(median(seq[k]) / median(seq.bare), 3),
+      p95Ratio: round(pct(seq[k], 95) / pct(seq.bare, 95), 3),
+    },
+    c50: {
+      medianMs: round(median(conc[k]), 2),
+      p95Ms: round(pct(conc[k], 95), 2),
+      medianRatio: round(median(conc[k]) / median(conc.bare), 3),
+      p95Ratio: round(pct(conc[k], 95) / pct(conc.bare, 95), 3),
+    },
+    bundleGzBytes: sizes[k].gz,
+    bundleGzAddedKiB: round((sizes[k].gz - sizes.bare.gz) / 1024, 1),
+    exportedBytesPerRequest: Math.round(exportedBy[k] / total),
+    peakRssMiB: round(peakMiB(inst[k].pid), 1),
+  };
+});
+console.error(
+  `overhead: ${total} sequential requests per variant, ${exported0.posts} collector posts before, ${collected.posts} after`,
+);
+const V = Object.fromEntries(results.variants.map((r) => [r.variant, r]));
+const cheapestPeer = Math.min(V.sentry.addedCpuMs, V.otel.addedCpuMs);
 row(
-  "record overhead at 50 concurrent: median latency ratio",
-  `${round(cMed, 3)} (${round(median(conc.flux))} / ${round(median(conc.plain))} ms)`,
+  "added CPU per request, withFlux (dropping sink)",
+  `${V["flux-null"].addedCpuMs} ms (${V["flux-null"].cpuPerRequestMs} vs ${V.bare.cpuPerRequestMs} ms; cheapest peer +${round(cheapestPeer, 3)} ms)`,
+  "<= 0.3 ms and >= 7x below the cheapest peer",
+  V["flux-null"].addedCpuMs <= 0.3 && V["flux-null"].addedCpuMs * 7 <= cheapestPeer,
+  "workerd schedstat (all threads) per request, interleaved blocks",
+);
+row(
+  "added CPU per request, unsampled path (sample 0)",
+  `${V["flux-unsampled"].addedCpuMs} ms`,
+  "<= 0.05 ms",
+  V["flux-unsampled"].addedCpuMs <= 0.05,
+);
+row(
+  "median latency ratio vs bare, dropping sink, c=1",
+  `${V["flux-null"].c1.medianRatio} (${V["flux-null"].c1.medianMs} / ${V.bare.c1.medianMs} ms)`,
+  "<= 1.05",
+  V["flux-null"].c1.medianRatio <= 1.05,
+);
+row(
+  "median latency ratio vs bare, dropping sink, c=50",
+  `${V["flux-null"].c50.medianRatio} (${V["flux-null"].c50.medianMs} / ${V.bare.c50.medianMs} ms)`,
   "<= 1.10",
-  cMed <= 1.1,
+  V["flux-null"].c50.medianRatio <= 1.1,
 );
 row(
-  "record overhead at 50 concurrent: p95 latency ratio",
-  `${round(pct(conc.flux, 95) / pct(conc.plain, 95), 3)}`,
-  "info",
-  undefined,
+  "bundle cost: gzipped bytes withFlux adds (minified)",
+  `${V["flux-null"].bundleGzAddedKiB} KiB (${sizes["flux-null"].gz} vs ${sizes.bare.gz} B gz)`,
+  "<= 25 KiB",
+  V["flux-null"].bundleGzAddedKiB <= 25,
 );
+const flux = inst["flux-r2"];
 
 // 2. trace size
 const bucket = await flux.mf.getR2Bucket("FLUX_TRACES");
@@ -216,7 +330,7 @@ function rawSize(v) {
 }
 const raw = opened.payloads.reduce((a, p) => a + rawSize(p), 0);
 const events = opened.head.events.length;
-const allowance = 1.15 * raw + 48 * events;
+const allowance = 1.1 * raw + 32 * events;
 function harEntry(start, req, res) {
   const headers = (h) => (h ?? []).map(([name, value]) => ({ name, value }));
   const text = (b) =>
@@ -284,7 +398,7 @@ const harBytes = Buffer.byteLength(har);
 row(
   "trace size: stored bytes per request",
   `${traceBytes.length} B for ${raw} B of payload in ${events} events (allowance ${Math.round(allowance)} B)`,
-  "<= 1.15x raw + 48 B/event",
+  "<= 1.10x raw + 32 B/event",
   traceBytes.length <= allowance,
 );
 row(
@@ -349,8 +463,8 @@ const replayRate = 1000 / median(replayTimes);
 row(
   "replay throughput: traces/s vs dispatchFetch floor (same warm instance)",
   `${round(replayRate / floorRate, 3)} (${round(replayRate, 1)} vs ${round(floorRate, 1)} /s, verdict ${lastVerdict})`,
-  ">= 0.5",
-  replayRate / floorRate >= 0.5,
+  ">= 0.9",
+  replayRate / floorRate >= 0.9,
 );
 
 // cold `fluxrun replay` end to end
@@ -359,23 +473,7 @@ await writeFile(join(dir, "t.cbor"), traceBytes);
 await writeFile(join(dir, "k.jwk"), JSON.stringify(keys.privateJwk));
 await writeFile(
   join(dir, "wrangler.toml"),
-  `name = "bench"\nmain = ${JSON.stringify(join(HERE, "worker.ts"))}\ncompatibility_date = "2026-04-20"\ncompatibility_flags = ["nodejs_compat"]\ndefine = {}\n[vars]\nUPSTREAM = "${UPSTREAM}"\n[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n[[d1_databases]]\nbinding = "DB"\ndatabase_name = "db"\ndatabase_id = "db"\n`,
-);
-// The CLI bundles the config's entry; the bench worker needs __WRAPPED__, so point at a wrapper.
-await writeFile(join(dir, "entry.mjs"), `globalThis.__WRAPPED__ = true;\n`);
-const wrapperSrc = join(dir, "bench-entry.ts");
-await writeFile(
-  wrapperSrc,
-  readFileSync(join(HERE, "worker.ts"), "utf8")
-    .replace("declare const __WRAPPED__: boolean;", "const __WRAPPED__ = true;")
-    .replace("declare const __NULL_SINK__: boolean;", "const __NULL_SINK__ = false;")
-    .replaceAll('from "fluxrun"', `from ${JSON.stringify(join(ROOT, "runtime/dist/index.js"))}`),
-);
-await writeFile(
-  join(dir, "wrangler.toml"),
-  readFileSync(join(dir, "wrangler.toml"), "utf8")
-    .replace(/^main = .*$/m, `main = ${JSON.stringify(wrapperSrc)}`)
-    .replace("define = {}\n", ""),
+  `name = "bench"\nmain = ${JSON.stringify(variantEntry("flux-r2"))}\ncompatibility_date = "2026-04-20"\ncompatibility_flags = ["nodejs_compat"]\n[vars]\nUPSTREAM = "${UPSTREAM}"\n[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n[[d1_databases]]\nbinding = "DB"\ndatabase_name = "db"\ndatabase_id = "db"\n`,
 );
 function cold() {
   return new Promise((resolve) => {
@@ -398,8 +496,8 @@ if (colds[0].code !== 0) console.error(colds[0].out);
 row(
   "cold `fluxrun replay` of one trace, end to end",
   `${round(coldMed / 1000, 2)} s (exit ${colds[0].code})`,
-  "<= 1.5 s",
-  coldMed <= 1500 && colds[0].code === 0,
+  "<= 0.5 s",
+  coldMed <= 500 && colds[0].code === 0,
 );
 
 // 5. bundle cost
@@ -419,14 +517,15 @@ const b0 = await gzipped(false);
 const b1 = await gzipped(true);
 const added = (b1.gz - b0.gz) / 1024;
 row(
-  "bundle cost: gzipped bytes withFlux adds (minified)",
+  "bundle cost: gzipped bytes withFlux adds to a small Hono app (minified)",
   `${round(added, 1)} KiB (${b1.gz} vs ${b0.gz} B gz; ${round((b1.raw - b0.raw) / 1024, 1)} KiB raw)`,
-  "<= 40 KiB",
-  added <= 40,
+  "info",
+  undefined,
 );
 
 // 6. dashboard: executions list at 1,000,000 rows (the dashboard's TypeScript, bundled for Node)
-{
+const DASHBOARD_ROWS = Number(process.env.BENCH_DASHBOARD_ROWS ?? 1_000_000);
+if (DASHBOARD_ROWS > 0) {
   // Written next to the dashboard tests: miniflare resolves from there and the helpers find
   // ../migrations relative to their own URL.
   const out = join(ROOT, "dashboard/test/.bench-list.mjs");
@@ -440,7 +539,7 @@ row(
     logLevel: "silent",
   });
   const { measureDashboardList } = await import(out);
-  const d = await measureDashboardList(Number(process.env.BENCH_DASHBOARD_ROWS ?? 1_000_000));
+  const d = await measureDashboardList(DASHBOARD_ROWS);
   row(
     `dashboard: executions list at ${d.rows.toLocaleString("en-US")} rows, SQL time (D1 meta.duration)`,
     `p50 ${round(d.sql.p50, 2)} ms, p95 ${round(d.sql.p95, 2)} ms`,
@@ -456,23 +555,47 @@ row(
   );
 }
 
-await plain.mf.dispose();
-await flux.mf.dispose();
-await nullSink.mf.dispose();
+for (const v of VARIANTS) await inst[v.name].mf.dispose();
 upstream.close();
+collector.close();
 
 results.seal = seal;
-results.samples = { sequential: N, concurrent: 500 };
+results.samples = { sequentialPerVariant: total, blocks: BLOCKS, concurrentPerVariant: 300 };
 await writeFile(join(HERE, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
 const w = [
   Math.max(...results.rows.map((r) => r.name.length)),
   Math.max(...results.rows.map((r) => r.figure.length)),
 ];
-console.log(`FluxRun benchmarks — ${results.machine}\n`);
+console.log(
+  `FluxRun benchmarks — ${results.machine}; load average ${results.load.before.join(" ")} at start, ${results.load.after.join(" ")} after the overhead runs\n`,
+);
+const cols = [
+  "variant",
+  "added CPU/req",
+  "c=1 med/p95 ratio",
+  "c=50 med/p95 ratio",
+  "bundle gz added",
+  "exported B/req",
+  "peak RSS MiB",
+];
+console.log(cols.join(" | "));
+for (const v of results.variants)
+  console.log(
+    [
+      v.label,
+      `${v.addedCpuMs} ms`,
+      `${v.c1.medianRatio} / ${v.c1.p95Ratio}`,
+      `${v.c50.medianRatio} / ${v.c50.p95Ratio}`,
+      `${v.bundleGzAddedKiB} KiB`,
+      v.exportedBytesPerRequest,
+      v.peakRssMiB,
+    ].join(" | "),
+  );
+console.log("");
 for (const r of results.rows)
   console.log(
     `${r.status.padEnd(5)} ${r.name.padEnd(w[0])}  ${r.figure.padEnd(w[1])}  target ${r.target}${r.note ? `  (${r.note})` : ""}`,
   );
 console.log(
-  `\nSeal choice: XChaCha20-Poly1305 keeps 192-bit random nonces (no counter state across isolates) and is what the trace format uses; see results.json for the AES-GCM comparison.`,
+  `\nSeal choice: trace format v2 seals with Web Crypto AES-256-GCM under a per-isolate key (fresh 96-bit nonce per trace); v1 traces (XChaCha20-Poly1305) stay readable. See results.json for the throughput comparison.`,
 );

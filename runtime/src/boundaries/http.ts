@@ -7,9 +7,9 @@ import type { CallSpec, Session } from "../internal/session.js";
 import type { Trigger } from "../internal/recorder.js";
 import type { RawSite } from "../internal/site.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
-import { HttpResponseData as HttpResponseSchema } from "../trace/schema.js";
+import { HttpResponseShape } from "../trace/_shapes.js";
 import { headerPairs, isTruncated, readBody, recordable, sameValue } from "../internal/values.js";
-import { withoutIgnoredHeaders, withoutIgnoredJson } from "../replay/policy.js";
+import { withoutIgnoredHeaders, withoutIgnoredJson } from "../replay/_policy-rules.js";
 import type { CompareRules } from "../internal/session.js";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -245,7 +245,7 @@ export async function httpExchange(
         status: response.status,
       };
     },
-    revive: (d) => buildResponse(HttpResponseSchema.parse(d)),
+    revive: (d) => buildResponse(HttpResponseShape(d, "")),
     compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.rules),
     site: options.site,
   };

@@ -8,6 +8,25 @@
 import * as z from "zod/mini";
 import { PreflightReport, ReplayReport, TraceOriginView } from "./report.js";
 import { TRACE_ID } from "./storage.js";
+import {
+  AGENT_KEY_VAR,
+  REPLAY_AUTH_AUDIENCE,
+  REPLAY_AUTH_HEADER,
+  REPLAY_AUTH_MAX_AGE_S,
+  REPLAY_AUTH_TYPE,
+  TOKEN_CLOCK_SKEW_S,
+  TOKEN_MAX_LENGTH,
+} from "./_agent-constants.js";
+
+export {
+  AGENT_KEY_VAR,
+  REPLAY_AUTH_AUDIENCE,
+  REPLAY_AUTH_HEADER,
+  REPLAY_AUTH_MAX_AGE_S,
+  REPLAY_AUTH_TYPE,
+  TOKEN_CLOCK_SKEW_S,
+  TOKEN_MAX_LENGTH,
+};
 const bounded = z.string().check(z.minLength(1), z.maxLength(256));
 
 /** Actions a dashboard token can authorize. `audit` exports the agent's audit log. */
@@ -24,10 +43,6 @@ export const TOKEN_ISSUER = "fluxrun-dashboard";
 export const TOKEN_ALGORITHM = "EdDSA";
 /** `exp - iat` at most, in seconds. */
 export const TOKEN_MAX_LIFETIME_S = 60;
-/** Clock difference tolerated between dashboard and agent, in seconds. */
-export const TOKEN_CLOCK_SKEW_S = 5;
-/** Characters of a token at most (checked before any parsing). */
-export const TOKEN_MAX_LENGTH = 4096;
 /** Fields one unlock may name. */
 export const MAX_UNLOCK_FIELDS = 20;
 
@@ -169,14 +184,6 @@ export const AgentErrorBody = z.object({
   error: z.object({ code: z.enum(AGENT_ERROR_CODES), message: z.string() }),
 });
 export type AgentErrorBody = z.infer<typeof AgentErrorBody>;
-
-/** Request header carrying the agent's signed replay authorization to the app. */
-export const REPLAY_AUTH_HEADER = "x-fluxrun-replay-auth";
-/** Env var holding the agent's public Ed25519 JWK (JSON) on the app. */
-export const AGENT_KEY_VAR = "FLUX_AGENT_KEY";
-export const REPLAY_AUTH_AUDIENCE = "fluxrun-replay";
-export const REPLAY_AUTH_TYPE = "fluxrun-replay+jwt";
-export const REPLAY_AUTH_MAX_AGE_S = 60;
 
 /** Claims of a replay authorization (a JWT the agent signs over one envelope). */
 export const ReplayAuthClaims = z.object({

@@ -8,14 +8,14 @@ import { TRACE_VERSION, type TraceSummary } from "../trace/schema.js";
 import {
   appPrefix,
   appSegment,
-  indexedSummary,
   keyBefore,
   parseTraceKey,
-  readSummaryMetadata,
   summaryMetadata,
   traceKey,
   tracePrefix,
 } from "./storage.js";
+import * as z from "zod/mini";
+import { indexedSummary, readSummaryMetadata, SummaryMetadata } from "./summary.js";
 
 /** A small seeded PRNG (mulberry32): the same cases every run. */
 function prng(seed: number): () => number {
@@ -151,6 +151,47 @@ describe("summary metadata", () => {
       handler: "rpc",
       entry: "Counter",
     });
+  });
+
+  it("is written field for field as the SummaryMetadata codec encodes it, and refused where the codec refuses", () => {
+    const codec = (s: TraceSummary) => {
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(z.encode(SummaryMetadata, indexedSummary(s))))
+        if (typeof v === "string") out[k] = v;
+      return out;
+    };
+    const table: Partial<TraceSummary>[] = [
+      {},
+      { route: "/r".repeat(600), method: "M".repeat(40), errorClass: "E".repeat(300) },
+      { handler: "rpc", entry: "C".repeat(300), runtime: "r".repeat(80) },
+      { errorClass: undefined, truncated: false, durationMs: 0, eventCounts: {} },
+      { durationMs: 1 / 3, status: -1, fetches: [] },
+      { app: "x".repeat(128), start: 0 },
+      { app: "" },
+      { app: "x".repeat(129) },
+      { durationMs: -1 },
+      { durationMs: Number.NaN },
+      { durationMs: 1e20 },
+      { status: 1.5 },
+      { traceId: "nope" },
+      { outcome: "weird" as TraceSummary["outcome"] },
+      { handler: "weird" as TraceSummary["handler"] },
+    ];
+    for (const over of table) {
+      const s = summary(over);
+      let expected: Record<string, string> | "refused";
+      try {
+        expected = codec(s);
+      } catch {
+        expected = "refused";
+      }
+      if (expected === "refused")
+        expect(() => summaryMetadata(s), JSON.stringify(over)).toThrow(RangeError);
+      else {
+        expect(summaryMetadata(s), JSON.stringify(over)).toEqual(expected);
+        expect(Object.keys(summaryMetadata(s))).toEqual(Object.keys(expected));
+      }
+    }
   });
 
   it("projects the summary: events summed, hosts distinct, durations to the microsecond", () => {

@@ -8,14 +8,8 @@
  * milliseconds), so app and id alone name the hour a trace is in.
  * @module
  */
-import * as z from "zod/mini";
-import {
-  HANDLER_KINDS,
-  OUTCOMES,
-  TRACE_VERSION,
-  type Outcome,
-  type TraceSummary,
-} from "../trace/schema.js";
+import { HANDLER_KINDS, OUTCOMES, TRACE_VERSION, type Outcome } from "../trace/_kinds.js";
+import type { TraceSummary } from "../trace/schema.js";
 
 export { OUTCOMES, type Outcome };
 
@@ -149,95 +143,18 @@ export function parseTraceKey(key: string): TraceKeyParts | null {
   return { app: app!, start, traceId: traceId! };
 }
 
-/** A string field cut to `max` characters when written. */
-const text = (max: number) =>
-  z.codec(z.string().check(z.maxLength(max)), z.string(), {
-    decode: (s) => s,
-    encode: (s) => s.slice(0, max),
-  });
+const fail = (field: string): never => {
+  throw new RangeError(`The summary's ${field} cannot be stored as trace metadata`);
+};
 
-const integer = z.codec(z.string().check(z.regex(/^-?\d{1,16}$/)), z.int(), {
-  decode: Number,
-  encode: String,
-});
-
-/** Milliseconds, written with at most three decimals. */
-const millis = z.codec(
-  z.string().check(z.regex(/^\d{1,16}(\.\d{1,3})?$/)),
-  z.number().check(z.nonnegative()),
-  { decode: Number, encode: (n) => String(Math.round(n * 1000) / 1000) },
-);
-
-const flag = z.codec(z.enum(["1", "0", "true", "false"]), z.boolean(), {
-  decode: (s) => s === "1" || s === "true",
-  encode: (b) => (b ? "1" : "0"),
-});
+const integer = (field: string, n: number): string =>
+  Number.isSafeInteger(n) && /^-?\d{1,16}$/.test(String(n)) ? String(n) : fail(field);
 
 /**
- * The summary as R2 custom metadata (string values only, under R2's 2 KiB): decoding gives the
- * {@link IndexedSummary} an index stores, encoding writes it. A field of {@link TraceSummary} with
- * the same name is copied by {@link indexedSummary}: adding an (optional) summary field to the
- * index is one line here.
- */
-export const SummaryMetadata = z.object({
-  traceId: z.string().check(z.regex(TRACE_ID)),
-  app: z.string().check(z.minLength(1), z.maxLength(128)),
-  route: text(512),
-  method: text(32),
-  status: integer,
-  outcome: z.enum(OUTCOMES),
-  start: integer,
-  durationMs: millis,
-  /** Events in the trace, all kinds. */
-  events: integer,
-  /** Distinct hosts of the outbound fetches, comma-separated. */
-  hosts: z._default(text(512), ""),
-  errorClass: z.optional(text(256)),
-  truncated: z._default(flag, false),
-  runtime: z._default(text(64), ""),
-  /** Trace format version. */
-  version: z._default(text(16), ""),
-  /** The handler that ran; absent means `fetch`. */
-  handler: z.optional(z.enum(HANDLER_KINDS)),
-  /** The Durable Object or entrypoint class that ran it. */
-  entry: z.optional(text(256)),
-});
-
-/** What an index knows of a trace without reading it: the decoded {@link SummaryMetadata}. */
-export type IndexedSummary = z.output<typeof SummaryMetadata>;
-
-const COPIED = Object.keys(SummaryMetadata.shape).filter(
-  (k) => !["events", "hosts", "version"].includes(k),
-) as (keyof IndexedSummary & keyof TraceSummary)[];
-
-/**
- * The index's view of a full summary (what the metadata holds, and what an index row is made
- * of when a trace is read instead).
- *
- * @example
- * ```ts
- * const row = { ...indexedSummary(readTrace(bytes).head.summary), r2Key: key };
- * ```
- */
-export function indexedSummary(
-  summary: TraceSummary,
-  options: { version?: number } = {},
-): IndexedSummary {
-  const copied: Record<string, unknown> = {};
-  for (const k of COPIED) if (summary[k] !== undefined) copied[k] = summary[k];
-  return z.decode(
-    SummaryMetadata,
-    z.encode(SummaryMetadata, {
-      ...(copied as Pick<IndexedSummary, (typeof COPIED)[number]>),
-      events: Object.values(summary.eventCounts).reduce((a, b) => a + b, 0),
-      hosts: [...new Set(summary.fetches.map((f) => f.host))].join(","),
-      version: String(options.version ?? TRACE_VERSION),
-    }),
-  );
-}
-
-/**
- * The summary as R2 custom metadata.
+ * The summary as R2 custom metadata (string values only, under R2's 2 KiB), field by field as
+ * {@link module:summary}'s `SummaryMetadata` codec encodes {@link indexedSummary} (a test holds
+ * the two together): written by hand so the recording path carries no schema library. Throws
+ * RangeError for a summary the contract refuses (an empty or over-long app name, say).
  *
  * @example
  * ```ts
@@ -245,32 +162,35 @@ export function indexedSummary(
  * ```
  */
 export function summaryMetadata(summary: TraceSummary): Record<string, string> {
-  const encoded = z.encode(SummaryMetadata, indexedSummary(summary));
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(encoded)) if (typeof v === "string") out[k] = v;
-  return out;
-}
-
-const FIELD_BY_LOWER_CASE = new Map(
-  Object.keys(SummaryMetadata.shape).map((k) => [k.toLowerCase(), k]),
-);
-
-/**
- * Reads R2 custom metadata back, or null when it is not a FluxRun summary. Keys match in any case
- * (R2's S3 API answers them lowercased).
- *
- * @example
- * ```ts
- * const indexed = readSummaryMetadata(obj.customMetadata);
- * ```
- */
-export function readSummaryMetadata(
-  metadata: Record<string, string> | undefined,
-): IndexedSummary | null {
-  const fields: Record<string, string> = {};
-  for (const [k, v] of Object.entries(metadata ?? {})) {
-    fields[FIELD_BY_LOWER_CASE.get(k.toLowerCase()) ?? k] = v;
+  const s = summary;
+  if (typeof s.traceId !== "string" || !TRACE_ID.test(s.traceId)) fail("traceId");
+  if (typeof s.app !== "string" || s.app.length < 1 || s.app.length > 128) fail("app");
+  if (!OUTCOMES.includes(s.outcome)) fail("outcome");
+  if (!(typeof s.durationMs === "number" && s.durationMs >= 0)) fail("durationMs");
+  const durationMs = String(Math.round(s.durationMs * 1000) / 1000);
+  if (!/^\d{1,16}(\.\d{1,3})?$/.test(durationMs)) fail("durationMs");
+  let events = 0;
+  for (const n of Object.values(s.eventCounts)) events += n;
+  const out: Record<string, string> = {
+    traceId: s.traceId,
+    app: s.app,
+    route: String(s.route).slice(0, 512),
+    method: String(s.method).slice(0, 32),
+    status: integer("status", s.status),
+    outcome: s.outcome,
+    start: integer("start", s.start),
+    durationMs,
+    events: integer("events", events),
+    hosts: [...new Set(s.fetches.map((f) => f.host))].join(",").slice(0, 512),
+  };
+  if (s.errorClass !== undefined) out.errorClass = String(s.errorClass).slice(0, 256);
+  out.truncated = s.truncated ? "1" : "0";
+  out.runtime = (s.runtime ?? "").slice(0, 64);
+  out.version = String(TRACE_VERSION);
+  if (s.handler !== undefined) {
+    if (!HANDLER_KINDS.includes(s.handler)) fail("handler");
+    out.handler = s.handler;
   }
-  const parsed = SummaryMetadata.safeParse(fields);
-  return parsed.success ? parsed.data : null;
+  if (s.entry !== undefined) out.entry = String(s.entry).slice(0, 256);
+  return out;
 }

@@ -2,7 +2,8 @@
  * Reads a wrangler config the way wrangler does, with wrangler's own reader (`wrangler.json`,
  * `wrangler.jsonc` with comments and trailing commas, `wrangler.toml`; environments), and keeps
  * the parts replay needs: entry, compatibility, build switches, vars and binding names by kind.
- * wrangler is loaded lazily: it is what the user already has next to the worker.
+ * wrangler is loaded lazily: it is what the user already has next to the worker; with `cache`
+ * (replay), an unchanged config is read from FluxRun's cache ({@link module:_cache}) without it.
  * @module
  */
 import { existsSync, statSync } from "node:fs";
@@ -10,6 +11,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { BINDING_KINDS } from "../boundaries/index.js";
 import { unsupportedBinding } from "../boundaries/bindings/unsupported.js";
 import { FluxError } from "../errors.js";
+import { cachedConfig } from "./_cache.js";
 import type { PreflightItem } from "../replay/preflight.js";
 
 export interface WorkerConfig {
@@ -43,6 +45,11 @@ export interface ConfigOptions {
   entry?: string;
   /** A wrangler environment (`[env.<name>]`), as `wrangler dev --env`. */
   env?: string;
+  /**
+   * Keep wrangler's reading in `.fluxrun/cache/` and reuse it while the config is unchanged
+   * ({@link module:_cache}); replay asks for it, commands that must write nothing do not.
+   */
+  cache?: boolean;
 }
 
 /** Config file names in wrangler's order of preference. */
@@ -177,22 +184,29 @@ export async function readWranglerConfig(
 ): Promise<WranglerConfig> {
   const cwd = resolve(options.cwd ?? process.cwd());
   const file = findWorkerConfig(path, cwd);
-  const wrangler = await loadWrangler();
-  let raw: Record<string, unknown>;
-  try {
-    raw = wrangler.unstable_readConfig(
-      { config: file, ...(options.env ? { env: options.env } : {}) },
-      { hideWarnings: true },
-    );
-  } catch (err) {
-    throw configError(file, cwd, err);
-  }
-  if (options.env && !hasEnvironment(wrangler, file, options.env)) {
-    throw new FluxError(
-      "ERR_CONFIG",
-      `${relative(cwd, file) || file} has no environment "${options.env}"`,
-    );
-  }
+  // Only a config wrangler read without complaint is cached; a refusal is read again each time.
+  const readConfig = async () => {
+    const wrangler = await loadWrangler();
+    let raw: Record<string, unknown>;
+    try {
+      raw = wrangler.unstable_readConfig(
+        { config: file, ...(options.env ? { env: options.env } : {}) },
+        { hideWarnings: true },
+      );
+    } catch (err) {
+      throw configError(file, cwd, err);
+    }
+    if (options.env && !hasEnvironment(wrangler, file, options.env)) {
+      throw new FluxError(
+        "ERR_CONFIG",
+        `${relative(cwd, file) || file} has no environment "${options.env}"`,
+      );
+    }
+    return raw;
+  };
+  const raw = options.cache
+    ? await cachedConfig(file, options.env, readConfig)
+    : await readConfig();
   return { path: file, raw, ...(options.env ? { env: options.env } : {}) };
 }
 
@@ -215,6 +229,7 @@ export async function readWorkerConfig(
   const { path: file, raw } = await readWranglerConfig(path, {
     cwd,
     ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cache ? { cache: true } : {}),
   });
   let main: string;
   if (opts.entry) {

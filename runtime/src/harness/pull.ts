@@ -9,15 +9,10 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { Miniflare } from "miniflare";
+import { Miniflare } from "./_miniflare.js";
 import { asFluxError, FluxError } from "../errors.js";
-import {
-  appPrefix,
-  OUTCOMES,
-  parseTraceKey,
-  readSummaryMetadata,
-  TRACE_ROOT,
-} from "../contract/storage.js";
+import { appPrefix, OUTCOMES, parseTraceKey, TRACE_ROOT } from "../contract/storage.js";
+import { readSummaryMetadata } from "../contract/summary.js";
 import { readTrace, type TraceSummary } from "../trace/index.js";
 import { readWranglerConfig } from "./config.js";
 import { S3Bucket, type S3Credentials } from "./s3.js";

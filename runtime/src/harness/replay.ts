@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { Miniflare } from "miniflare";
+import { Miniflare } from "./_miniflare.js";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -21,7 +21,8 @@ import { openTrace, type OriginKeys, type PlainTrace } from "../trace/seal.js";
 import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
 import { replayThrough } from "../replay/client.js";
-import { bundleWorker } from "./bundle.js";
+import { bundleWithInputs } from "./bundle.js";
+import { cacheDir, cachedBundle } from "./_cache.js";
 import {
   assertReplayable,
   readWorkerConfig,
@@ -111,18 +112,18 @@ export class Replayer {
       typeof options.config === "object"
         ? options.config
         : await readWorkerConfig(options.config, {
+            cache: true,
             ...(options.cwd ? { cwd: options.cwd } : {}),
             ...(options.entry ? { entry: options.entry } : {}),
             ...(options.env ? { env: options.env } : {}),
           });
     assertReplayable(config);
+    const build = { keepNames: config.keepNames, minify: config.minify, sourcemap: true };
     const script =
       options.script ??
-      (await bundleWorker(config.main, {
-        keepNames: config.keepNames,
-        minify: config.minify,
-        sourcemap: true,
-      }));
+      (await cachedBundle(cacheDir(config.path), { entry: config.main, ...build }, () =>
+        bundleWithInputs(config.main, build),
+      ));
     const cwd = options.cwd ?? process.cwd();
     const maps = { recorded: new SourceMaps(cwd), replayed: new SourceMaps(cwd) };
     if (options.sourceMap) await maps.recorded.addFallback(options.sourceMap);

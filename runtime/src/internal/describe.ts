@@ -3,8 +3,7 @@
  * digests, URLs without query values; and the recorded call closest to one the trace lacks.
  * @module
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { hex, sha256 } from "./_sha256.js";
 import type { TraceEvent } from "../trace/schema.js";
 import { encodeCbor } from "../trace/_cbor.js";
 
@@ -13,7 +12,7 @@ export type { CallDescription };
 
 /** A short digest of bytes for reports: 16 hex characters of SHA-256. */
 export function digest(bytes: Uint8Array): string {
-  return `sha256:${bytesToHex(sha256(bytes)).slice(0, 16)}`;
+  return `sha256:${hex(sha256(bytes)).slice(0, 16)}`;
 }
 
 /** Removes query values from a URL: `https://h/p?a=…&b=…`. */

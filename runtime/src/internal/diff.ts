@@ -6,8 +6,7 @@
  * built.
  * @module
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { hex, sha256 } from "./_sha256.js";
 import { isTruncated, sameValue } from "./values.js";
 
 import type { DiffEntry } from "../contract/report.js";
@@ -25,7 +24,7 @@ function cut(text: string): string {
 }
 
 function bytesView(bytes: Uint8Array): string {
-  return `<${bytes.length} bytes sha256:${bytesToHex(sha256(bytes)).slice(0, 16)}>`;
+  return `<${bytes.length} bytes sha256:${hex(sha256(bytes)).slice(0, 16)}>`;
 }
 
 /** A value as plain JSON for a report. */

@@ -3,8 +3,7 @@
  * structural equality, digests.
  * @module
  */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
+import { hex, sha256 } from "./_sha256.js";
 import type { Body, ErrorData, Truncated } from "../trace/schema.js";
 
 const enc = new TextEncoder();
@@ -45,7 +44,7 @@ export function capped<T>(value: T, limit: number): T | Truncated {
 }
 
 function marker(bytes: Uint8Array): Truncated {
-  return { truncated: true, size: bytes.length, sha256: bytesToHex(sha256(bytes)) };
+  return { truncated: true, size: bytes.length, sha256: hex(sha256(bytes)) };
 }
 
 /**

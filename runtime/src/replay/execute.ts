@@ -8,12 +8,12 @@ import { FluxError, isFluxError } from "../errors.js";
 import { INCOMING } from "../boundaries/incoming/index.js";
 import { runInSession, sessionsReady } from "../internal/session.js";
 import { Player } from "../internal/player.js";
-import { allowsLive } from "./policy.js";
+import { allowsLive } from "./_policy-rules.js";
 import { errorData, readStream, recordable } from "../internal/values.js";
 import type { HandlerKind, TraceEvent } from "../trace/schema.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
-import { checkFirst } from "../trace/_check.js";
-import { ENVELOPE_LIMITS, ReplayEnvelope, type ReplayResult } from "./envelope.js";
+import type { ReplayEnvelope, ReplayResult } from "./envelope.js";
+import { checkEnvelope, ENVELOPE_LIMITS } from "./_wire.js";
 import { headerPairs } from "../internal/values.js";
 
 /** Decodes and checks a replay envelope (bounded: {@link ENVELOPE_LIMITS}). */
@@ -27,7 +27,7 @@ export function decodeEnvelope(bytes: Uint8Array): ReplayEnvelope {
       : "Could not read the replay envelope: it is not valid CBOR";
     throw new FluxError("ERR_REPLAY_ENVELOPE", message, { cause });
   }
-  const parsed = checkFirst(ReplayEnvelope, raw);
+  const parsed = checkEnvelope(raw);
   if (!parsed.success || parsed.data.events.length !== parsed.data.payloads.length) {
     throw new FluxError(
       "ERR_REPLAY_ENVELOPE",

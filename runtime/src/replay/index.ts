@@ -9,7 +9,8 @@ export {
   type ReplayTarget,
   type ReplayCredential,
 } from "./client.js";
-export { signReplay, verifyReplay, REPLAY_AUTH_HEADER, AGENT_KEY_VAR } from "./authorize.js";
+export { verifyReplay, REPLAY_AUTH_HEADER, AGENT_KEY_VAR } from "./authorize.js";
+export { signReplay } from "./_sign.js";
 export {
   buildReport,
   formatReport,

@@ -126,19 +126,22 @@ export class CborWriter {
 
   string(s: string): void {
     const n = s.length;
-    // ASCII short strings: one byte per character, no encoder call.
+    // ASCII short strings: one byte per character, written in the same pass that checks them;
+    // a non-ASCII character leaves the position where it was.
     if (n < 24) {
-      let ascii = true;
-      for (let i = 0; i < n; i++) {
-        if (s.charCodeAt(i) > 0x7f) {
-          ascii = false;
-          break;
-        }
+      this.#ensure(n + 1);
+      const buf = this.#buf;
+      const start = this.#pos;
+      let p = start + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[p++] = c;
       }
-      if (ascii) {
-        this.#ensure(n + 1);
-        this.#buf[this.#pos++] = 0x60 | n;
-        for (let i = 0; i < n; i++) this.#buf[this.#pos++] = s.charCodeAt(i);
+      if (i === n) {
+        buf[start] = 0x60 | n;
+        this.#pos = p;
         return;
       }
     }
@@ -211,7 +214,7 @@ export class CborWriter {
       this.bytes(v);
     } else if (Array.isArray(v)) {
       this.head(4, v.length);
-      for (const item of v) this.value(item, depth + 1);
+      for (let i = 0; i < v.length; i++) this.value(v[i], depth + 1);
     } else if (v instanceof Date) {
       this.head(6, 1);
       this.number(v.getTime() / 1000);

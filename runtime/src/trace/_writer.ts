@@ -15,7 +15,8 @@ import { CborWriter } from "./_encode.js";
 import { wrapKey } from "./_jwe.js";
 import { keyId, parsePublicJwk, type PublicJwk } from "./_jwk.js";
 import { signTrace, type Signer } from "./_sign.js";
-import { EVENT_KINDS, TRACE_FORMAT, type TraceEvent, type TraceHead } from "./schema.js";
+import { EVENT_KINDS, TRACE_FORMAT } from "./_kinds.js";
+import type { TraceEvent, TraceHead } from "./schema.js";
 
 /** The format version this writer writes. */
 export const TRACE_VERSION_2 = 2;

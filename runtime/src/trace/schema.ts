@@ -10,35 +10,19 @@
  */
 import * as z from "zod/mini";
 
-export const TRACE_FORMAT = "fluxrun/trace";
-/** The format version recorders write. Readers read every version from 1 up to it. */
-export const TRACE_VERSION = 2;
+import {
+  EVENT_KINDS,
+  HANDLER_KINDS,
+  OUTCOMES,
+  TRACE_FORMAT,
+  TRACE_VERSION,
+  type EventKind,
+  type HandlerKind,
+  type Outcome,
+} from "./_kinds.js";
 
-/** Boundary kinds a trace event can have. */
-export const EVENT_KINDS = [
-  "request",
-  "response",
-  "exception",
-  "fetch",
-  "host",
-  "env",
-  "clock",
-  "random",
-  "console",
-  "binding",
-  "cache",
-  "storage",
-  "incoming",
-  "unsupported",
-] as const;
-export type EventKind = (typeof EVENT_KINDS)[number];
-
-/**
- * What started an execution: an HTTP request, a cron trigger, a queue batch, an email, a JS RPC
- * call on an entrypoint or Durable Object, or a Durable Object alarm.
- */
-export const HANDLER_KINDS = ["fetch", "scheduled", "queue", "email", "rpc", "alarm"] as const;
-export type HandlerKind = (typeof HANDLER_KINDS)[number];
+export { EVENT_KINDS, HANDLER_KINDS, OUTCOMES, TRACE_FORMAT, TRACE_VERSION };
+export type { EventKind, HandlerKind, Outcome };
 
 const clearValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
 
@@ -89,9 +73,6 @@ export const TraceEvent = z.object({
   ),
 });
 export type TraceEvent = z.infer<typeof TraceEvent>;
-
-export const OUTCOMES = ["ok", "error", "exception"] as const;
-export type Outcome = (typeof OUTCOMES)[number];
 
 /** The unsealed summary a dashboard indexes. Also stored as R2 custom metadata. */
 export const TraceSummary = z.object({

@@ -3,7 +3,7 @@
  * response. An incoming WebSocket upgrade is recorded as unsupported: its messages are not.
  * @module
  */
-import { HttpRequestData } from "../../trace/schema.js";
+import { HttpRequestShape } from "../../trace/_shapes.js";
 import { buildRequest, fetchTrigger, httpTarget } from "../http.js";
 import type { IncomingKind, UnsupportedUse } from "./_incoming.js";
 
@@ -38,7 +38,7 @@ export const fetchIncoming: IncomingKind = {
     };
   },
   revive(payload, context) {
-    const request = buildRequest(HttpRequestData.parse(payload));
+    const request = buildRequest(HttpRequestShape(payload, ""));
     const unsupported = upgrade(request, routeOf(request, context.route));
     return { args: [request], ...(unsupported ? { unsupported } : {}) };
   },

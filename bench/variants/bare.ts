@@ -1,0 +1,4 @@
+// Variant "bare": the bench handler, unwrapped.
+import { benchHandler, plainCall } from "../app.js";
+
+export default benchHandler(plainCall);

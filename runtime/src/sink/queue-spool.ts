@@ -7,7 +7,7 @@
  * `too_large` (use an R2 sink for large traces).
  * @module
  */
-import { SpooledTrace } from "../contract/ingest.js";
+import type { SpooledTrace } from "../contract/ingest.js";
 import type { SpoolAdmission, TraceSpool } from "./_spool.js";
 import type { SealedTrace } from "./_sink.js";
 
@@ -69,10 +69,17 @@ export interface SpoolMessage {
  * ```
  */
 export function spooledTrace(body: unknown): SealedTrace | undefined {
-  const parsed = SpooledTrace.safeParse(body);
-  if (!parsed.success) return undefined;
-  const { key, bytes, summary } = parsed.data;
-  return { key, bytes, summary };
+  // Checked by hand (the contract's SpooledTrace shape, no schema library in a worker bundle):
+  // the marker and the item's parts; ingest checks each item against its own trace head.
+  const m = body as Partial<Record<keyof SpooledTrace, unknown>> | null;
+  if (typeof m !== "object" || m === null || m.fluxrun !== "spool/1") return undefined;
+  const { key, bytes, summary } = m;
+  if (typeof key !== "string" || key.length > 1024 || !(bytes instanceof Uint8Array))
+    return undefined;
+  const s = summary as { traceId?: unknown; app?: unknown } | null;
+  if (typeof s !== "object" || s === null || typeof s.traceId !== "string") return undefined;
+  if (typeof s.app !== "string") return undefined;
+  return { key, bytes, summary: summary as SealedTrace["summary"] };
 }
 
 /** The part of an HTTP sink a queue handler drains through. */

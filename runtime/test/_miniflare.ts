@@ -43,10 +43,12 @@ export function pinned<T extends object>(stub: T): T {
       const value: unknown = Reflect.get(target, key);
       if (typeof value !== "function") return pinIfStub(value);
       return (...args: unknown[]) => {
-        const result: unknown = Reflect.apply(value, target, args.map(unpin));
+        const passed = args.map(unpin);
+        const result: unknown = Reflect.apply(value, target, passed);
         if (result instanceof Promise) {
-          // `target` stays reachable from this callback until the call has settled.
-          return result.then((v) => (void target, pinIfStub(v)));
+          // `target`, and the stubs passed in (`db.batch([statement, …])`), stay reachable from
+          // this callback until the call has settled.
+          return result.then((v) => (void target, void passed, pinIfStub(v)));
         }
         return pinIfStub(result);
       };

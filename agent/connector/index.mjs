@@ -38,7 +38,8 @@ async function readJsonArg(value, what) {
 /**
  * Starts the agent and the local app in one Miniflare. Resolves to `{ url, dispose }`.
  * The app's outbound network is refused; the agent reads traces from the local R2 state that
- * `wrangler dev` keeps (`persistTo`, default .wrangler/state).
+ * `wrangler dev` keeps (`persistTo`, default .wrangler/state). It serves the dashboard workspace(s)
+ * `workspaces` (FLUX_WORKSPACES; default `default`, the local dashboard's default workspace).
  */
 export async function startConnector(options = {}) {
   const host = options.host ?? "127.0.0.1";
@@ -84,6 +85,7 @@ export async function startConnector(options = {}) {
           FLUX_AGENT_ID: options.agentId ?? "fluxrun-local-agent",
           FLUX_ALLOWED_ORIGINS:
             options.allowedOrigins ?? "http://127.0.0.1:8789,http://localhost:8789",
+          FLUX_WORKSPACES: options.workspaces ?? "default",
         },
         r2Buckets: { FLUX_TRACES: options.bucket ?? "fluxrun-traces" },
         d1Databases: ["FLUX_AUDIT"],
@@ -135,6 +137,7 @@ export async function agentCommand(argv, io) {
       "dashboard-jwks": { type: "string" },
       "agent-id": { type: "string" },
       "allowed-origins": { type: "string" },
+      workspaces: { type: "string" },
       "persist-to": { type: "string" },
     },
   });
@@ -154,6 +157,7 @@ export async function agentCommand(argv, io) {
     ...(values["dashboard-jwks"] ? { dashboardJwks: values["dashboard-jwks"] } : {}),
     ...(values["agent-id"] ? { agentId: values["agent-id"] } : {}),
     ...(values["allowed-origins"] ? { allowedOrigins: values["allowed-origins"] } : {}),
+    ...(values.workspaces ? { workspaces: values.workspaces } : {}),
     ...(values["persist-to"] ? { persistTo: values["persist-to"] } : {}),
   });
   io.out(

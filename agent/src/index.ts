@@ -22,9 +22,16 @@ import { cors } from "hono/cors";
 import type { JWK } from "jose";
 import { preflight, replayThrough, TRACE_FORMAT_VERSION } from "./_fluxrun.js";
 import { audit, exportAudit, type AuditEntry } from "./audit.js";
-import { bearer, checkBinding, jtiHash, verifyToken } from "./auth.js";
+import {
+  bearer,
+  checkBinding,
+  checkWorkspace,
+  jtiHash,
+  servedWorkspaces,
+  verifyToken,
+} from "./auth.js";
 import { AgentError } from "./errors.js";
-import { fetchTrace, openStored, privateKey, readStored } from "./traces.js";
+import { checkTraceOwner, fetchTrace, openStored, privateKey, readStored } from "./traces.js";
 import { unlockFields } from "./unlock.js";
 
 export { JtiStore } from "./jti.js";
@@ -35,6 +42,8 @@ export interface AgentEnv {
   FLUX_DASHBOARD_JWKS?: string;
   FLUX_AGENT_ID?: string;
   FLUX_ALLOWED_ORIGINS?: string;
+  /** The workspaces (`ws`) or workspace apps (`ws/app`) whose tokens it accepts, comma-separated. */
+  FLUX_WORKSPACES?: string;
   FLUX_PUBLIC_KEY?: string;
   FLUX_TRACES?: R2Bucket;
   FLUX_AUDIT?: D1Database;
@@ -139,6 +148,7 @@ async function authorized<B, R>(c: Ctx, action: Action<B, R>): Promise<Response>
     });
     jti = jtiHash(claims.jti);
     await consume(c.env, claims);
+    checkWorkspace(claims, c.env.FLUX_WORKSPACES);
     body = await action.readBody(c);
     checkBinding(claims, action.act, action.trace(body));
     if (claims.fields) {
@@ -183,6 +193,7 @@ const unlock: Action<UnlockRequest, UnlockResponse> = {
       await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace),
       key,
     );
+    checkTraceOwner(opened.head, claims);
     return { trace: opened.head.id, fields: await unlockFields(opened, body.fields) };
   },
   respond: json,
@@ -219,6 +230,7 @@ const replay: Action<TraceRequest, ReplayResponse> = {
       await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace),
       key,
     );
+    checkTraceOwner(opened.head, claims);
     try {
       return await replayThrough((r) => target.fetch(r), opened, { signingKey });
     } catch (err) {
@@ -236,8 +248,11 @@ const preflightAction: Action<TraceRequest, PreflightResponse> = {
   readBody: readTraceRequest,
   trace: (b) => b.trace,
   fields: () => [],
-  run: async (c, claims, body) =>
-    preflight(readStored(await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace))),
+  async run(c, claims, body) {
+    const head = readStored(await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace));
+    checkTraceOwner(head, claims);
+    return preflight(head);
+  },
   respond: json,
 };
 
@@ -263,6 +278,7 @@ async function health(env: AgentEnv): Promise<HealthResponse> {
     versions: { agent: AGENT_VERSION, trace: TRACE_FORMAT_VERSION },
     key: { loaded: false, kid: null, matchesPublicKey: null },
     signingKey: { loaded: false },
+    workspaces: servedWorkspaces(env.FLUX_WORKSPACES),
     issuer: { configured: false, kids: [] },
     bucket: { bound: !!env.FLUX_TRACES, reachable: false },
     replayBinding: { bound: !!env.APP },
@@ -325,6 +341,10 @@ async function health(env: AgentEnv): Promise<HealthResponse> {
   if (!result.allowedOrigins.length)
     problems.push("Set FLUX_ALLOWED_ORIGINS to the dashboard origin(s)");
   if (!env.FLUX_AGENT_ID) problems.push("Set FLUX_AGENT_ID (the token audience)");
+  if (!result.workspaces?.length)
+    problems.push(
+      "Set FLUX_WORKSPACES to the dashboard workspace(s) whose traces this agent serves (ws or ws/app, comma-separated)",
+    );
   result.ok = problems.length === 0;
   return result;
 }

@@ -88,3 +88,12 @@ export function readStored(bytes: Uint8Array): TraceHead {
     return traceRefusal(err);
   }
 }
+
+/**
+ * The trace the agent found must be the token's: its own head names the token's app and trace
+ * (an object stored under another app's prefix, or under another id, is refused).
+ */
+export function checkTraceOwner(head: TraceHead, claims: { app: string; trace: string }): void {
+  if (head.summary.app !== claims.app || head.id !== claims.trace)
+    throw new AgentError("ERR_TOKEN_TRACE", "The stored trace is not the one the token names");
+}

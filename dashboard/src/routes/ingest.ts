@@ -27,7 +27,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../env.js";
 import type { Clock } from "../deps.js";
 import { DashboardError } from "../errors.js";
-import { appByIngestToken, appWorkspace } from "../db/workspaces.js";
+import { appByIngestToken, type IngestTokenOwner } from "../db/workspaces.js";
 import { audit } from "../db/audit.js";
 import { rowFromHead } from "../db/executions.js";
 import { storeRows } from "../indexer/store.js";
@@ -66,10 +66,10 @@ function verify(entry: DecodedEntry, app: string): Verdict {
   return { traceId, ok: true, head, bytes: item.bytes, key };
 }
 
-async function tokenApp(c: Context<AppEnv>): Promise<string> {
+async function tokenOwner(c: Context<AppEnv>): Promise<IngestTokenOwner> {
   const m = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
-  const app = m ? await appByIngestToken(c.env.DB, m[1]!) : null;
-  if (!app) {
+  const owner = m ? await appByIngestToken(c.env.DB, m[1]!) : null;
+  if (!owner) {
     throw new DashboardError(
       "ERR_INGEST_TOKEN",
       "The ingest token is missing, unknown or revoked",
@@ -78,7 +78,7 @@ async function tokenApp(c: Context<AppEnv>): Promise<string> {
       },
     );
   }
-  return app;
+  return owner;
 }
 
 function traceBucket(c: Context<AppEnv>): R2Bucket {
@@ -124,7 +124,7 @@ async function store(
   c: Context<AppEnv>,
   bucket: R2Bucket,
   accepted: readonly Extract<Verdict, { ok: true }>[],
-  now: number,
+  options: { now: number; workspace: string },
 ): Promise<Set<string>> {
   for (const v of accepted) {
     if (await bucket.head(v.key)) continue;
@@ -136,7 +136,7 @@ async function store(
   return storeRows(
     c.env.DB,
     accepted.map((v) => rowFromHead(v.head, v.key)),
-    { now, defaultWorkspace: c.env.FLUX_DEFAULT_WORKSPACE },
+    { now: options.now, workspace: options.workspace },
   );
 }
 
@@ -154,13 +154,14 @@ export function ingestRoutes(clock: Clock): Hono<AppEnv> {
   });
   routes.post(INGEST_PATH, limit, async (c) => {
     checkVersion(c);
-    const appName = await tokenApp(c);
+    const owner = await tokenOwner(c);
+    const appName = owner.app;
     const bucket = traceBucket(c);
     const verdicts = (await readBatch(c)).map((e) => verify(e, appName));
     const now = clock.now();
     const denied = verdicts.filter((v) => !v.ok && v.reason === "app_mismatch");
     if (denied.length) {
-      const ws = await appWorkspace(c.env.DB, appName);
+      const ws = owner.ws;
       for (const v of denied) {
         await audit(
           c.env.DB,
@@ -181,7 +182,7 @@ export function ingestRoutes(clock: Clock): Hono<AppEnv> {
       (v): v is Extract<Verdict, { ok: true }> =>
         v.ok && !seen.has(v.traceId) && (seen.add(v.traceId), true),
     );
-    const fresh = await store(c, bucket, accepted, now);
+    const fresh = await store(c, bucket, accepted, { now, workspace: owner.ws });
     const results = verdicts.map((v): IngestResult => {
       if (!v.ok) return { traceId: v.traceId, status: "rejected", reason: v.reason };
       return { traceId: v.traceId, status: fresh.delete(v.traceId) ? "stored" : "duplicate" };

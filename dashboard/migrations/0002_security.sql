@@ -1,0 +1,7 @@
+-- FluxRun dashboard schema, version 2: security hardening (issue 13).
+
+-- Workspace binding. An app owns the traces that started at or after `bound_from` (epoch ms): the
+-- time it was registered, or 0 for apps registered before this version and for apps the operator's
+-- FLUX_DEFAULT_WORKSPACE took when first seen. A trace indexed without an owner stays unassigned
+-- (ws NULL, visible to nobody): registering or claiming an app never moves indexed traces.
+ALTER TABLE apps ADD COLUMN bound_from INTEGER NOT NULL DEFAULT 0;

@@ -5,3 +5,14 @@
 -- FLUX_DEFAULT_WORKSPACE took when first seen. A trace indexed without an owner stays unassigned
 -- (ws NULL, visible to nobody): registering or claiming an app never moves indexed traces.
 ALTER TABLE apps ADD COLUMN bound_from INTEGER NOT NULL DEFAULT 0;
+
+-- Browser sessions. The cookie holds a random session id; only its SHA-256 is stored. A session
+-- ends at `expires_at` or when signed out (`revoked_at`); API tokens are never cookies.
+CREATE TABLE sessions (
+  hash TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);

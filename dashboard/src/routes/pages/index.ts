@@ -11,8 +11,6 @@ import { executionRoutes } from "./executions.js";
 import { sessionRoutes } from "./session.js";
 import { workspaceRoutes } from "./workspace.js";
 
-export { setSession } from "./session.js";
-
 export function pageRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.route("/", sessionRoutes(clock));

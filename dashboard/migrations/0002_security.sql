@@ -16,3 +16,25 @@ CREATE TABLE sessions (
   revoked_at INTEGER
 );
 CREATE INDEX sessions_by_user ON sessions (user_id);
+
+-- Ingest limits: fixed-window counters. `key` is `rate:<token hash>` (requests per token),
+-- `fail:<client address>` (failed authentications; `locked_until` set past the threshold) or
+-- `audit:<workspace>:<who>:<reason>` (one audit row per burst of refusals).
+CREATE TABLE ingest_limits (
+  key TEXT PRIMARY KEY,
+  win INTEGER NOT NULL,                -- window start, epoch ms
+  n INTEGER NOT NULL,
+  locked_until INTEGER
+) WITHOUT ROWID;
+
+-- What ingest refused, per app, reason and hour: the dashboard's own record of loss (Diagnostics).
+-- `unit` says whether `n` counts whole requests (auth, rate limit, body) or traces (items).
+CREATE TABLE ingest_refusals (
+  app TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  unit TEXT NOT NULL CHECK (unit IN ('request', 'trace')),
+  bucket INTEGER NOT NULL,             -- hour start, epoch ms
+  n INTEGER NOT NULL,
+  last_at INTEGER NOT NULL,
+  PRIMARY KEY (app, reason, bucket)
+) WITHOUT ROWID;

@@ -29,6 +29,8 @@ export interface Env {
   ACCESS_AUD?: string;
   /** Cloudflare Access keys as a JWKS (JSON). Unset: fetched from the team domain's certs URL. */
   ACCESS_JWKS?: string;
+  /** Ingest requests one ingest token may make per minute (default 120; over it: 429 + Retry-After). */
+  FLUX_INGEST_RATE?: string;
   /** How far behind the last indexed key each sweep looks again, in ms (late trace writes). */
   FLUX_INDEX_LOOKBACK_MS?: string;
 }

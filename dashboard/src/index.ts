@@ -6,11 +6,16 @@
 import { createApp } from "./app.js";
 import type { Env } from "./env.js";
 import { sweep } from "./indexer/sweep.js";
+import { pruneIngestLimits } from "./db/ingest-limits.js";
 
 const app = createApp();
 
-/** One cron run: index what R2 holds past each app's last indexed key (and continue rebuilds). */
+/**
+ * One cron run: index what R2 holds past each app's last indexed key (and continue rebuilds), and
+ * drop ingest counters past their windows.
+ */
 export async function scheduledSweep(env: Env, now = Date.now()): Promise<void> {
+  await pruneIngestLimits(env.DB, { now });
   if (!env.FLUX_TRACES) {
     console.error("fluxrun-dashboard: sweep skipped, FLUX_TRACES binding missing");
     return;

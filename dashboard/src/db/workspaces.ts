@@ -109,28 +109,34 @@ export async function createIngestToken(db: D1Database, app: string, now: number
 export interface IngestTokenOwner {
   app: string;
   ws: string;
+  /** The token's SHA-256 (hex): the key of its rate counter. */
+  hash: string;
+  /** False once revoked: the owner is known, the token refused. */
+  live: boolean;
 }
 
 /**
- * The app and workspace a live ingest token is for, or null.
+ * The app and workspace an ingest token is (or, revoked, was) for; null for an unknown token.
  *
  * @example
  * ```ts
- * const owner = await appByIngestToken(env.DB, "fxi_..."); // { app: "shop-api", ws: "acme" }
+ * const owner = await ingestTokenOwner(env.DB, "fxi_..."); // { app: "shop-api", ws: "acme", live: true, … }
  * ```
  */
-export async function appByIngestToken(
+export async function ingestTokenOwner(
   db: D1Database,
   token: string,
 ): Promise<IngestTokenOwner | null> {
   if (!token.startsWith(INGEST_TOKEN_PREFIX) || token.length > 128) return null;
-  return db
+  const hash = await hashToken(token);
+  const row = await db
     .prepare(
-      `SELECT t.app, a.ws FROM ingest_tokens t JOIN apps a ON a.name = t.app
-       WHERE t.hash = ? AND t.revoked_at IS NULL`,
+      `SELECT t.app, a.ws, t.revoked_at AS revokedAt FROM ingest_tokens t JOIN apps a ON a.name = t.app
+       WHERE t.hash = ?`,
     )
-    .bind(await hashToken(token))
-    .first<IngestTokenOwner>();
+    .bind(hash)
+    .first<{ app: string; ws: string; revokedAt: number | null }>();
+  return row ? { app: row.app, ws: row.ws, hash, live: row.revokedAt === null } : null;
 }
 
 export async function ingestTokensOf(

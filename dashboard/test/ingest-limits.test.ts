@@ -61,7 +61,7 @@ function post(
   body: BodyInit,
   headers: Record<string, string> = {},
   init: RequestInit = {},
-): Promise<Response> {
+): Response | Promise<Response> {
   return app.request(
     "/v1/ingest",
     {

@@ -9,6 +9,7 @@ import { encodeIngestBatch, INGEST_LIMITS, traceKey, type IngestItem } from "flu
 import { createApp } from "../src/app.js";
 import { INGEST_LOCKOUT, INGEST_RATE } from "../src/db/ingest-limits.js";
 import { createIngestToken } from "../src/db/workspaces.js";
+import { hashToken } from "../src/auth/secrets.js";
 import type { Env } from "../src/env.js";
 import {
   frozenClock,
@@ -18,7 +19,9 @@ import {
   sealedBytes,
   startStorage,
   T0,
+  bearer,
   traceParts,
+  type Seeded,
   type TestEnv,
   type TraceSpec,
 } from "./_helpers.js";
@@ -27,16 +30,17 @@ import {
 const RATE = 5;
 let t: TestEnv;
 let env: Env;
+let s: Seeded;
 let shopToken: string;
 let billingToken: string;
 const clock = frozenClock();
 const app = createApp({ clock });
-/** Each test starts in a fresh rate window of its own, a day apart. */
+/** Each test starts in fresh windows of its own, two days apart (past Diagnostics' 24 hours). */
 let day = 0;
 
 beforeAll(async () => {
   t = await startStorage();
-  await seed(t.db, clock);
+  s = await seed(t.db, clock);
   env = makeEnv(t, { FLUX_INGEST_RATE: String(RATE) });
   shopToken = await createIngestToken(t.db, "shop-api", T0);
   billingToken = await createIngestToken(t.db, "billing", T0);
@@ -44,7 +48,7 @@ beforeAll(async () => {
 afterAll(async () => t?.dispose());
 
 function freshWindow(): number {
-  const now = T0 + ++day * 86_400_000;
+  const now = T0 + ++day * 2 * 86_400_000;
   clock.set(now);
   return now;
 }
@@ -185,5 +189,36 @@ describe("ingest limits (issue 13, attack 5)", () => {
       "content-length": "10",
     });
     expect(lying.status).toBe(413);
+  });
+
+  it("Diagnostics shows what ingest refused per app and reason, to the app's workspace only", async () => {
+    freshWindow();
+    const foreign = await Promise.all([1, 2, 3].map(() => item({ app: "billing" })));
+    const mixed = [await item(), ...foreign];
+    expect((await post(shopToken, encodeIngestBatch(mixed, "cbor").body as BodyInit)).status).toBe(
+      200,
+    );
+    const revoked = await createIngestToken(t.db, "shop-api", T0);
+    await t.db
+      .prepare("UPDATE ingest_tokens SET revoked_at = ? WHERE hash = ?")
+      .bind(T0, await hashToken(revoked))
+      .run();
+    expect(
+      (
+        await post(revoked, encodeIngestBatch([await item()], "cbor").body as BodyInit, {
+          "cf-connecting-ip": "192.0.2.50",
+        })
+      ).status,
+    ).toBe(401);
+    const page = await app.request("/w/acme/diagnostics", bearer(s.tokens.acmeViewer), env);
+    const html = await page.text();
+    const row = (reason: string) =>
+      new RegExp(
+        `data-app="shop-api" data-reason="${reason}">.*?<td class="num">([^<]+)</td>`,
+      ).exec(html)?.[1];
+    expect(row("app_mismatch")).toBe("3 traces");
+    expect(row("auth")).toBe("1 request");
+    const globex = await app.request("/w/globex/diagnostics", bearer(s.tokens.globexAdmin), env);
+    expect(await globex.text()).toContain('id="ingest-refusals-none"');
   });
 });

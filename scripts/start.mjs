@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { generateTraceKeys } from "fluxrun/trace";
+import { generateSigningKeys, generateTraceKeys } from "fluxrun/trace";
 import { exportJWK, generateKeyPair } from "jose";
 import { startUpstream } from "../worker/upstream/server.mjs";
 
@@ -64,15 +64,39 @@ async function writeAgentDevVars(signing) {
   await writeFile(join(ROOT, "agent/.dev.vars"), lines.join("\n"), { mode: 0o600 });
 }
 
-async function ensureDevVars() {
+/** The example worker's trace signing key (its secret FLUX_SIGNING_KEY); verifiers get the public half. */
+async function ensureTraceSigningKey() {
+  const priv = join(ROOT, ".fluxrun/signing-private.jwk");
+  const pub = join(ROOT, ".fluxrun/signing-public.jwk");
+  if (!existsSync(priv)) {
+    const { signingJwk, verifyJwk } = await generateSigningKeys();
+    await writeFile(priv, `${JSON.stringify(signingJwk)}\n`, { mode: 0o600 });
+    await writeFile(pub, `${JSON.stringify(verifyJwk)}\n`);
+  }
+  return {
+    signingJson: (await readFile(priv, "utf8")).trim(),
+    verifyJwk: JSON.parse(await readFile(pub, "utf8")),
+  };
+}
+
+async function ensureDevVars(traceSigning) {
   const file = join(ROOT, ".dev.vars");
-  if (existsSync(file)) return;
-  await writeFile(
-    file,
-    `# Local, test-only secrets for wrangler dev (git-ignored).\nPAYMENTS_API_KEY="test-only-${randomBytes(12).toString("hex")}"\n`,
-    { mode: 0o600 },
-  );
-  console.log("Wrote a test-only .dev.vars (PAYMENTS_API_KEY).");
+  if (!existsSync(file)) {
+    await writeFile(
+      file,
+      `# Local, test-only secrets for wrangler dev (git-ignored).\nPAYMENTS_API_KEY="test-only-${randomBytes(12).toString("hex")}"\n`,
+      { mode: 0o600 },
+    );
+    console.log("Wrote a test-only .dev.vars (PAYMENTS_API_KEY).");
+  }
+  const text = await readFile(file, "utf8");
+  if (!/^FLUX_SIGNING_KEY=/m.test(text)) {
+    const sep = text.endsWith("\n") ? "" : "\n";
+    await writeFile(file, `${text}${sep}FLUX_SIGNING_KEY='${traceSigning.signingJson}'\n`, {
+      mode: 0o600,
+    });
+    console.log("Added the trace signing key (FLUX_SIGNING_KEY) to .dev.vars.");
+  }
 }
 
 function run(args, { name, wait = true } = {}) {
@@ -115,7 +139,10 @@ async function waitFor(url, timeoutMs = 60_000) {
 }
 
 const publicJwk = await ensureKeys();
-await ensureDevVars();
+const traceSigning = await ensureTraceSigningKey();
+await ensureDevVars(traceSigning);
+/** Each app's trace verification key, as the agent and the dashboard take it. */
+const originKeys = JSON.stringify({ "shop-api": traceSigning.verifyJwk });
 const signing = await ensureAgentSigningKey();
 // The dashboard's setup writes its signing key, JWKS, dev token and D1 schema.
 await new Promise((resolve, reject) => {
@@ -151,9 +178,14 @@ const WORKERS = [
     name: "agent",
     config: "agent/wrangler.toml",
     port: 8788,
-    vars: { FLUX_PUBLIC_KEY: JSON.stringify(publicJwk) },
+    vars: { FLUX_PUBLIC_KEY: JSON.stringify(publicJwk), FLUX_ORIGIN_KEYS: originKeys },
   },
-  { name: "dashboard", config: "dashboard/wrangler.toml", port: 8789, vars: {} },
+  {
+    name: "dashboard",
+    config: "dashboard/wrangler.toml",
+    port: 8789,
+    vars: { FLUX_ORIGIN_KEYS: originKeys },
+  },
 ];
 
 const children = [];

@@ -31,7 +31,7 @@ import {
   verifyToken,
 } from "./auth.js";
 import { AgentError } from "./errors.js";
-import { checkTraceOwner, fetchTrace, openStored, privateKey, readStored } from "./traces.js";
+import { findTrace, openStored, originKeys, privateKey, readStored } from "./traces.js";
 import { unlockFields } from "./unlock.js";
 
 export { JtiStore } from "./jti.js";
@@ -45,6 +45,8 @@ export interface AgentEnv {
   /** The workspaces (`ws`) or workspace apps (`ws/app`) whose tokens it accepts, comma-separated. */
   FLUX_WORKSPACES?: string;
   FLUX_PUBLIC_KEY?: string;
+  /** JSON: each app's public Ed25519 key its traces are signed with. */
+  FLUX_ORIGIN_KEYS?: string;
   FLUX_TRACES?: R2Bucket;
   FLUX_AUDIT?: D1Database;
   FLUX_JTI?: DurableObjectNamespace<import("./jti.js").JtiStore>;
@@ -172,6 +174,10 @@ async function authorized<B, R>(c: Ctx, action: Action<B, R>): Promise<Response>
   }
 }
 
+/** The app's trace `id`, its origin checked against `FLUX_ORIGIN_KEYS`. */
+const stored = (c: Ctx, claims: AgentTokenClaims, id: string) =>
+  findTrace(c.env.FLUX_TRACES, claims.app, id, originKeys(c.env.FLUX_ORIGIN_KEYS));
+
 const json = (c: Ctx, result: object) => c.json(result, 200, { "cache-control": "no-store" });
 
 const readTraceRequest = (c: Ctx) =>
@@ -189,12 +195,13 @@ const unlock: Action<UnlockRequest, UnlockResponse> = {
   fields: (b) => b.fields,
   async run(c, claims, body) {
     const key = privateKey(c.env.FLUX_PRIVATE_KEY);
-    const opened = await openStored(
-      await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace),
-      key,
-    );
-    checkTraceOwner(opened.head, claims);
-    return { trace: opened.head.id, fields: await unlockFields(opened, body.fields) };
+    const trace = await stored(c, claims, body.trace);
+    const opened = await openStored(trace.bytes, key);
+    return {
+      trace: opened.head.id,
+      fields: await unlockFields(opened, body.fields),
+      origin: trace.origin,
+    };
   },
   respond: json,
 };
@@ -226,13 +233,11 @@ const replay: Action<TraceRequest, ReplayResponse> = {
         "The agent has no APP service binding to replay through",
       );
     const signingKey = signingJwk(c.env);
-    const opened = await openStored(
-      await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace),
-      key,
-    );
-    checkTraceOwner(opened.head, claims);
+    const trace = await stored(c, claims, body.trace);
+    const opened = await openStored(trace.bytes, key);
     try {
-      return await replayThrough((r) => target.fetch(r), opened, { signingKey });
+      const report = await replayThrough((r) => target.fetch(r), opened, { signingKey });
+      return { ...report, origin: trace.origin };
     } catch (err) {
       throw new AgentError(
         "ERR_REPLAY_FAILED",
@@ -248,11 +253,8 @@ const preflightAction: Action<TraceRequest, PreflightResponse> = {
   readBody: readTraceRequest,
   trace: (b) => b.trace,
   fields: () => [],
-  async run(c, claims, body) {
-    const head = readStored(await fetchTrace(c.env.FLUX_TRACES, claims.app, body.trace));
-    checkTraceOwner(head, claims);
-    return preflight(head);
-  },
+  run: async (c, claims, body) =>
+    preflight(readStored((await stored(c, claims, body.trace)).bytes)),
   respond: json,
 };
 

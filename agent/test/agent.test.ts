@@ -10,7 +10,9 @@ type KeyLike = CryptoKey | Uint8Array;
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleWorker } from "../../runtime/src/harness/bundle.js";
-import { readTrace } from "../../runtime/src/trace/seal.js";
+import { generateSigningKeys } from "../../runtime/src/trace/_sign.js";
+import { readTrace, sealTrace } from "../../runtime/src/trace/seal.js";
+import { traceKey as keyOf } from "../../runtime/src/contract/storage.js";
 import {
   FIXTURES,
   startRecorder,
@@ -35,6 +37,7 @@ let traceId: string;
 let traceKey: string;
 let fetchSeq: number;
 let liveHits = 0;
+const origin = await generateSigningKeys();
 
 async function token(
   claims: Record<string, unknown> = {},
@@ -93,7 +96,11 @@ function errorCode(r: { json: Record<string, unknown> }) {
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  rec = await startRecorder("basic/index.ts", { UPSTREAM: upstream.url, SECRET_TOKEN: SECRET });
+  rec = await startRecorder("basic/index.ts", {
+    UPSTREAM: upstream.url,
+    SECRET_TOKEN: SECRET,
+    FLUX_SIGNING_KEY: JSON.stringify(origin.signingJwk),
+  });
   await (await rec.fetch("/hello", { method: "POST", body: BODY })).text();
   const [t] = await rec.traces(1);
   traceKey = t!.key;
@@ -116,6 +123,7 @@ beforeAll(async () => {
     FLUX_ALLOWED_ORIGINS: ORIGIN,
     FLUX_PUBLIC_KEY: JSON.stringify(rec.keys.publicJwk),
     FLUX_WORKSPACES: "ws-1",
+    FLUX_ORIGIN_KEYS: JSON.stringify({ basic: origin.verifyJwk }),
   };
   mf = new Miniflare({
     workers: [
@@ -150,6 +158,14 @@ beforeAll(async () => {
         r2Buckets: { FLUX_TRACES: "traces" },
         durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
       })),
+      {
+        name: "agent-legacy",
+        modules: [{ type: "ESModule", path: "agent.js", contents: agentScript }],
+        ...common,
+        bindings: { ...agentBindings, FLUX_ORIGIN_KEYS: "" },
+        r2Buckets: { FLUX_TRACES: "traces" },
+        durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
+      },
       {
         name: "app",
         modules: [
@@ -464,20 +480,6 @@ describe("workspaces (FLUX_WORKSPACES)", () => {
       code: expect.objectContaining({ code: "ERR_WORKSPACES_NOT_CONFIGURED" }),
     });
   });
-
-  it("refuses a trace whose own head names another app than the token's", async () => {
-    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
-    const copy = await bucket.get(traceKey);
-    await bucket.put(
-      traceKey.replace("traces/basic/", "traces/other-app/"),
-      await copy!.arrayBuffer(),
-    );
-    const r = await agent("/v1/preflight", {
-      token: await token({ app: "other-app", act: "preflight" }),
-      body: { trace: traceId },
-    });
-    expect([r.status, errorCode(r)]).toEqual([403, "ERR_TOKEN_TRACE"]);
-  });
 });
 
 describe("health and audit", () => {
@@ -526,5 +528,108 @@ describe("health and audit", () => {
     const dump = JSON.stringify((await db.prepare("SELECT * FROM audit").all()).results);
     for (const secret of [SECRET, BODY, rec.keys.privateJwk.d, agentSigning.d!, "eyJ"])
       expect(dump).not.toContain(secret);
+  });
+});
+
+/**
+ * The red team's forgeries. The public key is not a secret, so anyone can seal a trace to it: the
+ * agent trusts only what the app signed (FLUX_SIGNING_KEY, checked against FLUX_ORIGIN_KEYS).
+ */
+describe("trace origin", () => {
+  const unlock = async (trace: string, worker = "agent") => {
+    const w = await mf.getWorker(worker);
+    const res = await w.fetch("http://agent.test/v1/unlock", {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await token({ trace })}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ trace, fields: ["0.body"] }),
+    });
+    return (await res.json()) as {
+      error?: { code: string; message: string };
+      fields?: { value?: string }[];
+      origin?: { status: string };
+    };
+  };
+  /** A trace for app "basic", forged with the public key alone (optionally signed by a stranger). */
+  async function forged(id: string, body: string, signingKey?: string) {
+    const real = readTrace((await rec.traces(1))[0]!.bytes).head;
+    const { recipient: _recipient, version: _version, signer: _signer, ...head } = real;
+    return sealTrace(
+      {
+        head: { ...head, id, summary: { ...head.summary, traceId: id } },
+        payloads: real.events.map((_, i) => (i === 0 ? { ...FORGED_REQUEST, body } : null)),
+      },
+      rec.keys.publicJwk,
+      signingKey ? { signingKey } : {},
+    );
+  }
+  const FORGED_REQUEST = { method: "POST", url: "http://app.test/hello", headers: [] };
+
+  it("serves a signed trace as verified", async () => {
+    const r = await unlock(traceId);
+    expect(r.fields?.[0]?.value).toBe(BODY);
+    expect(r.origin).toEqual({ status: "verified", signer: origin.kid });
+  });
+
+  it("refuses a trace forged with the public key (unsigned, or signed by another key)", async () => {
+    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
+    const id = `${traceId.slice(0, 12)}${"f".repeat(20)}`;
+    const at = traceKey.replace(traceId, id);
+    await bucket.put(at, await forged(id, "forged"));
+    expect((await unlock(id)).error?.code).toBe("ERR_TRACE_UNSIGNED");
+    const stranger = await generateSigningKeys();
+    await bucket.put(at, await forged(id, "forged", JSON.stringify(stranger.signingJwk)));
+    expect((await unlock(id)).error?.code).toBe("ERR_TRACE_SIGNER");
+    await bucket.delete(at);
+  });
+
+  it("never lets a forged object with a real trace's id shadow the real one", async () => {
+    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
+    const start = readTrace((await rec.traces(1))[0]!.bytes).head.summary.start;
+    const hour = Math.floor(start / 3_600_000) * 3_600_000;
+    // Listed before the real object (an earlier minute of the same hour), same id.
+    const shadow = keyOf({ app: "basic", traceId, start: hour === start ? hour + 1 : hour });
+    expect(shadow).not.toBe(traceKey);
+    await bucket.put(shadow, await forged(traceId, "the forger's payload"));
+    try {
+      const r = await unlock(traceId);
+      expect(r.fields?.[0]?.value).toBe(BODY);
+      expect(r.origin?.status).toBe("verified");
+      // Without registered keys the agent cannot tell them apart, so it serves neither.
+      const legacy = await unlock(traceId, "agent-legacy");
+      expect(legacy.error?.code).toBe("ERR_TRACE_DUPLICATE");
+    } finally {
+      await bucket.delete(shadow);
+    }
+  });
+
+  it("detects a real trace re-sealed in R2 with other content", async () => {
+    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
+    const real = (await rec.traces(1))[0]!.bytes;
+    const resealed = await forged(traceId, "other content");
+    // The forger keeps the real head's signer and signature next to its own sealed block.
+    const { decodeCbor, encodeCbor } = await import("../../runtime/src/trace/_cbor.js");
+    const parts = decodeCbor(real) as Record<string, unknown>;
+    const swapped = encodeCbor({
+      ...parts,
+      sealed: (decodeCbor(resealed) as { sealed: Uint8Array }).sealed,
+    });
+    await bucket.put(traceKey, swapped);
+    try {
+      const r = await unlock(traceId);
+      expect(r.error?.code).toBe("ERR_TRACE_SIGNATURE");
+      expect(JSON.stringify(r)).not.toContain("other content");
+    } finally {
+      await bucket.put(traceKey, real);
+    }
+    expect((await unlock(traceId)).origin?.status).toBe("verified");
+  });
+
+  it("serves unsigned traces of an app without a registered key as unverified", async () => {
+    const r = await unlock(traceId, "agent-legacy");
+    expect(r.fields?.[0]?.value).toBe(BODY);
+    expect(r.origin).toEqual({ status: "unverified", reason: "no_key" });
   });
 });

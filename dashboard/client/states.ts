@@ -69,6 +69,13 @@ const TRACE_UNREADABLE: Explained = [
     "The stored object is damaged or was changed after sealing; it cannot be unlocked or replayed.",
 ];
 
+const FORGED: Explained = [
+  "bad",
+  "The agent refused this trace: the app did not sign it",
+  () =>
+    "The stored object was not written by the app (forged, or changed after signing). Do not trust its contents; check who can write to the trace bucket.",
+];
+
 /** One entry per error code of the agent contract: the compiler keeps this table complete. */
 const AGENT_STATES: Record<AgentErrorCode, Explained> = {
   ERR_BAD_REQUEST: [
@@ -143,6 +150,21 @@ const AGENT_STATES: Record<AgentErrorCode, Explained> = {
   ERR_TRACE_LIMIT: TRACE_UNREADABLE,
   ERR_TRACE_SCHEMA: TRACE_UNREADABLE,
   ERR_TRACE_TAMPERED: TRACE_UNREADABLE,
+  ERR_TRACE_UNSIGNED: FORGED,
+  ERR_TRACE_SIGNER: FORGED,
+  ERR_TRACE_SIGNATURE: FORGED,
+  ERR_TRACE_DUPLICATE: [
+    "bad",
+    "Two stored objects claim this trace id",
+    () =>
+      "The agent cannot tell which is real: register the app's verification key (.fluxrun/signing-public.jwk) in the agent's FLUX_ORIGIN_KEYS, then retry.",
+  ],
+  ERR_ORIGIN_KEYS_INVALID: [
+    "bad",
+    "The agent's trace verification keys are misconfigured",
+    () =>
+      'Set the agent\'s FLUX_ORIGIN_KEYS to JSON: {"<app>": <public Ed25519 JWK from .fluxrun/signing-public.jwk>}.',
+  ],
   ERR_TRACE_VERSION: [
     "bad",
     "Version mismatch: the agent cannot read this trace's format",

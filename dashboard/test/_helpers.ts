@@ -10,14 +10,8 @@ import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { pinned } from "../../runtime/test/_miniflare.js";
 import { exportJWK, generateKeyPair } from "jose";
-import {
-  generateTraceKeys,
-  sealTrace,
-  summaryMetadata,
-  traceKey,
-  type TraceEvent,
-  type TraceSummary,
-} from "fluxrun/trace";
+import { summaryMetadata, traceKey } from "fluxrun/contract";
+import { generateTraceKeys, sealTrace, type TraceEvent, type TraceSummary } from "fluxrun/trace";
 import type { Env } from "../src/env.js";
 import type { Clock } from "../src/deps.js";
 import { createApiToken, ensureUser, setMember } from "../src/db/users.js";

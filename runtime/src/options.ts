@@ -6,6 +6,7 @@ import type { FluxError } from "./errors.js";
 import type { SessionLimits } from "./internal/session.js";
 import type { TraceSink } from "./sink/_sink.js";
 import type { PublicJwk } from "./trace/keys.js";
+import type { SigningJwk } from "./trace/_sign.js";
 
 /** Header names whose values are always masked. */
 export const DEFAULT_MASK_HEADERS: readonly string[] = [
@@ -37,6 +38,12 @@ export interface FluxOptions {
   sink?: TraceSink;
   /** Public X25519 JWK traces are sealed to. Default: env.FLUX_PUBLIC_KEY. */
   publicKey?: string | PublicJwk;
+  /**
+   * Private Ed25519 JWK each trace is signed with, so verifiers can tell the app's traces from
+   * forged ones (anyone may seal to the public key). A secret: `wrangler secret put
+   * FLUX_SIGNING_KEY`, never in the config. Default: env.FLUX_SIGNING_KEY; unsigned without one.
+   */
+  signingKey?: string | SigningJwk;
   /** Called when a trace could not be stored; the response is never affected. */
   onError?: (error: FluxError) => void;
 }

@@ -17,7 +17,8 @@ import {
 } from "./_helpers.js";
 import { cat, cborHead, fill, HOSTILE_HEADS } from "./_hostile.js";
 import { main } from "../src/harness/cli.js";
-import { readTrace, sealEncoded } from "../src/trace/seal.js";
+import { openTrace, readTrace, sealEncoded, sealTrace } from "../src/trace/seal.js";
+import { generateSigningKeys } from "../src/trace/_sign.js";
 
 const BIN = new URL("../bin/fluxrun.js", import.meta.url).pathname;
 
@@ -255,6 +256,57 @@ describe("fluxrun main", () => {
   });
 });
 
+describe("fluxrun replay checks a trace's origin", () => {
+  let d: string;
+  let key: string;
+  beforeAll(async () => {
+    const signing = await generateSigningKeys();
+    d = await mkdtemp(join(tmpdir(), "fluxrun-origin-"));
+    const real = await readFile(join(dir, "traces/0.cbor"));
+    const { head, payloads } = await openTrace(new Uint8Array(real), rec.keys.privateJwk);
+    const { recipient: _r, version: _v, signer: _s, ...clear } = head;
+    await writeFile(
+      join(d, "signed.cbor"),
+      await sealTrace({ head: clear, payloads }, rec.keys.publicJwk, {
+        signingKey: signing.signingJwk,
+      }),
+    );
+    await writeFile(
+      join(d, "forged.cbor"),
+      await sealTrace({ head: clear, payloads }, rec.keys.publicJwk),
+    );
+    await writeFile(join(d, "verify.jwk"), JSON.stringify(signing.verifyJwk));
+    await writeFile(join(d, "signer"), signing.kid);
+    key = join(dir, "key.jwk");
+  });
+
+  it("replays a signed trace as verified, and refuses one forged with the public key", async () => {
+    const kid = await readFile(join(d, "signer"), "utf8");
+    const ok = await run(
+      ["replay", "signed.cbor", "--config", config, "--key", key, "--verify-key", "verify.jwk"],
+      d,
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`origin:   verified (signed by ${kid})`);
+    const forged = await run(
+      ["replay", "forged.cbor", "--config", config, "--key", key, "--verify-key", "verify.jwk"],
+      d,
+    );
+    expect(forged.code).toBe(2);
+    expect(forged.stderr).toContain("ERR_TRACE_UNSIGNED");
+    // Without a verification key the same forgery replays, marked unverified.
+    const unverified = await run(["replay", "forged.cbor", "--config", config, "--key", key], d);
+    expect(unverified.stdout).toContain("origin:   UNVERIFIED (the trace is unsigned)");
+  });
+
+  it("makes no regression guard from a forged trace", async () => {
+    const args = ["--config", config, "--key", key, "--verify-key", "verify.jwk"];
+    const guard = await run(["guard", "forged.cbor", "--out", "g", ...args], d);
+    expect(guard.code).toBe(2);
+    expect(guard.stderr).toContain("ERR_TRACE_UNSIGNED");
+  });
+});
+
 describe("fluxrun keygen", () => {
   it("writes a key pair, the private one 0600, and refuses to overwrite it", async () => {
     const d = await mkdtemp(join(tmpdir(), "fluxrun-keygen-"));
@@ -268,6 +320,13 @@ describe("fluxrun keygen", () => {
     expect(pub).toMatchObject({ kty: "OKP", crv: "X25519" });
     expect(pub.d).toBeUndefined();
     expect((await stat(join(d, "keys/agent-private.jwk"))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(d, "keys/signing-private.jwk"))).mode & 0o777).toBe(0o600);
+    const verify = JSON.parse(await readFile(join(d, "keys/signing-public.jwk"), "utf8")) as Record<
+      string,
+      string
+    >;
+    expect(verify).toMatchObject({ kty: "OKP", crv: "Ed25519" });
+    expect(verify.d).toBeUndefined();
     const again = await run(["keygen", "--out", "keys"], d);
     expect(again.code).toBe(2);
   });

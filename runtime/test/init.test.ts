@@ -161,10 +161,13 @@ id = "kv" # local id
     expect(diff).toContain('+export default withFlux(app, { app: "shop" });');
     expect(r.changes.map((c) => c.file)).toEqual([
       ".fluxrun",
+      ".fluxrun",
       ".gitignore",
+      ".dev.vars",
       "wrangler.toml",
       "src/index.ts",
     ]);
+    expect(diff).toContain("+FLUX_SIGNING_KEY='<signing key>'");
   });
 
   it("changes nothing when run again", async () => {
@@ -221,7 +224,11 @@ id = "kv" # local id
     expect(r.next[2]).toBe("npx fluxrun replay .fluxrun/traces --key mine.private.jwk");
     const config = await readWorkerConfig(undefined, { cwd: dir });
     expect(JSON.parse(config.vars.FLUX_PUBLIC_KEY!).x).toBe(keys.publicJwk.x);
-    expect(await readdir(dir)).not.toContain(".fluxrun");
+    // The trace key stays where --key points; .fluxrun/ holds only the new signing pair.
+    expect((await readdir(join(dir, ".fluxrun"))).sort()).toEqual([
+      "signing-private.jwk",
+      "signing-public.jwk",
+    ]);
 
     const clash = await appDir({
       "wrangler.toml": `${TOML}`.replace(

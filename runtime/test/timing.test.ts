@@ -48,7 +48,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   upstream = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-  rec = await startRecorder("timing/index.ts", { UPSTREAM: upstream });
+  // The recorded bundle keeps its source map, as `wrangler deploy --outdir` leaves one.
+  const recordedScript = await bundleWorker(ENTRY, { sourcemap: true });
+  rec = await startRecorder("timing/index.ts", { UPSTREAM: upstream }, { script: recordedScript });
   for (const route of ROUTES) {
     const res = await rec.fetch(route);
     recorded.set(route, await res.text());
@@ -61,6 +63,8 @@ beforeAll(async () => {
     await writeFile(join(dir, "traces", `${route.slice(1)}.cbor`), t.bytes);
   }
   await writeFile(join(dir, "key.jwk"), JSON.stringify(rec.keys.privateJwk));
+  const inline = /sourceMappingURL=data:application\/json;base64,(\S+)\s*$/.exec(recordedScript);
+  await writeFile(join(dir, "recorded.js.map"), Buffer.from(inline![1]!, "base64"));
 }, 120_000);
 
 afterAll(async () => {
@@ -73,7 +77,10 @@ async function replay(
   route: string,
   variant = "base",
 ): Promise<{ code: number; report: ReplayReport }> {
-  const script = await bundleWorker(ENTRY, { define: { __VARIANT__: JSON.stringify(variant) } });
+  const script = await bundleWorker(ENTRY, {
+    define: { __VARIANT__: JSON.stringify(variant) },
+    sourcemap: true,
+  });
   const entry = join(dir, `worker-${variant}.js`);
   await writeFile(entry, script);
   const config = join(dir, `wrangler-${variant}.toml`);
@@ -89,6 +96,8 @@ async function replay(
       config,
       "--key",
       join(dir, "key.jwk"),
+      "--source-map",
+      join(dir, "recorded.js.map"),
       "--json",
     ],
     { out: (l) => out.push(l), err: (l) => out.push(l), cwd: dir, env: {} },
@@ -136,14 +145,13 @@ describe("each change gives exactly the right class, once", () => {
     expect(report.divergences.map((d) => [d.code, d.op, d.target])).toEqual([
       ["extra_call", "put", "KV"],
     ]);
-    // It names the line of the replayed bundle that made the call.
+    // It names the source line that made the call (the replay bundle's frame, mapped).
     const [fn, file, line, column] = report.divergences[0]!.site!.replayed![0]!;
-    expect({ fn, file, line: line > 0, column: column > 0 }).toMatchObject({
-      fn: "fetch",
-      file: expect.stringMatching(/worker\.js$/),
-      line: true,
-      column: true,
-    });
+    const source = (await readFile(ENTRY, "utf8")).split("\n");
+    expect(file).toMatch(/fixtures\/timing\/index\.ts$/);
+    expect(source[line - 1]).toContain('env.KV.put("audit", "inserted")');
+    expect(source[line - 1]!.slice(column - 1)).toMatch(/^(env\.KV\.)?put|^await/);
+    expect(fn).toBe("fetch");
   });
 
   it("records where the app made each call", async () => {
@@ -160,6 +168,13 @@ describe("each change gives exactly the right class, once", () => {
     expect(codes.filter((c) => c === "changed_request")).toHaveLength(1);
     expect(codes).not.toContain("extra_call");
     expect(report.divergences[0]).toMatchObject({ fields: ["url"], count: 3 });
+    // Both call sites in source: the recorded one through the deployed bundle's map.
+    const source = (await readFile(ENTRY, "utf8")).split("\n");
+    for (const side of ["recorded", "replayed"] as const) {
+      const [, file, line] = report.divergences[0]!.site![side]![0]!;
+      expect(file, side).toMatch(/fixtures\/timing\/index\.ts$/);
+      expect(source[line - 1], side).toContain("await fetch(`${up}/data?v=${v}`)");
+    }
     // The key is held: the changed value itself is shown.
     expect(report.divergences[0]?.diff).toEqual([
       { path: "url", expected: `${upstream}/data?v=1`, actual: `${upstream}/data?v=2` },

@@ -88,6 +88,7 @@ export function wrapFetchHandler<I>(
     runtime: host.name,
     sink,
     publicKey: options.publicKey ?? host.env("FLUX_PUBLIC_KEY"),
+    signingKey: options.signingKey ?? host.env("FLUX_SIGNING_KEY"),
   };
 
   const settings: ExecutionSettings = {

@@ -51,6 +51,7 @@ function storeTarget(resolved: ResolvedOptions, env: Env): StoreTarget {
     sink:
       resolved.options.sink ?? (env.FLUX_TRACES ? r2Sink(env.FLUX_TRACES as R2Bucket) : undefined),
     publicKey: resolved.options.publicKey ?? (env.FLUX_PUBLIC_KEY as string | undefined),
+    signingKey: resolved.options.signingKey ?? (env.FLUX_SIGNING_KEY as string | undefined),
   };
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import * as z from "zod/mini";
-import { PreflightReport, ReplayReport } from "./report.js";
+import { PreflightReport, ReplayReport, TraceOriginView } from "./report.js";
 import { TRACE_ID } from "./storage.js";
 const bounded = z.string().check(z.minLength(1), z.maxLength(256));
 
@@ -86,7 +86,12 @@ export const UnlockedField = z.object({
 });
 export type UnlockedField = z.infer<typeof UnlockedField>;
 
-export const UnlockResponse = z.object({ trace: z.string(), fields: z.array(UnlockedField) });
+export const UnlockResponse = z.object({
+  trace: z.string(),
+  fields: z.array(UnlockedField),
+  /** Whether the app's signature vouches for the trace the values come from. */
+  origin: z.optional(TraceOriginView),
+});
 export type UnlockResponse = z.infer<typeof UnlockResponse>;
 
 export const ReplayResponse = ReplayReport;
@@ -152,6 +157,10 @@ export const AGENT_ERRORS = {
   ERR_TRACE_SCHEMA: 422,
   ERR_TRACE_KEY: 422,
   ERR_TRACE_TAMPERED: 422,
+  ERR_TRACE_UNSIGNED: 422,
+  ERR_TRACE_SIGNER: 422,
+  ERR_TRACE_SIGNATURE: 422,
+  ERR_TRACE_DUPLICATE: 409,
   ERR_INTERNAL: 500,
   ERR_REPLAY_FAILED: 502,
   ERR_KEY_MISSING: 503,
@@ -159,6 +168,7 @@ export const AGENT_ERRORS = {
   /** The agent has no FLUX_WORKSPACES: it serves no workspace, so it refuses every token. */
   ERR_WORKSPACES_NOT_CONFIGURED: 503,
   ERR_REPLAY_UNAVAILABLE: 503,
+  ERR_ORIGIN_KEYS_INVALID: 503,
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;
 export const AGENT_ERROR_CODES = Object.keys(AGENT_ERRORS) as AgentErrorCode[];

@@ -73,6 +73,16 @@ export type OutcomeView = z.infer<typeof OutcomeView>;
 
 export const VERDICTS = ["match", "diverged"] as const;
 
+/**
+ * Where the replayed trace came from, as its signature tells: `verified` (signed by a key
+ * registered for the app) or `unverified` (unsigned, or no key registered to check it).
+ */
+export const TraceOriginView = z.union([
+  z.object({ status: z.literal("verified"), signer: z.string() }),
+  z.object({ status: z.literal("unverified"), reason: z.enum(["unsigned", "no_key"]) }),
+]);
+export type TraceOriginView = z.infer<typeof TraceOriginView>;
+
 export const ReplayReport = z.object({
   traceId: TRACE_ID,
   app: z.string(),
@@ -93,6 +103,8 @@ export const ReplayReport = z.object({
   boundaries: z._default(z.array(z.string()), []),
   /** Live read-only calls the replay policy let through. */
   liveAllowed: z._default(z.array(z.object({ op: z.string(), target: z.string() })), []),
+  /** The trace's origin, when the replayer checked it. */
+  origin: z.optional(TraceOriginView),
 });
 export type ReplayReport = z.output<typeof ReplayReport>;
 

@@ -9,7 +9,13 @@ import { workerBuildOptions } from "./esbuild.js";
 /** Bundles `entry` into one ES module and returns its code. */
 export async function bundleWorker(
   entry: string,
-  options: { minify?: boolean; keepNames?: boolean; define?: Record<string, string> } = {},
+  options: {
+    minify?: boolean;
+    keepNames?: boolean;
+    define?: Record<string, string>;
+    /** Append an inline source map (no source text) so frames of the bundle map to sources. */
+    sourcemap?: boolean;
+  } = {},
 ): Promise<string> {
   try {
     const result = await build(
@@ -19,6 +25,7 @@ export async function bundleWorker(
         // trace holds (a Durable Object's class) read the same in the replay bundle.
         keepNames: options.keepNames ?? true,
         define: options.define ?? {},
+        ...(options.sourcemap ? { sourcemap: "inline" as const, sourcesContent: false } : {}),
       }),
     );
     const file = result.outputFiles[0];

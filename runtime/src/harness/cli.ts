@@ -10,7 +10,8 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { asFluxError, FluxError, isFluxError } from "../errors.js";
 import { generateTraceKeys } from "../trace/keys.js";
-import { loadPrivateKey, PRIVATE_KEY_FILE } from "../trace/key-file.js";
+import { generateSigningKeys } from "../trace/_sign.js";
+import { loadOriginKeys, loadPrivateKey, PRIVATE_KEY_FILE } from "../trace/key-file.js";
 import { formatReport } from "../replay/report.js";
 import { exitCodeOf, loadPolicy, replayAll } from "./replay.js";
 import { bindingNotes, configBlockers, readWorkerConfig, type ConfigOptions } from "./config.js";
@@ -26,9 +27,9 @@ const USAGE = `Usage:
   fluxrun pull [--out .fluxrun] [--remote] [--bucket name] [--persist-to .wrangler/state]
                [--app name] [--route /path] [--method GET] [--status 5xx] [--outcome error]
                [--since 2h] [--until 2026-04-20T12:00Z] [--limit n]
-  fluxrun replay <trace.cbor | dir> [--policy file]
+  fluxrun replay <trace.cbor | dir> [--policy file] [--verify-key file] [--source-map file]
   fluxrun preflight <trace.cbor | dir>
-  fluxrun guard <trace.cbor> --out <dir> [--redacted]
+  fluxrun guard <trace.cbor> --out <dir> [--redacted] [--verify-key file]
   fluxrun keygen [--out dir]
   fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key private.jwk] ...
 
@@ -44,6 +45,12 @@ Exit codes (replay): 0 all match, 1 a replay diverged, 2 bad input or usage.
 Exit codes (preflight): 0 ready, 1 not ready or unknown, 2 bad input.
 The private key comes from --key, else $FLUX_PRIVATE_KEY (the JWK JSON), else the file
 $FLUX_PRIVATE_KEY_FILE names, else .fluxrun/agent-private.jwk.
+A trace's origin (the app's signature) is checked with --verify-key (a public Ed25519 JWK, or JSON
+mapping apps to keys), else $FLUX_ORIGIN_KEYS, else .fluxrun/signing-public.jwk; an unsigned or
+forged trace of an app with a key is refused, and without a key it replays marked unverified.
+Call sites in a report are shown in source: the replay's with its own bundle's map, the recorded
+ones with --source-map (the deployed bundle's map, e.g. wrangler deploy --outdir dist), else a
+<bundle>.map beside the recorded bundle path when it exists here (wrangler dev's .wrangler/tmp).
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
 pull --remote reads R2 over its S3 API: R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY and R2_ENDPOINT
 (or CLOUDFLARE_ACCOUNT_ID) from the environment.
@@ -178,7 +185,13 @@ function shown(io: Io, file: string): string {
 }
 
 async function replayCommand(args: string[], io: Io): Promise<number> {
-  const p = parseCommand("replay", args, io, { own: { policy: { type: "string" } } });
+  const p = parseCommand("replay", args, io, {
+    own: {
+      policy: { type: "string" },
+      "verify-key": { type: "string" },
+      "source-map": { type: "string" },
+    },
+  });
   const target = onlyArgument(p.positionals);
   const key = await loadPrivateKey({ path: p.str("key"), cwd: io.cwd, env: io.env });
   const files = await traceFiles(resolve(io.cwd, target));
@@ -191,7 +204,20 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
     dirname(config.path),
     p.str("policy") ? resolve(io.cwd, p.str("policy")!) : undefined,
   );
-  const outcomes = await replayAll(inputs, key, { config, policy });
+  const origin = await loadOriginKeys({
+    path: p.str("verify-key"),
+    cwd: io.cwd,
+    env: io.env,
+    dirs: [io.cwd, dirname(config.path)],
+  });
+  const sourceMap = p.str("source-map");
+  const outcomes = await replayAll(inputs, key, {
+    config,
+    policy,
+    origin,
+    cwd: io.cwd,
+    ...(sourceMap ? { sourceMap: resolve(io.cwd, sourceMap) } : {}),
+  });
   const exitCode = exitCodeOf(outcomes);
   if (p.flag("json")) {
     io.out(JSON.stringify({ exitCode, traces: outcomes }, null, 2));
@@ -267,7 +293,11 @@ async function preflightCommand(args: string[], io: Io): Promise<number> {
 
 async function guardCommand(args: string[], io: Io): Promise<number> {
   const p = parseCommand("guard", args, io, {
-    own: { out: { type: "string" }, redacted: { type: "boolean" } },
+    own: {
+      out: { type: "string" },
+      redacted: { type: "boolean" },
+      "verify-key": { type: "string" },
+    },
   });
   const target = onlyArgument(p.positionals);
   const out = p.str("out");
@@ -276,12 +306,20 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
   const { config: path, cwd, ...options } = p.configOptions();
   const config = await readWorkerConfig(path, { cwd: cwd ?? io.cwd, ...options });
   const redacted = p.flag("redacted");
+  const keysFor = await loadOriginKeys({
+    path: p.str("verify-key"),
+    cwd: io.cwd,
+    env: io.env,
+    dirs: [io.cwd, dirname(config.path)],
+  });
+  const traceApp = readTrace(await readTraceFile(resolve(io.cwd, target))).head.summary.app;
   const files = await generateGuard(resolve(io.cwd, target), {
     out,
     key,
     redacted,
     cwd: io.cwd,
     config,
+    origin: keysFor(traceApp),
   });
   // A sealed guard opens its fixture with the key: say where from when it is not the default.
   const keyFile = p.str("key");
@@ -363,10 +401,29 @@ async function keygenCommand(args: string[], io: Io): Promise<number> {
   await mkdir(dir, { recursive: true });
   await writeFile(priv, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
   await writeFile(pub, `${JSON.stringify(publicJwk)}\n`);
+  const signPriv = join(dir, "signing-private.jwk");
+  const signPub = join(dir, "signing-public.jwk");
+  const signing = existsSync(signPriv) ? undefined : await generateSigningKeys();
+  if (signing) {
+    await writeFile(signPriv, `${JSON.stringify(signing.signingJwk)}\n`, { mode: 0o600 });
+    await writeFile(signPub, `${JSON.stringify(signing.verifyJwk)}\n`);
+  }
   const rel = relative(io.cwd, priv).split(sep).join("/");
   const ignoredBy = rel.startsWith("..") || (await gitignoreCovers(io.cwd, rel));
   if (p.flag("json")) {
-    io.out(JSON.stringify({ kid, public: pub, private: priv, gitIgnored: ignoredBy }, null, 2));
+    io.out(
+      JSON.stringify(
+        {
+          kid,
+          public: pub,
+          private: priv,
+          signing: signing ? { kid: signing.kid, public: signPub, private: signPriv } : null,
+          gitIgnored: ignoredBy,
+        },
+        null,
+        2,
+      ),
+    );
   } else {
     io.out(`Key ${kid}`);
     io.out(
@@ -375,8 +432,17 @@ async function keygenCommand(args: string[], io: Io): Promise<number> {
     io.out(
       `  private: ${priv}  → give only to the agent (wrangler secret put FLUX_PRIVATE_KEY) or pass to fluxrun replay --key`,
     );
+    if (signing) {
+      io.out(`Signing key ${signing.kid} (the origin of each trace)`);
+      io.out(
+        `  private: ${signPriv}  → the recorded worker's secret only (wrangler secret put FLUX_SIGNING_KEY; .dev.vars locally)`,
+      );
+      io.out(
+        `  public:  ${signPub}  → register with the agent (FLUX_ORIGIN_KEYS) and the dashboard; fluxrun replay finds it here`,
+      );
+    }
     io.out(
-      "  WARNING: never commit the private key; keep it out of the dashboard and of the recorded worker.",
+      "  WARNING: never commit the private keys; keep them out of the dashboard (the trace key also out of the recorded worker).",
     );
   }
   if (!ignoredBy) {

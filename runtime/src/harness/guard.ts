@@ -19,7 +19,7 @@ import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
 import { checkFirst } from "../trace/_check.js";
 import { redactionToken, type PrivateJwk } from "../trace/keys.js";
 import { loadPrivateKey } from "../trace/key-file.js";
-import { openTrace, readTrace, type PlainTrace } from "../trace/seal.js";
+import { openTrace, readTrace, type OriginKeys, type PlainTrace } from "../trace/seal.js";
 import { TraceHead } from "../trace/schema.js";
 import { bindingNotes, configBlockers, readWorkerConfig, type WorkerConfig } from "./config.js";
 import { Replayer } from "./replay.js";
@@ -295,6 +295,8 @@ export interface GuardOptions {
   key: PrivateJwk;
   redacted?: boolean;
   cwd?: string;
+  /** Registered verification keys: a guard is never made from a trace the app did not sign. */
+  origin?: OriginKeys;
 }
 
 /**
@@ -333,7 +335,7 @@ export async function generateGuard(traceFile: string, options: GuardOptions): P
       `Refusing to write a guard: preflight is ${blockers.length ? "not_ready" : pre.readiness} (${blockers.map((b) => `${b.code}: ${b.reason}`).join("; ") || "code not scanned"})`,
     );
   }
-  const opened = await openTrace(bytes, options.key);
+  const opened = await openTrace(bytes, options.key, { origin: options.origin ?? {} });
   const replayer = await Replayer.start({ config });
   let report: ReplayReport;
   try {

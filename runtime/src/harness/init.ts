@@ -26,6 +26,7 @@ import {
   type PrivateJwk,
   type PublicJwk,
 } from "../trace/keys.js";
+import { generateSigningKeys, parseSigningJwk, signerId } from "../trace/_sign.js";
 import { unifiedDiff } from "./_diff.js";
 import {
   ASYNC_CONTEXT_FLAGS,
@@ -39,6 +40,12 @@ import {
 export const KEY_DIR = ".fluxrun";
 const PRIVATE_FILE = "agent-private.jwk";
 const PUBLIC_FILE = "public.jwk";
+/** The trace signing key pair: the private half is the worker's secret FLUX_SIGNING_KEY. */
+const SIGNING_FILE = "signing-private.jwk";
+const VERIFY_FILE = "signing-public.jwk";
+const SIGNING_VAR = "FLUX_SIGNING_KEY";
+/** Where wrangler dev reads local secrets (next to the config). */
+const DEV_VARS = ".dev.vars";
 const TRACE_BINDING = "FLUX_TRACES";
 const PUBLIC_KEY_VAR = "FLUX_PUBLIC_KEY";
 const HANDLER_NAME = "fluxrunHandler";
@@ -455,6 +462,33 @@ async function loadKeys(
   return { publicJwk: made.publicJwk, kid: made.kid, created: true };
 }
 
+/** The trace signing key of this app: reused from `.fluxrun/`, else made. */
+async function loadSigningKeys(
+  root: string,
+  dryRun: boolean,
+): Promise<{ signingJson: string; kid: string; created: boolean }> {
+  const dir = join(root, KEY_DIR);
+  if (existsSync(join(dir, SIGNING_FILE))) {
+    const jwk = parseSigningJwk(await readFile(join(dir, SIGNING_FILE), "utf8"));
+    return { signingJson: JSON.stringify(jwk), kid: await signerId(jwk), created: false };
+  }
+  const made = await generateSigningKeys();
+  if (!dryRun) {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, SIGNING_FILE), `${JSON.stringify(made.signingJwk)}\n`, {
+      mode: 0o600,
+    });
+    await chmod(join(dir, SIGNING_FILE), 0o600);
+    await writeFile(join(dir, VERIFY_FILE), `${JSON.stringify(made.verifyJwk)}\n`);
+  }
+  return { signingJson: JSON.stringify(made.signingJwk), kid: made.kid, created: true };
+}
+
+/** True when a dotenv file sets `name`. */
+function setsVar(text: string, name: string): boolean {
+  return text.split(/\r?\n/).some((l) => new RegExp(`^\\s*(export\\s+)?${name}\\s*=`).test(l));
+}
+
 async function writeAtomic(file: string, text: string): Promise<void> {
   const tmp = `${file}.fluxrun-init.tmp`;
   await writeFile(tmp, text);
@@ -503,21 +537,56 @@ export async function initApp(options: InitOptions): Promise<InitResult> {
       diff: "",
     });
   } else unchanged.push(`trace key ${keys.kid} (${shown(cwd, privatePath)})`);
+  const signing = await loadSigningKeys(root, dryRun);
+  if (signing.created) {
+    changes.push({
+      file: shown(cwd, join(root, KEY_DIR)),
+      what: `${dryRun ? "would generate" : "generated"} trace signing key ${dryRun ? "pair" : signing.kid}: ${KEY_DIR}/${SIGNING_FILE} (0600, the worker's secret ${SIGNING_VAR}) and ${KEY_DIR}/${VERIFY_FILE} (register it with the agent)`,
+      diff: "",
+    });
+  } else unchanged.push(`trace signing key ${signing.kid}`);
 
-  // .gitignore
+  // .gitignore: the keys, and the local secrets file that holds the signing key
   const gitignore = join(root, ".gitignore");
-  if (await gitignoreCovers(root, `${KEY_DIR}/${PRIVATE_FILE}`)) {
-    unchanged.push(`.gitignore already ignores ${KEY_DIR}/`);
+  const ignore = [
+    (await gitignoreCovers(root, `${KEY_DIR}/${PRIVATE_FILE}`)) ? "" : `${KEY_DIR}/`,
+    (await gitignoreCovers(root, DEV_VARS)) ? "" : DEV_VARS,
+  ].filter(Boolean);
+  if (ignore.length === 0) {
+    unchanged.push(`.gitignore already ignores ${KEY_DIR}/ and ${DEV_VARS}`);
   } else {
     const before = existsSync(gitignore) ? await readFile(gitignore, "utf8") : "";
     const sepLine = before === "" || before.endsWith("\n") ? "" : "\n";
-    const after = `${before}${sepLine}${before ? "\n" : ""}# FluxRun: local trace keys and pulled traces (never commit the private key)\n${KEY_DIR}/\n`;
+    const after = `${before}${sepLine}${before ? "\n" : ""}# FluxRun: local keys, secrets and pulled traces (never commit them)\n${ignore.join("\n")}\n`;
     changes.push({
       file: shown(cwd, gitignore),
-      what: `ignore ${KEY_DIR}/ (the private key)`,
+      what: `ignore ${ignore.join(" and ")} (private keys)`,
       diff: unifiedDiff(before, after, { from: shown(cwd, gitignore), to: shown(cwd, gitignore) }),
     });
     if (!dryRun) await writeAtomic(gitignore, after);
+  }
+
+  // .dev.vars: the signing key as a local secret (deployed with wrangler secret put)
+  const devVars = join(root, DEV_VARS);
+  const devBefore = existsSync(devVars) ? await readFile(devVars, "utf8") : "";
+  if (setsVar(devBefore, SIGNING_VAR)) unchanged.push(`${DEV_VARS} sets ${SIGNING_VAR}`);
+  else {
+    const sepLine = devBefore === "" || devBefore.endsWith("\n") ? "" : "\n";
+    const value =
+      dryRun && signing.created ? "<the signing key init generates>" : signing.signingJson;
+    const after = `${devBefore}${sepLine}${SIGNING_VAR}='${value}'\n`;
+    changes.push({
+      file: shown(cwd, devVars),
+      what: `add ${SIGNING_VAR} (local secret; deploy it with: npx wrangler secret put ${SIGNING_VAR} < ${KEY_DIR}/${SIGNING_FILE})`,
+      diff: unifiedDiff(devBefore, after.replace(value, "<signing key>"), {
+        from: shown(cwd, devVars),
+        to: shown(cwd, devVars),
+      }),
+    });
+    if (!dryRun) {
+      await writeAtomic(devVars, after);
+      await chmod(devVars, 0o600);
+    }
   }
 
   // wrangler config

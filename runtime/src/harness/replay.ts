@@ -17,7 +17,7 @@ import {
   POLICY_FILE,
   type ReplayPolicy,
 } from "../replay/policy.js";
-import { openTrace, type PlainTrace } from "../trace/seal.js";
+import { openTrace, readTrace, type OriginKeys, type PlainTrace } from "../trace/seal.js";
 import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
 import { replayThrough } from "../replay/client.js";
@@ -29,6 +29,18 @@ import {
   type WorkerConfig,
 } from "./config.js";
 import type { ReplayReport } from "../replay/report.js";
+import { mapReportSites, SourceMaps, type SiteMaps } from "./source-map.js";
+
+/** The module name of the replay bundle in Miniflare (its frames' file). */
+const REPLAY_MODULE = "worker.js";
+
+/** The source map esbuild appended to a bundle, if any. */
+function inlineSourceMap(script: string): string | undefined {
+  const m = /\n\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/.exec(
+    script,
+  );
+  return m ? Buffer.from(m[1]!, "base64").toString("utf8") : undefined;
+}
 
 export interface ReplayerOptions {
   /** wrangler config path (default: found in `cwd` or above), or a config already read. */
@@ -42,6 +54,11 @@ export interface ReplayerOptions {
   script?: string;
   /** Replay policy; default: `fluxrun.policy.json` next to the config, else deny-all. */
   policy?: ReplayPolicy;
+  /**
+   * The deployed bundle's source map, to show recorded call sites in source. Without it, a
+   * `<bundle>.map` beside a recorded bundle path that exists here is used, if any.
+   */
+  sourceMap?: string;
 }
 
 /** Loads `fluxrun.policy.json` from a directory, or deny-all when there is none. */
@@ -72,13 +89,21 @@ export class Replayer {
   readonly #mf: Miniflare;
   readonly #secret: string;
   readonly policy: ReplayPolicy;
+  readonly #maps: SiteMaps;
   #liveAttempts = 0;
 
-  private constructor(config: WorkerConfig, mf: Miniflare, secret: string, policy: ReplayPolicy) {
+  private constructor(
+    config: WorkerConfig,
+    mf: Miniflare,
+    secret: string,
+    policy: ReplayPolicy,
+    maps: SiteMaps,
+  ) {
     this.config = config;
     this.#mf = mf;
     this.#secret = secret;
     this.policy = policy;
+    this.#maps = maps;
   }
 
   static async start(options: ReplayerOptions = {}): Promise<Replayer> {
@@ -93,7 +118,16 @@ export class Replayer {
     assertReplayable(config);
     const script =
       options.script ??
-      (await bundleWorker(config.main, { keepNames: config.keepNames, minify: config.minify }));
+      (await bundleWorker(config.main, {
+        keepNames: config.keepNames,
+        minify: config.minify,
+        sourcemap: true,
+      }));
+    const cwd = options.cwd ?? process.cwd();
+    const maps = { recorded: new SourceMaps(cwd), replayed: new SourceMaps(cwd) };
+    if (options.sourceMap) await maps.recorded.addFallback(options.sourceMap);
+    const inline = inlineSourceMap(script);
+    if (inline) maps.replayed.addBundle(REPLAY_MODULE, inline, dirname(config.main));
     const secret = randomBytes(32).toString("hex");
     const policy = options.policy ?? (await loadPolicy(dirname(config.path)));
     let replayer: Replayer | undefined;
@@ -112,7 +146,7 @@ export class Replayer {
     };
     const mf = new Miniflare({
       name: config.name,
-      modules: [{ type: "ESModule", path: "worker.js", contents: script }],
+      modules: [{ type: "ESModule", path: REPLAY_MODULE, contents: script }],
       compatibilityDate: config.compatibilityDate,
       compatibilityFlags: config.compatibilityFlags,
       bindings: { ...config.vars, [REPLAY_SECRET_VAR]: secret },
@@ -124,14 +158,24 @@ export class Replayer {
       cachePersist: false,
     });
     await mf.ready;
-    replayer = new Replayer(config, mf, secret, policy);
+    replayer = new Replayer(config, mf, secret, policy, maps);
     return replayer;
   }
 
-  /** Opens one trace with `key` and replays it. Throws FluxError for unreadable traces. */
-  async replay(bytes: Uint8Array, key: PrivateJwk | string): Promise<ReplayReport> {
-    const opened = await openTrace(bytes, typeof key === "string" ? parsePrivateJwk(key) : key);
-    return this.replayOpened(opened);
+  /**
+   * Opens one trace with `key`, its origin checked against `origin` (the registered verification
+   * keys; none: read as unverified), and replays it. Throws FluxError for unreadable or forged
+   * traces.
+   */
+  async replay(
+    bytes: Uint8Array,
+    key: PrivateJwk | string,
+    origin: OriginKeys = {},
+  ): Promise<ReplayReport> {
+    const opened = await openTrace(bytes, typeof key === "string" ? parsePrivateJwk(key) : key, {
+      origin,
+    });
+    return { ...(await this.replayOpened(opened)), origin: opened.origin };
   }
 
   /** Replays an already opened trace (or an unsealed fixture). */
@@ -139,7 +183,7 @@ export class Replayer {
     opened: PlainTrace,
     policy: ReplayPolicy = this.policy,
   ): Promise<ReplayReport> {
-    return replayThrough(
+    const report = await replayThrough(
       async (request) => {
         const res = await this.#mf.dispatchFetch(request.url, {
           method: request.method,
@@ -153,6 +197,7 @@ export class Replayer {
       // The harness holds the private key: its reports show the differing values.
       { liveNetworkAttempts: () => this.#liveAttempts, policy, values: true },
     );
+    return mapReportSites(report, this.#maps);
   }
 
   async dispose(): Promise<void> {
@@ -176,14 +221,15 @@ export function exitCodeOf(outcomes: readonly ReplayOutcome[]): 0 | 1 | 2 {
 export async function replayAll(
   files: readonly { file: string; bytes: Uint8Array }[],
   key: PrivateJwk | string,
-  options: ReplayerOptions = {},
+  options: ReplayerOptions & { origin?: (app: string) => OriginKeys } = {},
 ): Promise<ReplayOutcome[]> {
   const replayer = await Replayer.start(options);
   try {
     const out: ReplayOutcome[] = [];
     for (const { file, bytes } of files) {
       try {
-        out.push({ file, report: await replayer.replay(bytes, key) });
+        const origin = options.origin?.(readTrace(bytes).head.summary.app) ?? {};
+        out.push({ file, report: await replayer.replay(bytes, key, origin) });
       } catch (err) {
         const { code, message } = asFluxError(err, "ERR_INTERNAL", "Could not replay the trace");
         out.push({ file, error: { code, message } });

@@ -17,7 +17,7 @@
  * @module
  */
 import { FluxError } from "../errors.js";
-import type { Divergence } from "../replay/divergence.js";
+import type { Divergence } from "../contract/report.js";
 import type { EventKind, TraceEvent } from "../trace/schema.js";
 import { VirtualClock } from "./clock.js";
 import { closestCandidate, describeCall } from "./describe.js";

@@ -11,6 +11,7 @@ import { encodeCbor } from "../trace/_cbor.js";
 import { CborWriter } from "../trace/_encode.js";
 import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
+import { loadSigner, type SigningJwk } from "../trace/_sign.js";
 import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
 import { runInSession, sessionsReady } from "./session.js";
 import { parseStack } from "./site.js";
@@ -125,6 +126,8 @@ export interface StoreTarget {
   runtime: string;
   sink: TraceSink | undefined;
   publicKey: string | PublicJwk | undefined;
+  /** The Ed25519 key traces are signed with (their origin); unsigned without one. */
+  signingKey: string | SigningJwk | undefined;
 }
 
 /** How an adapter runs one recorded execution. */
@@ -327,7 +330,8 @@ export function finishRecording(
         // payloadBytes is filled in by the writer from the encoded payload list.
         stats: { droppedEvents: session.droppedEvents, truncatedPayloads, payloadBytes: 0 },
       };
-      const bytes = await sealV2(head, payloadBytes, target.publicKey, { now: now() });
+      const signer = target.signingKey ? await loadSigner(target.signingKey) : undefined;
+      const bytes = await sealV2(head, payloadBytes, target.publicKey, { now: now(), signer });
       await target.sink.write({ key: traceKey(summary), bytes, summary });
       stats.stored++;
     } catch (cause) {

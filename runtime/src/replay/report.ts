@@ -217,6 +217,13 @@ export function formatReport(report: ReplayReport): string {
     `  replayed: ${outcomeLine(report.replayed)}`,
     `  verdict:  ${report.verdict === "match" ? "MATCH" : `DIVERGED (${report.divergences.length})`}  · ${report.served} recorded events served · ${report.liveNetworkAttempts} live network attempts`,
   ];
+  if (report.origin) {
+    lines.push(
+      report.origin.status === "verified"
+        ? `  origin:   verified (signed by ${report.origin.signer})`
+        : `  origin:   UNVERIFIED (${report.origin.reason === "unsigned" ? "the trace is unsigned" : "no verification key for this app: --verify-key or .fluxrun/signing-public.jwk"})`,
+    );
+  }
   report.divergences.forEach((d, i) => {
     lines.push(
       `  ${i + 1}. ${d.code}${d.seq === null ? "" : ` at event #${d.seq}`} [${d.kind} ${d.op} ${d.target}]: ${d.message}`,

@@ -14,6 +14,7 @@
 import { CborWriter } from "./_encode.js";
 import { wrapKey } from "./_jwe.js";
 import { keyId, parsePublicJwk, type PublicJwk } from "./_jwk.js";
+import { signTrace, type Signer } from "./_sign.js";
 import { EVENT_KINDS, TRACE_FORMAT, type TraceEvent, type TraceHead } from "./schema.js";
 
 /** The format version this writer writes. */
@@ -89,11 +90,16 @@ function writeEvent(w: CborWriter, e: TraceEvent): void {
 function writeHead(
   head: Omit<TraceHead, "recipient">,
   recipient: DataKey["recipient"],
+  signer: string | undefined,
 ): Uint8Array {
   const w = new CborWriter(2048 + head.events.length * 48);
-  w.head(5, 7);
+  w.head(5, signer ? 8 : 7);
   w.string("id");
   w.string(head.id);
+  if (signer) {
+    w.string("signer");
+    w.string(signer);
+  }
   w.string("version");
   w.number(TRACE_VERSION_2);
   w.string("summary");
@@ -113,13 +119,14 @@ function writeHead(
 /**
  * Seals a trace: the clear head (summary, events, the wrapped data key) and the payload list,
  * already encoded, encrypted with AES-256-GCM under this isolate's data key, the head bytes as
- * associated data.
+ * associated data; then, with a signer, the head bytes and the sealed block are signed (the head
+ * names the signer, the signature follows as `sig`).
  */
 export async function sealV2(
-  head: Omit<TraceHead, "recipient" | "version">,
+  head: Omit<TraceHead, "recipient" | "version" | "signer">,
   payloadBytes: Uint8Array,
   publicKey: PublicJwk | string,
-  options: { now?: number } = {},
+  options: { now?: number; signer?: Signer | undefined } = {},
 ): Promise<Uint8Array> {
   const jwk = typeof publicKey === "string" ? parsePublicJwk(publicKey) : publicKey;
   const dataKey = await dataKeyFor(jwk, options.now ?? Date.now());
@@ -131,6 +138,7 @@ export async function sealV2(
       stats: { ...head.stats, payloadBytes: payloadBytes.length },
     },
     dataKey.recipient,
+    options.signer?.kid,
   );
   const nonce = crypto.getRandomValues(new Uint8Array(12));
   const additionalData = new Uint8Array(AAD_PREFIX_V2.length + headBytes.length);
@@ -143,8 +151,12 @@ export async function sealV2(
       payloadBytes as BufferSource,
     ),
   );
-  const w = new CborWriter(headBytes.length + ciphertext.length + 64);
-  w.head(5, 4);
+  const sealed = new Uint8Array(nonce.length + ciphertext.length);
+  sealed.set(nonce);
+  sealed.set(ciphertext, nonce.length);
+  const sig = options.signer ? await signTrace(options.signer, headBytes, sealed) : undefined;
+  const w = new CborWriter(headBytes.length + sealed.length + 128);
+  w.head(5, sig ? 5 : 4);
   w.string("format");
   w.string(TRACE_FORMAT);
   w.string("version");
@@ -152,9 +164,11 @@ export async function sealV2(
   w.string("head");
   w.bytes(headBytes);
   w.string("sealed");
-  w.head(2, nonce.length + ciphertext.length);
-  w.raw(nonce);
-  w.raw(ciphertext);
+  w.bytes(sealed);
+  if (sig) {
+    w.string("sig");
+    w.bytes(sig);
+  }
   return w.finish();
 }
 

@@ -1,12 +1,15 @@
 /**
  * `fluxrun/trace`: read, open and seal traces; keys; the format's schemas. Replay envelopes are in
- * `fluxrun/replay`; the storage key layout re-exported here is owned by `fluxrun/contract`.
+ * `fluxrun/replay`; the storage key layout is `fluxrun/contract`'s.
  * Runtime-agnostic (Workers, Deno, Node).
  * @module
  */
 export {
   readTrace,
   openTrace,
+  verifyOrigin,
+  type OriginKeys,
+  type TraceOrigin,
   sealTrace,
   type PlainTrace,
   type ClearTrace,
@@ -21,7 +24,21 @@ export {
   type PublicJwk,
   type PrivateJwk,
 } from "./keys.js";
-export { loadPrivateKey, PRIVATE_KEY_FILE, type LoadPrivateKeyOptions } from "./key-file.js";
+export {
+  generateSigningKeys,
+  parseSigningJwk,
+  parseVerifyJwk,
+  signerId,
+  type SigningJwk,
+  type VerifyJwk,
+} from "./_sign.js";
+export {
+  loadOriginKeys,
+  loadPrivateKey,
+  PRIVATE_KEY_FILE,
+  VERIFY_KEY_FILE,
+  type LoadPrivateKeyOptions,
+} from "./key-file.js";
 export * from "./schema.js";
 export {
   encodeCbor,
@@ -31,4 +48,3 @@ export {
   type DecodeLimits,
   type DecodeOptions,
 } from "./_cbor.js";
-export { traceKey, tracePrefix, summaryMetadata } from "../contract/storage.js";

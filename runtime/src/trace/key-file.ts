@@ -7,6 +7,8 @@
  */
 import { FluxError } from "../errors.js";
 import { parsePrivateJwk, type PrivateJwk } from "./keys.js";
+import { parseVerifyJwk } from "./_sign.js";
+import type { OriginKeys } from "./seal.js";
 
 /** Where `fluxrun keygen` and `npm start` keep the local private key, relative to the project. */
 export const PRIVATE_KEY_FILE = ".fluxrun/agent-private.jwk";
@@ -80,4 +82,67 @@ export async function loadPrivateKey(options: LoadPrivateKeyOptions = {}): Promi
     "ERR_KEY_INVALID",
     `No private key: pass --key <private.jwk>, set FLUX_PRIVATE_KEY (the JWK JSON) or FLUX_PRIVATE_KEY_FILE, or keep it in ${PRIVATE_KEY_FILE}${options.hint ? `. ${options.hint}` : ""}`,
   );
+}
+
+/** Where `fluxrun keygen` keeps the public half of the trace signing key, next to the private key. */
+export const VERIFY_KEY_FILE = ".fluxrun/signing-public.jwk";
+
+/**
+ * The trace verification keys a local replay checks origin with, as a function of the app a
+ * trace names. In order: `path` (`--verify-key`: a public Ed25519 JWK, or JSON mapping apps to
+ * JWKs); else `FLUX_ORIGIN_KEYS` (that JSON map, as the agent takes it); else
+ * `.fluxrun/signing-public.jwk` under each of `dirs`. A single key is the key of every app
+ * replayed. Without any, traces read as unverified.
+ *
+ * @example
+ * ```ts
+ * const keysFor = await loadOriginKeys({ cwd: process.cwd(), env: process.env });
+ * await openTrace(bytes, key, { origin: keysFor(app) });
+ * ```
+ */
+export async function loadOriginKeys(
+  options: Omit<LoadPrivateKeyOptions, "hint"> = {},
+): Promise<(app: string) => OriginKeys> {
+  const fs = (await import(FS_MODULE)) as Fs;
+  const parse = (text: string, from: string): ((app: string) => OriginKeys) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new FluxError("ERR_KEY_INVALID", `Could not parse ${from} as JSON`, { cause });
+    }
+    const map = json as Record<string, unknown> | null;
+    if (typeof map === "object" && map !== null && map.kty === undefined) {
+      for (const k of Object.values(map)) {
+        for (const one of Array.isArray(k) ? k : [k]) parseVerifyJwk(one as object);
+      }
+      return () => map as OriginKeys;
+    }
+    const jwk = parseVerifyJwk(json as object);
+    return (app) => ({ [app]: jwk });
+  };
+  if (options.path) {
+    let text: string;
+    try {
+      text = await fs.readFile(resolveIn(options.cwd, options.path), "utf8");
+    } catch (cause) {
+      throw new FluxError(
+        "ERR_KEY_INVALID",
+        `Could not read the verification key file ${options.path}`,
+        { cause },
+      );
+    }
+    return parse(text, options.path);
+  }
+  if (options.env?.FLUX_ORIGIN_KEYS) return parse(options.env.FLUX_ORIGIN_KEYS, "FLUX_ORIGIN_KEYS");
+  for (const dir of options.dirs ?? [options.cwd]) {
+    let local: string;
+    try {
+      local = await fs.readFile(resolveIn(dir, VERIFY_KEY_FILE), "utf8");
+    } catch {
+      continue;
+    }
+    return parse(local, VERIFY_KEY_FILE);
+  }
+  return () => ({});
 }

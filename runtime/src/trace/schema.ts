@@ -119,6 +119,8 @@ export const TraceHead = z.object({
   id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
   /** 1: XChaCha20-Poly1305 under a per-trace key; 2: AES-256-GCM under an isolate's key. */
   version: z.union([z.literal(1), z.literal(2)]),
+  /** The id of the key that signed the trace (its origin); absent on unsigned traces. */
+  signer: z.optional(z.string().check(z.maxLength(128))),
   summary: TraceSummary,
   recipient: z.object({
     kid: z.string().check(z.maxLength(128)),
@@ -142,6 +144,8 @@ export const TraceFile = z.object({
   version: z.int(),
   head: bytes,
   sealed: bytes,
+  /** Ed25519 signature of head and sealed block by the head's `signer`; absent when unsigned. */
+  sig: z.optional(bytes),
 });
 
 /** A payload cut by the size budget: its size and digest survive, its bytes do not. */

@@ -8,7 +8,6 @@
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { compactDecrypt, decodeProtectedHeader } from "jose";
 import { asFluxError, FluxError } from "../errors.js";
-import { randomBytes } from "../internal/originals.js";
 import { decodeCbor, encodeCbor, HEAD_LIMITS, PAYLOAD_LIMITS, type DecodeLimits } from "./_cbor.js";
 import { resolveLimits } from "./_decode.js";
 import { checkFirst } from "./_check.js";
@@ -29,6 +28,14 @@ import {
   Payloads,
 } from "./schema.js";
 import { AAD_PREFIX_V2, sealV2, TRACE_VERSION_2 } from "./_writer.js";
+import {
+  loadSigner,
+  parseVerifyJwk,
+  signerId,
+  verifySignature,
+  type SigningJwk,
+  type VerifyJwk,
+} from "./_sign.js";
 
 const KEY_ALG = "ECDH-ES+A256KW";
 /** Associated data of a version 1 sealed block: this prefix, then the head bytes. */
@@ -80,8 +87,10 @@ export async function sealTrace(
     payloads: unknown[];
   },
   publicKey: PublicJwk | string,
+  options: { signingKey?: SigningJwk | string } = {},
 ): Promise<Uint8Array> {
-  return sealV2(trace.head, encodeCbor(trace.payloads), publicKey);
+  const signer = options.signingKey ? await loadSigner(options.signingKey) : undefined;
+  return sealV2(trace.head, encodeCbor(trace.payloads), publicKey, { signer });
 }
 
 /** {@link sealTrace} for payloads already CBOR-encoded (the recorder encodes once to size them). */
@@ -121,6 +130,18 @@ export interface ReadOptions {
   /** Raise these for traces recorded with budgets above the defaults. */
   limits?: { head?: Partial<DecodeLimits>; payloads?: Partial<DecodeLimits> };
 }
+
+/**
+ * The registered verification keys (public Ed25519 JWKs) of each app whose traces are signed:
+ * an app listed here must sign every trace; an app not listed reads as unverified.
+ */
+export type OriginKeys = Readonly<
+  Record<string, VerifyJwk | string | readonly (VerifyJwk | string)[]>
+>;
+
+/** Where a trace came from, as far as its signature tells. */
+export type TraceOrigin =
+  { status: "verified"; signer: string } | { status: "unverified"; reason: "unsigned" | "no_key" };
 
 function traceLimits(options: ReadOptions): TraceLimits {
   return {
@@ -162,6 +183,7 @@ function parseFile(
   headBytes: Uint8Array;
   head: TraceHead;
   sealed: Uint8Array;
+  sig: Uint8Array | undefined;
 } {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) {
     throw new FluxError("ERR_TRACE_CORRUPT", "Could not read the trace: it is empty");
@@ -200,7 +222,12 @@ function parseFile(
       `Could not read the trace: its head does not match the schema (at ${head.success ? "version" : head.path})`,
     );
   }
-  return { headBytes: outer.data.head, head: head.data, sealed: outer.data.sealed };
+  return {
+    headBytes: outer.data.head,
+    head: head.data,
+    sealed: outer.data.sealed,
+    sig: outer.data.sig,
+  };
 }
 
 /**
@@ -270,14 +297,75 @@ export function readTrace(bytes: Uint8Array, options: ReadOptions = {}): ClearTr
 export async function openTrace(
   bytes: Uint8Array,
   privateKey: PrivateJwk | string,
-  options: ReadOptions = {},
-): Promise<PlainTrace & { dataKey: Uint8Array }> {
+  options: ReadOptions & { origin?: OriginKeys } = {},
+): Promise<PlainTrace & { dataKey: Uint8Array; origin: TraceOrigin }> {
   const limits = traceLimits(options);
   try {
-    return await openParsed(parseFile(bytes, limits), privateKey, limits);
+    const parsed = parseFile(bytes, limits);
+    const origin = await checkOrigin(parsed, options.origin ?? {});
+    return { ...(await openParsed(parsed, privateKey, limits)), origin };
   } catch (err) {
     throw asFluxError(err, "ERR_TRACE_CORRUPT", "Could not open the trace");
   }
+}
+
+/**
+ * Checks who wrote a trace, before anything in it is trusted: the head names its signer and the
+ * file carries an Ed25519 signature of head and sealed block. For an app with registered keys,
+ * an unsigned trace fails with `ERR_TRACE_UNSIGNED`, a signer that is not registered with
+ * `ERR_TRACE_SIGNER` and a signature that does not verify (a forgery, or a change after
+ * signing) with `ERR_TRACE_SIGNATURE`; for other apps the trace reads as `unverified`.
+ *
+ * @example
+ * ```ts
+ * const origin = await verifyOrigin(bytes, { "shop-api": verifyJwk });
+ * if (origin.status !== "verified") console.warn("unverified trace");
+ * ```
+ */
+export async function verifyOrigin(
+  bytes: Uint8Array,
+  keys: OriginKeys,
+  options: ReadOptions = {},
+): Promise<TraceOrigin> {
+  const limits = traceLimits(options);
+  try {
+    return await checkOrigin(parseFile(bytes, limits), keys);
+  } catch (err) {
+    throw asFluxError(err, "ERR_TRACE_CORRUPT", "Could not verify the trace");
+  }
+}
+
+async function checkOrigin(
+  { headBytes, head, sealed, sig }: ReturnType<typeof parseFile>,
+  keys: OriginKeys,
+): Promise<TraceOrigin> {
+  const app = head.summary.app;
+  const listed = Object.hasOwn(keys, app) ? keys[app] : undefined;
+  const registered = (listed === undefined ? [] : Array.isArray(listed) ? listed : [listed]).map(
+    (k: VerifyJwk | string) => parseVerifyJwk(k),
+  );
+  if (!sig || head.signer === undefined) {
+    if (registered.length === 0) return { status: "unverified", reason: "unsigned" };
+    throw new FluxError(
+      "ERR_TRACE_UNSIGNED",
+      `Refused the trace: app ${app} signs its traces and this one is unsigned (it may be forged)`,
+    );
+  }
+  if (registered.length === 0) return { status: "unverified", reason: "no_key" };
+  for (const jwk of registered) {
+    if ((await signerId(jwk)) !== head.signer) continue;
+    if (await verifySignature(jwk, sig, headBytes, sealed)) {
+      return { status: "verified", signer: head.signer };
+    }
+    throw new FluxError(
+      "ERR_TRACE_SIGNATURE",
+      `Refused the trace: its signature by ${head.signer} does not verify (forged, or changed after it was signed)`,
+    );
+  }
+  throw new FluxError(
+    "ERR_TRACE_SIGNER",
+    `Refused the trace: it is signed by ${head.signer}, which is not a registered key of app ${app}`,
+  );
 }
 
 async function openParsed(

@@ -17,6 +17,7 @@ import {
 import { createApp } from "../src/app.js";
 import { sweep } from "../src/indexer/sweep.js";
 import { hashToken } from "../src/auth/secrets.js";
+import { pruneSessions } from "../src/auth/sessions.js";
 import type { Env } from "../src/env.js";
 import {
   frozenClock,
@@ -238,13 +239,19 @@ describe("sessions (issue 13, attack 4)", () => {
     expect(await signedIn(jar)).toBe(false);
   });
 
-  it("a session expires after 24 hours", async () => {
+  it("a session expires after 24 hours, and the cron drops it a day later", async () => {
     const jar = jarOf(await signIn(s.tokens.acmeViewer))!;
+    const hash = await hashToken(jar.split("=")[1]!);
+    const held = () => t.db.prepare("SELECT 1 FROM sessions WHERE hash = ?").bind(hash).first();
     try {
       clock.set(T0 + 24 * 3_600_000 - 1);
       expect(await signedIn(jar)).toBe(true);
       clock.set(T0 + 24 * 3_600_000);
       expect(await signedIn(jar)).toBe(false);
+      await pruneSessions(t.db, { now: T0 + 48 * 3_600_000 });
+      expect(await held()).not.toBeNull();
+      await pruneSessions(t.db, { now: T0 + 48 * 3_600_000 + 1 });
+      expect(await held()).toBeNull();
     } finally {
       clock.set(T0);
     }

@@ -143,3 +143,19 @@ function timingSafeEqual(a: string, b: string): boolean {
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
 }
+
+/**
+ * Deletes sessions that ended (expired or signed out) more than a day ago (the cron does this).
+ *
+ * @example
+ * ```ts
+ * await pruneSessions(env.DB, { now: Date.now() });
+ * ```
+ */
+export async function pruneSessions(db: D1Database, options: { now: number }): Promise<void> {
+  const before = options.now - 86_400_000;
+  await db
+    .prepare("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?")
+    .bind(before, before)
+    .run();
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
 import { bundleWorker, readWorkerConfig, replayBindingOptions } from "fluxrun/harness";
-import { loadPrivateKey } from "fluxrun/trace";
+import { loadOriginKeys, loadPrivateKey } from "fluxrun/trace";
 
 const AGENT_ENTRY = join(dirname(fileURLToPath(import.meta.url)), "../src/index.ts");
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -58,6 +58,13 @@ export async function startConnector(options = {}) {
         : undefined),
     "The dashboard JWKS",
   );
+  // The app's trace verification key (--verify-key, $FLUX_ORIGIN_KEYS or .fluxrun/): with one,
+  // the local agent refuses traces the app did not sign, as a deployed agent does.
+  const origin = await loadOriginKeys({
+    path: options.verifyKey,
+    cwd,
+    env: options.env ?? process.env,
+  });
   const signing = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const persist = resolve(cwd, options.persistTo ?? ".wrangler/state");
   const common = {
@@ -86,6 +93,7 @@ export async function startConnector(options = {}) {
           FLUX_ALLOWED_ORIGINS:
             options.allowedOrigins ?? "http://127.0.0.1:8789,http://localhost:8789",
           FLUX_WORKSPACES: options.workspaces ?? "default",
+          FLUX_ORIGIN_KEYS: JSON.stringify(origin),
         },
         r2Buckets: { FLUX_TRACES: options.bucket ?? "fluxrun-traces" },
         d1Databases: ["FLUX_AUDIT"],
@@ -125,7 +133,7 @@ export async function startConnector(options = {}) {
   return { url: url.toString(), refused: () => refused, dispose: () => mf.dispose() };
 }
 
-/** `fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key file] [--dashboard-jwks file]` */
+/** `fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key file] [--verify-key file] [--dashboard-jwks file] [--workspaces ws,...]` */
 export async function agentCommand(argv, io) {
   const { values } = parseArgs({
     args: argv,
@@ -134,6 +142,7 @@ export async function agentCommand(argv, io) {
       port: { type: "string", default: "8788" },
       config: { type: "string" },
       key: { type: "string" },
+      "verify-key": { type: "string" },
       "dashboard-jwks": { type: "string" },
       "agent-id": { type: "string" },
       "allowed-origins": { type: "string" },
@@ -154,6 +163,7 @@ export async function agentCommand(argv, io) {
     env: io.env ?? process.env,
     ...(values.config ? { config: values.config } : {}),
     ...(values.key ? { key: values.key } : {}),
+    ...(values["verify-key"] ? { verifyKey: values["verify-key"] } : {}),
     ...(values["dashboard-jwks"] ? { dashboardJwks: values["dashboard-jwks"] } : {}),
     ...(values["agent-id"] ? { agentId: values["agent-id"] } : {}),
     ...(values["allowed-origins"] ? { allowedOrigins: values["allowed-origins"] } : {}),

@@ -306,20 +306,19 @@ async function guardCommand(args: string[], io: Io): Promise<number> {
   const { config: path, cwd, ...options } = p.configOptions();
   const config = await readWorkerConfig(path, { cwd: cwd ?? io.cwd, ...options });
   const redacted = p.flag("redacted");
-  const keysFor = await loadOriginKeys({
+  const origin = await loadOriginKeys({
     path: p.str("verify-key"),
     cwd: io.cwd,
     env: io.env,
     dirs: [io.cwd, dirname(config.path)],
   });
-  const traceApp = readTrace(await readTraceFile(resolve(io.cwd, target))).head.summary.app;
   const files = await generateGuard(resolve(io.cwd, target), {
     out,
     key,
     redacted,
     cwd: io.cwd,
     config,
-    origin: keysFor(traceApp),
+    origin,
   });
   // A sealed guard opens its fixture with the key: say where from when it is not the default.
   const keyFile = p.str("key");

@@ -17,7 +17,7 @@ import {
   POLICY_FILE,
   type ReplayPolicy,
 } from "../replay/policy.js";
-import { openTrace, readTrace, type OriginKeys, type PlainTrace } from "../trace/seal.js";
+import { openTrace, type OriginKeys, type PlainTrace } from "../trace/seal.js";
 import { parsePrivateJwk, type PrivateJwk } from "../trace/keys.js";
 import { REPLAY_SECRET_VAR } from "../replay/envelope.js";
 import { replayThrough } from "../replay/client.js";
@@ -221,15 +221,14 @@ export function exitCodeOf(outcomes: readonly ReplayOutcome[]): 0 | 1 | 2 {
 export async function replayAll(
   files: readonly { file: string; bytes: Uint8Array }[],
   key: PrivateJwk | string,
-  options: ReplayerOptions & { origin?: (app: string) => OriginKeys } = {},
+  options: ReplayerOptions & { origin?: OriginKeys } = {},
 ): Promise<ReplayOutcome[]> {
   const replayer = await Replayer.start(options);
   try {
     const out: ReplayOutcome[] = [];
     for (const { file, bytes } of files) {
       try {
-        const origin = options.origin?.(readTrace(bytes).head.summary.app) ?? {};
-        out.push({ file, report: await replayer.replay(bytes, key, origin) });
+        out.push({ file, report: await replayer.replay(bytes, key, options.origin ?? {}) });
       } catch (err) {
         const { code, message } = asFluxError(err, "ERR_INTERNAL", "Could not replay the trace");
         out.push({ file, error: { code, message } });

@@ -88,23 +88,22 @@ export async function loadPrivateKey(options: LoadPrivateKeyOptions = {}): Promi
 export const VERIFY_KEY_FILE = ".fluxrun/signing-public.jwk";
 
 /**
- * The trace verification keys a local replay checks origin with, as a function of the app a
- * trace names. In order: `path` (`--verify-key`: a public Ed25519 JWK, or JSON mapping apps to
- * JWKs); else `FLUX_ORIGIN_KEYS` (that JSON map, as the agent takes it); else
- * `.fluxrun/signing-public.jwk` under each of `dirs`. A single key is the key of every app
- * replayed. Without any, traces read as unverified.
+ * The trace verification keys a local replay checks origin with. In order: `path`
+ * (`--verify-key`: a public Ed25519 JWK, or JSON mapping apps to JWKs); else `FLUX_ORIGIN_KEYS`
+ * (that JSON map, as the agent takes it); else `.fluxrun/signing-public.jwk` under each of
+ * `dirs`. A single key is the key of every app (`"*"`). Without any, traces read as unverified.
  *
  * @example
  * ```ts
- * const keysFor = await loadOriginKeys({ cwd: process.cwd(), env: process.env });
- * await openTrace(bytes, key, { origin: keysFor(app) });
+ * const origin = await loadOriginKeys({ cwd: process.cwd(), env: process.env });
+ * await openTrace(bytes, key, { origin });
  * ```
  */
 export async function loadOriginKeys(
   options: Omit<LoadPrivateKeyOptions, "hint"> = {},
-): Promise<(app: string) => OriginKeys> {
+): Promise<OriginKeys> {
   const fs = (await import(FS_MODULE)) as Fs;
-  const parse = (text: string, from: string): ((app: string) => OriginKeys) => {
+  const parse = (text: string, from: string): OriginKeys => {
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -116,10 +115,9 @@ export async function loadOriginKeys(
       for (const k of Object.values(map)) {
         for (const one of Array.isArray(k) ? k : [k]) parseVerifyJwk(one as object);
       }
-      return () => map as OriginKeys;
+      return map as OriginKeys;
     }
-    const jwk = parseVerifyJwk(json as object);
-    return (app) => ({ [app]: jwk });
+    return { "*": parseVerifyJwk(json as object) };
   };
   if (options.path) {
     let text: string;
@@ -144,5 +142,5 @@ export async function loadOriginKeys(
     }
     return parse(local, VERIFY_KEY_FILE);
   }
-  return () => ({});
+  return {};
 }

@@ -119,6 +119,17 @@ describe("trace origin", () => {
     expect((await openTrace(old, keys.privateJwk)).origin.status).toBe("unverified");
   });
 
+  it('takes a "*" key for every app not listed by name', async () => {
+    const bytes = await sealTrace({ head: head(), payloads: [card] }, keys.publicJwk, {
+      signingKey: app.signingJwk,
+    });
+    expect((await verifyOrigin(bytes, { "*": app.verifyJwk })).status).toBe("verified");
+    expect(await code(verifyOrigin(bytes, { "*": forger.verifyJwk }))).toBe("ERR_TRACE_SIGNER");
+    expect(
+      (await verifyOrigin(bytes, { "shop-api": app.verifyJwk, "*": forger.verifyJwk })).status,
+    ).toBe("verified");
+  });
+
   it("refuses a private key registered as a verification key, naming no key material", async () => {
     const bytes = await sealTrace({ head: head(), payloads: [card] }, keys.publicJwk, {
       signingKey: app.signingJwk,

@@ -133,7 +133,8 @@ export interface ReadOptions {
 
 /**
  * The registered verification keys (public Ed25519 JWKs) of each app whose traces are signed:
- * an app listed here must sign every trace; an app not listed reads as unverified.
+ * an app listed here must sign every trace; an app not listed reads as unverified. The entry
+ * `"*"` applies to every app not listed by name (one app's local checkout).
  */
 export type OriginKeys = Readonly<
   Record<string, VerifyJwk | string | readonly (VerifyJwk | string)[]>
@@ -340,7 +341,11 @@ async function checkOrigin(
   keys: OriginKeys,
 ): Promise<TraceOrigin> {
   const app = head.summary.app;
-  const listed = Object.hasOwn(keys, app) ? keys[app] : undefined;
+  const listed = Object.hasOwn(keys, app)
+    ? keys[app]
+    : Object.hasOwn(keys, "*")
+      ? keys["*"]
+      : undefined;
   const registered = (listed === undefined ? [] : Array.isArray(listed) ? listed : [listed]).map(
     (k: VerifyJwk | string) => parseVerifyJwk(k),
   );

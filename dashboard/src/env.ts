@@ -18,6 +18,8 @@ export interface Env {
   FLUX_AGENT_ID?: string;
   /** Workspace that apps seen for the first time in R2 join (none: they wait, unassigned). */
   FLUX_DEFAULT_WORKSPACE?: string;
+  /** JSON: each app's public Ed25519 key its traces are signed with (as the agent takes it). */
+  FLUX_ORIGIN_KEYS?: string;
   /** Email made admin of FLUX_DEFAULT_WORKSPACE on first request (Cloudflare Access deployments). */
   FLUX_BOOTSTRAP_ADMIN?: string;
   /** "true" enables /dev/login and the seeded local admin. Never set it in production. */

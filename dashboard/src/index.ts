@@ -8,6 +8,7 @@ import type { Env } from "./env.js";
 import { sweep } from "./indexer/sweep.js";
 import { pruneIngestLimits } from "./db/ingest-limits.js";
 import { pruneSessions } from "./auth/sessions.js";
+import { registeredKeys } from "./indexer/origin.js";
 
 const app = createApp();
 
@@ -26,6 +27,7 @@ export async function scheduledSweep(env: Env, now = Date.now()): Promise<void> 
   await sweep(env.DB, env.FLUX_TRACES, {
     now,
     defaultWorkspace: env.FLUX_DEFAULT_WORKSPACE,
+    originKeys: registeredKeys(env.FLUX_ORIGIN_KEYS),
     ...(Number.isFinite(lookback) && lookback > 0 ? { lookbackMs: lookback } : {}),
   });
 }

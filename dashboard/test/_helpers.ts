@@ -11,7 +11,13 @@ import { Miniflare } from "miniflare";
 import { pinned } from "../../runtime/test/_miniflare.js";
 import { exportJWK, generateKeyPair } from "jose";
 import { summaryMetadata, traceKey } from "fluxrun/contract";
-import { generateTraceKeys, sealTrace, type TraceEvent, type TraceSummary } from "fluxrun/trace";
+import {
+  generateTraceKeys,
+  sealTrace,
+  type SigningJwk,
+  type TraceEvent,
+  type TraceSummary,
+} from "fluxrun/trace";
 import type { Env } from "../src/env.js";
 import type { Clock } from "../src/deps.js";
 import { createApiToken, ensureUser, setMember } from "../src/db/users.js";
@@ -244,10 +250,10 @@ export function traceKeys(): ReturnType<typeof generateTraceKeys> {
 export async function putTrace(
   bucket: R2Bucket,
   spec: TraceSpec,
-  options: { metadata?: boolean } = {},
+  options: { metadata?: boolean; signingKey?: SigningJwk } = {},
 ): Promise<string> {
-  const { head, payloads } = traceParts(spec);
-  const bytes = await sealTrace({ head, payloads }, (await traceKeys()).publicJwk);
+  const bytes = await sealedBytes(spec, options.signingKey);
+  const { head } = traceParts(spec);
   const key = traceKey(head.summary);
   await bucket.put(key, bytes, {
     httpMetadata: { contentType: "application/cbor" },
@@ -256,9 +262,14 @@ export async function putTrace(
   return key;
 }
 
-export async function sealedBytes(spec: TraceSpec): Promise<Uint8Array> {
+/** A sealed trace for `spec`; signed (its origin) when a signing key is given. */
+export async function sealedBytes(spec: TraceSpec, signingKey?: SigningJwk): Promise<Uint8Array> {
   const { head, payloads } = traceParts(spec);
-  return sealTrace({ head, payloads }, (await traceKeys()).publicJwk);
+  return sealTrace(
+    { head, payloads },
+    (await traceKeys()).publicJwk,
+    signingKey ? { signingKey } : {},
+  );
 }
 
 export interface Seeded {

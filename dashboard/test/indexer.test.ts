@@ -8,7 +8,17 @@ import { sweep, lookbackKey } from "../src/indexer/sweep.js";
 import { scheduledSweep } from "../src/index.js";
 import { registerApp, createWorkspace } from "../src/db/workspaces.js";
 import { overview } from "../src/db/rollups.js";
-import { hexId, putTrace, startStorage, T0, type TestEnv } from "./_helpers.js";
+import { generateSigningKeys } from "fluxrun/trace";
+import { summaryMetadata, traceKey } from "fluxrun/contract";
+import {
+  hexId,
+  putTrace,
+  sealedBytes,
+  startStorage,
+  T0,
+  traceParts,
+  type TestEnv,
+} from "./_helpers.js";
 
 let t: TestEnv;
 beforeAll(async () => {
@@ -151,6 +161,47 @@ describe("sweep", () => {
     expect(skips.results.map((s) => s.reason)).toEqual([
       "not a trace (.cbor) object",
       "unreadable trace: ERR_TRACE_CORRUPT",
+    ]);
+  });
+
+  it("indexes a signed app's traces only when its signature verifies, whatever the metadata says", async () => {
+    const keys = await generateSigningKeys();
+    const originKeys = { "shop-api": keys.verifyJwk };
+    await putTrace(
+      t.bucket,
+      { id: hexId(11), app: "shop-api", route: "/real", start: T0 - 5000 },
+      { signingKey: keys.signingJwk },
+    );
+    // A forgery sealed with the public key alone, with summary metadata that looks right, and
+    // a real trace copied under another id's key.
+    await putTrace(t.bucket, {
+      id: hexId(12),
+      app: "shop-api",
+      route: "/forged",
+      start: T0 - 4000,
+    });
+    const copied = { id: hexId(13), app: "shop-api", route: "/copy", start: T0 - 3000 };
+    const { summary } = traceParts(copied).head;
+    await t.bucket.put(
+      traceKey(summary),
+      await sealedBytes(
+        { id: hexId(11), app: "shop-api", route: "/real", start: T0 - 5000 },
+        keys.signingJwk,
+      ),
+      { customMetadata: summaryMetadata(summary) },
+    );
+    const r = await sweep(t.db, t.bucket, { now: T0, defaultWorkspace: "acme", originKeys });
+    expect(r).toMatchObject({ inserted: 1, skipped: 2 });
+    const rows = await t.db
+      .prepare("SELECT trace_id AS id, route, origin FROM executions")
+      .all<{ id: string; route: string; origin: string }>();
+    expect(rows.results).toEqual([{ id: hexId(11), route: "/real", origin: "verified" }]);
+    const skips = await t.db
+      .prepare("SELECT reason FROM ingest_skips ORDER BY reason")
+      .all<{ reason: string }>();
+    expect(skips.results.map((s) => s.reason)).toEqual([
+      "not the trace its key names: stored by hand",
+      "refused trace: ERR_TRACE_UNSIGNED",
     ]);
   });
 

@@ -12,6 +12,7 @@ import {
   type IngestItem,
   type IngestResponse,
 } from "fluxrun/contract";
+import { generateSigningKeys } from "fluxrun/trace";
 import { createApp } from "../src/app.js";
 import { createIngestToken } from "../src/db/workspaces.js";
 import type { Env } from "../src/env.js";
@@ -184,5 +185,62 @@ describe("POST /v1/ingest", () => {
     const tooBig = new Uint8Array(INGEST_LIMITS.maxBodyBytes + 1);
     expect((await sendRaw(tooBig, "application/cbor")).status).toBe(413);
     expect(await indexed(a.summary.traceId)).toBeNull();
+  });
+});
+
+/**
+ * The red team's forgery: anyone holding the public key can seal a trace. Once the app's
+ * verification key is registered (FLUX_ORIGIN_KEYS), ingest stores only what the app signed.
+ */
+describe("trace origin", () => {
+  const keys = generateSigningKeys();
+  const stranger = generateSigningKeys();
+  async function signedItem(s: TraceSpec, signingKey?: Parameters<typeof sealedBytes>[1]) {
+    const { summary } = traceParts(s).head;
+    return { key: traceKey(summary), bytes: await sealedBytes(s, signingKey), summary };
+  }
+  const sendSigned = async (items: IngestItem[]) => {
+    const { body, contentType } = encodeIngestBatch(items, "cbor");
+    return app.request(
+      "/v1/ingest",
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": contentType,
+          "x-fluxrun-ingest": "1",
+        },
+        body: body as BodyInit,
+      },
+      { ...env, FLUX_ORIGIN_KEYS: JSON.stringify({ "shop-api": (await keys).verifyJwk }) },
+    );
+  };
+  const origin = (id: string) =>
+    t.db
+      .prepare("SELECT origin FROM executions WHERE trace_id = ?")
+      .bind(id)
+      .first<{ origin: string }>();
+
+  it("stores a trace the app signed as verified, and refuses unsigned and foreign-signed ones", async () => {
+    const good = await signedItem(spec(), (await keys).signingJwk);
+    const unsigned = await signedItem(spec());
+    const foreign = await signedItem(spec(), (await stranger).signingJwk);
+    expect(await results(await sendSigned([good, unsigned, foreign]))).toEqual([
+      { traceId: good.summary.traceId, status: "stored" },
+      { traceId: unsigned.summary.traceId, status: "rejected", reason: "unsigned" },
+      { traceId: foreign.summary.traceId, status: "rejected", reason: "forged" },
+    ]);
+    expect(await origin(good.summary.traceId)).toEqual({ origin: "verified" });
+    expect(await origin(unsigned.summary.traceId)).toBeNull();
+    expect(await t.bucket.head(unsigned.key)).toBeNull();
+    expect(await t.bucket.head(foreign.key)).toBeNull();
+  });
+
+  it("indexes traces of an app without a registered key as unverified", async () => {
+    const plain = await item(spec());
+    expect(await results(await send([plain]))).toEqual([
+      { traceId: plain.summary.traceId, status: "stored" },
+    ]);
+    expect(await origin(plain.summary.traceId)).toEqual({ origin: "unverified" });
   });
 });

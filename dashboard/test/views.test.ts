@@ -145,6 +145,9 @@ describe("execution page", () => {
     expect(html).toContain("PAYMENTS_API_KEY");
     expect(html).toContain('value="3.result.body"');
     expect(html).toContain('value="0.headers"');
+    // Seeded traces are unsigned and no key is registered: the page says so.
+    expect(html).toContain('id="origin-unverified"');
+    expect(html).toMatch(/id="origin">unverified: the trace is unsigned/);
   });
 
   it("sends a CSP that allows only this origin and the agent", async () => {

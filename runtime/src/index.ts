@@ -15,7 +15,20 @@ export { fluxENV } from "./boundaries/env.js";
 export { fluxStats, type FluxStats } from "./internal/recorder.js";
 export { DEFAULT_MASK_HEADERS, type FluxOptions } from "./options.js";
 export { FluxError, isFluxError, FLUX_ERROR_CODES, type FluxErrorCode } from "./errors.js";
-export { r2Sink } from "./sink/r2.js";
-export { httpSink, type HttpSink, type HttpSinkOptions, type HttpSinkStats } from "./sink/http.js";
-export type { TraceSink, SealedTrace } from "./sink/_sink.js";
+export { r2Sink, type R2Sink, type R2SinkOptions, type R2SinkStats } from "./sink/r2.js";
+export {
+  httpSink,
+  type HttpSink,
+  type HttpSinkOptions,
+  type HttpSinkStats,
+  type Redelivery,
+} from "./sink/http.js";
+export {
+  drainQueueBatch,
+  queueSpool,
+  type QueueProducer,
+  type SpoolMessage,
+} from "./sink/queue-spool.js";
+export type { TraceSpool, SpoolAdmission } from "./sink/_spool.js";
+export type { TraceSink, SealedTrace, SinkDropError } from "./sink/_sink.js";
 export type { SessionLimits } from "./internal/session.js";

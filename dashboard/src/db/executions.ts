@@ -22,15 +22,22 @@ export interface ExecutionRow extends Omit<IndexedSummary, "errorClass"> {
   /** The trace's storage key. */
   r2Key: string;
   errorClass: string | null;
+  /** Whether the app's signature on the trace was verified when it was indexed. */
+  origin: "verified" | "unverified";
 }
 
-function rowOf(indexed: IndexedSummary, r2Key: string): ExecutionRow {
+function rowOf(
+  indexed: IndexedSummary,
+  r2Key: string,
+  origin: ExecutionRow["origin"] = "unverified",
+): ExecutionRow {
   return {
     ...indexed,
     ws: null,
     statusClass: Math.floor(indexed.status / 100),
     errorClass: indexed.errorClass ?? null,
     r2Key,
+    origin,
   };
 }
 
@@ -43,9 +50,13 @@ export function rowFromMetadata(
   return indexed ? rowOf(indexed, r2Key) : null;
 }
 
-/** A row from a trace's clear head (objects without metadata, HTTP ingest). */
-export function rowFromHead(head: TraceHead, r2Key: string): ExecutionRow {
-  return rowOf(indexedSummary(head.summary, { version: head.version }), r2Key);
+/** A row from a trace's clear head (objects without metadata, HTTP ingest, signed apps). */
+export function rowFromHead(
+  head: TraceHead,
+  r2Key: string,
+  origin: ExecutionRow["origin"] = "unverified",
+): ExecutionRow {
+  return rowOf(indexedSummary(head.summary, { version: head.version }), r2Key, origin);
 }
 
 /**
@@ -62,10 +73,10 @@ export function insertStatement(
   return db
     .prepare(
       `INSERT OR IGNORE INTO executions (trace_id, app, ws, route, method, status, status_class, outcome,
-         start, duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at, batch)
-       VALUES (?1, ?2, CASE WHEN ?19 IS NULL
+         start, duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at, batch, origin)
+       VALUES (?1, ?2, CASE WHEN ?20 IS NULL
          THEN (SELECT ws FROM apps WHERE name = ?2 AND bound_from <= ?8)
-         ELSE (SELECT ws FROM apps WHERE name = ?2 AND ws = ?19) END, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)`,
+         ELSE (SELECT ws FROM apps WHERE name = ?2 AND ws = ?20) END, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)`,
     )
     .bind(
       r.traceId,
@@ -86,13 +97,14 @@ export function insertStatement(
       r.r2Key,
       options.now,
       options.batch,
+      r.origin,
       options.workspace ?? null,
     );
 }
 
 const COLUMNS = `trace_id AS traceId, app, ws, route, method, status, status_class AS statusClass,
   outcome, start, duration_ms AS durationMs, events, hosts, error_class AS errorClass, truncated,
-  runtime, version, r2_key AS r2Key`;
+  runtime, version, r2_key AS r2Key, origin`;
 
 type RawRow = Omit<ExecutionRow, "truncated" | "errorClass"> & {
   truncated: number;

@@ -6,11 +6,12 @@
  * usable metadata are read with `readTrace` (the clear head; no key needed) or listed as skipped.
  * @module
  */
-import { keyBefore, parseTraceKey, TRACE_ROOT } from "fluxrun/contract";
-import { readTrace } from "fluxrun/trace";
+import { keyBefore, parseTraceKey, TRACE_ROOT, traceKey } from "fluxrun/contract";
+import { readTrace, type OriginKeys } from "fluxrun/trace";
 import { rowFromHead, rowFromMetadata, type ExecutionRow } from "../db/executions.js";
 import { readCursor, recordSkips, saveCursor, startRebuild } from "../db/index-state.js";
 import { storeRows } from "./store.js";
+import { originOf, signedAt } from "./origin.js";
 
 /** `include` is missing from the oldest workers-types entry point; R2 has supported it since 2022-08-04. */
 type R2ListWithMetadata = R2ListOptions & { include?: ("httpMetadata" | "customMetadata")[] };
@@ -31,6 +32,8 @@ export interface SweepOptions {
   maxReads?: number;
   /** Objects per list call (R2's maximum, 1000, by default). */
   pageSize?: number;
+  /** Registered trace verification keys: a signed app's traces are read and verified. */
+  originKeys?: OriginKeys;
 }
 
 export interface SweepResult {
@@ -69,17 +72,25 @@ async function rowFor(
   bucket: R2Bucket,
   obj: R2Object,
   budget: { reads: number },
+  keys: OriginKeys,
 ): Promise<ExecutionRow | string> {
-  const row = rowFromMetadata(obj.customMetadata, obj.key);
-  if (row) return row;
+  // Metadata is not authenticated: a signed app's traces are read and verified.
+  if (!signedAt(keys, obj.key)) {
+    const row = rowFromMetadata(obj.customMetadata, obj.key);
+    if (row) return row;
+  }
   if (!obj.key.endsWith(".cbor")) return "not a trace (.cbor) object";
-  if (budget.reads <= 0) return "no summary metadata; read budget spent (next run retries)";
+  if (budget.reads <= 0) return "not read yet; read budget spent (next run retries)";
   budget.reads--;
   const body = await bucket.get(obj.key);
   if (!body) return "object deleted while indexing";
+  const bytes = new Uint8Array(await body.arrayBuffer());
   try {
-    const { head } = readTrace(new Uint8Array(await body.arrayBuffer()));
-    return rowFromHead(head, obj.key);
+    const { head } = readTrace(bytes);
+    if (traceKey(head.summary) !== obj.key) return "not the trace its key names: stored by hand";
+    const origin = await originOf(bytes, keys);
+    if (!origin.ok) return `refused trace: ${origin.code}`;
+    return rowFromHead(head, obj.key, origin.status);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     return `unreadable trace: ${typeof code === "string" ? code : "ERR_TRACE_CORRUPT"}`;
@@ -142,7 +153,7 @@ export async function sweep(
         const rows: ExecutionRow[] = [];
         const skips: { key: string; reason: string }[] = [];
         for (const obj of page.objects) {
-          const r = await rowFor(bucket, obj, budget);
+          const r = await rowFor(bucket, obj, budget, options.originKeys ?? {});
           if (typeof r === "string") skips.push({ key: obj.key, reason: r });
           else rows.push(r);
         }

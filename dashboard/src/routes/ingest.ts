@@ -7,6 +7,8 @@
  * traces are stored in the trace bucket under the contract's key layout (so the agent can unlock
  * and replay them) and indexed. Idempotent by trace id.
  *
+ * The drop counts a sink reports with a batch (traces it lost on the way) are added to `sink_drops`.
+ *
  * Limits: an address is locked out after repeated failed authentications, each token has a request
  * rate, and the body is counted while it streams in (whatever `content-length` says). Refusals are
  * audited once per burst in the token owner's workspace and counted per app and reason for
@@ -14,7 +16,7 @@
  * @module
  */
 import {
-  decodeIngestBatch,
+  decodeIngestRequest,
   INGEST_LIMITS,
   INGEST_PATH,
   INGEST_VERSION,
@@ -26,8 +28,9 @@ import {
   type IngestRejectReason,
   type IngestResponse,
   type IngestResult,
+  type SinkDrops,
 } from "fluxrun/contract";
-import { readTrace, type TraceHead } from "fluxrun/trace";
+import { readTrace, type OriginKeys, type TraceHead } from "fluxrun/trace";
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../env.js";
 import type { Clock } from "../deps.js";
@@ -45,6 +48,8 @@ import {
 } from "../db/ingest-limits.js";
 import { rowFromHead } from "../db/executions.js";
 import { storeRows } from "../indexer/store.js";
+import { originOf, registeredKeys, type OriginStatus } from "../indexer/origin.js";
+import { recordSinkDrops } from "../db/sink-drops.js";
 
 /** JSON with object keys sorted: two summaries are the same when these strings are. */
 function canonical(value: unknown): string {
@@ -57,10 +62,17 @@ function canonical(value: unknown): string {
 
 /** An item checked against its own head: accepted, or rejected with a reason. */
 type Verdict =
-  | { traceId: string; ok: true; head: TraceHead; bytes: Uint8Array; key: string }
+  | {
+      traceId: string;
+      ok: true;
+      head: TraceHead;
+      bytes: Uint8Array;
+      key: string;
+      origin: OriginStatus;
+    }
   | { traceId: string; ok: false; reason: IngestRejectReason };
 
-function verify(entry: DecodedEntry, app: string): Verdict {
+async function verify(entry: DecodedEntry, app: string, keys: OriginKeys): Promise<Verdict> {
   if (!entry.ok) return { traceId: entry.traceId ?? "", ok: false, reason: entry.reason };
   const { item } = entry;
   const traceId = item.summary.traceId;
@@ -77,7 +89,9 @@ function verify(entry: DecodedEntry, app: string): Verdict {
   if (head.summary.app !== app) return reject("app_mismatch");
   const key = traceKey(head.summary);
   if (item.key !== key) return reject("key_mismatch");
-  return { traceId, ok: true, head, bytes: item.bytes, key };
+  const origin = await originOf(item.bytes, keys);
+  if (!origin.ok) return reject(origin.code === "ERR_TRACE_UNSIGNED" ? "unsigned" : "forged");
+  return { traceId, ok: true, head, bytes: item.bytes, key, origin: origin.status };
 }
 
 function traceBucket(c: Context<AppEnv>): R2Bucket {
@@ -91,10 +105,16 @@ function traceBucket(c: Context<AppEnv>): R2Bucket {
   return c.env.FLUX_TRACES;
 }
 
-/** The request's items, or a 400 when the body is not a batch naming each of its traces. */
-function readBatch(body: Uint8Array, contentType: string | null): DecodedEntry[] {
-  const entries = decodeIngestBatch(body, contentType);
-  if (!entries || entries.some((e) => !e.ok && !e.traceId)) {
+/**
+ * The request's items and the sink's reported drops, or a 400 when the body is not a batch
+ * naming each of its traces.
+ */
+function readBatch(
+  body: Uint8Array,
+  contentType: string | null,
+): { entries: DecodedEntry[]; dropped: SinkDrops } {
+  const batch = decodeIngestRequest(body, contentType);
+  if (!batch || batch.entries.some((e) => !e.ok && !e.traceId)) {
     throw new Refused(
       "not_a_batch",
       new DashboardError(
@@ -104,7 +124,7 @@ function readBatch(body: Uint8Array, contentType: string | null): DecodedEntry[]
       ),
     );
   }
-  return entries;
+  return batch;
 }
 
 /**
@@ -175,7 +195,7 @@ async function store(
   }
   return storeRows(
     c.env.DB,
-    accepted.map((v) => rowFromHead(v.head, v.key)),
+    accepted.map((v) => rowFromHead(v.head, v.key, v.origin)),
     { now: options.now, workspace: options.workspace },
   );
 }
@@ -300,9 +320,9 @@ async function ingest(c: Context<AppEnv>, clock: Clock): Promise<Response> {
     }
     const bucket = traceBucket(c);
     const body = await readLimited(c.req.raw, INGEST_LIMITS.maxBodyBytes);
-    const verdicts = readBatch(body, c.req.header("content-type") ?? null).map((e) =>
-      verify(e, owner.app),
-    );
+    const keys = registeredKeys(c.env.FLUX_ORIGIN_KEYS);
+    const batch = readBatch(body, c.req.header("content-type") ?? null);
+    const verdicts = await Promise.all(batch.entries.map((e) => verify(e, owner.app, keys)));
     const denied = verdicts.filter((v) => !v.ok && v.reason === "app_mismatch");
     if (denied.length) {
       await auditBurst(
@@ -323,6 +343,10 @@ async function ingest(c: Context<AppEnv>, clock: Clock): Promise<Response> {
         v.ok && !seen.has(v.traceId) && (seen.add(v.traceId), true),
     );
     const fresh = await store(c, bucket, accepted, { now, workspace: owner.ws });
+    // Counts only; a database without the table yet never costs the traces their delivery.
+    await recordSinkDrops(c.env.DB, owner.app, batch.dropped, now).catch(() => {
+      console.error("fluxrun-dashboard: could not record the sink's drop counts");
+    });
     const results = verdicts.map((v): IngestResult => {
       if (!v.ok) return { traceId: v.traceId, status: "rejected", reason: v.reason };
       return { traceId: v.traceId, status: fresh.delete(v.traceId) ? "stored" : "duplicate" };

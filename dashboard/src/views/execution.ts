@@ -145,12 +145,14 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
       <span class="oc-${r.outcome}" id="outcome">${r.outcome}</span>
       ${r.errorClass ? h`<span class="mono oc-exception">${r.errorClass}</span>` : null}
       ${r.truncated ? h`<span class="tag w">truncated trace</span>` : null}
+      ${r.origin === "verified" ? null : h`<span class="tag w" id="origin-unverified" title="No registered key checked this trace's signature: it may not come from the app">unverified origin</span>`}
     </div>
     <dl class="kv" style="margin-top:12px">
       <dt>App</dt><dd>${r.app}</dd>
       <dt>Started</dt><dd class="mono">${formatTime(r.start)} UTC</dd>
       <dt>Duration</dt><dd>${formatMs(r.durationMs)}</dd>
       <dt>Events</dt><dd>${r.events}${head ? h` · ${Object.entries(head.summary.eventCounts).map(([k, n]) => h`<span class="tag">${k} ${n}</span>`)}` : null}</dd>
+      <dt>Origin</dt><dd id="origin">${r.origin === "verified" ? h`verified: signed by the app${head?.signer ? h` (key ${head.signer.slice(0, 16)}…)` : null}` : h`unverified: ${head && !head.signer ? "the trace is unsigned" : "no verification key registered for this app (FLUX_ORIGIN_KEYS)"}`}</dd>
       <dt>Trace</dt><dd class="mono small">${r.traceId} · format v${r.version || "?"} · ${r.runtime || "?"}${head ? h` · sealed to key ${head.recipient.kid.slice(0, 16)}…` : null}</dd>
       ${head && (head.stats.droppedEvents || head.stats.truncatedPayloads) ? h`<dt>Budget</dt><dd class="oc-error">${head.stats.droppedEvents} events dropped · ${head.stats.truncatedPayloads} payloads cut by the size budget</dd>` : null}
     </dl>

@@ -9,7 +9,7 @@ import { appPrefix, indexedSummary, parseTraceKey, tracePrefix } from "fluxrun/c
 import { readTrace } from "fluxrun/trace";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateTraceKeys } from "fluxrun/trace";
+import { generateSigningKeys, generateTraceKeys } from "fluxrun/trace";
 import { createWorkspace } from "../../src/db/workspaces.js";
 import { appPrefixes, sweep } from "../../src/indexer/sweep.js";
 import { T0 } from "../_helpers.js";
@@ -22,12 +22,14 @@ let mf: Miniflare;
 let db: D1Database;
 let bucket: R2Bucket;
 let stored: { key: string; bytes: Uint8Array }[];
+const signing = await generateSigningKeys();
 
 beforeAll(async () => {
   const keys = await generateTraceKeys();
   const vars = (app: string) => ({
     FLUX_APP: app,
     FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+    FLUX_SIGNING_KEY: JSON.stringify(signing.signingJwk),
   });
   mf = new Miniflare({
     workers: [
@@ -106,6 +108,18 @@ describe("R2 sink → indexer", () => {
     }
     const again = await sweep(db, bucket, { now: T0, defaultWorkspace: "acme", maxReads: 0 });
     expect(again).toMatchObject({ inserted: 0, skipped: 0 });
+  });
+
+  it("verifies every trace the recorders signed, reading each (metadata is not authenticated)", async () => {
+    await db.prepare("DELETE FROM executions").run();
+    await db.prepare("DELETE FROM ingest_cursor").run();
+    const originKeys = { [APPS.shop]: signing.verifyJwk, [APPS.billing]: signing.verifyJwk };
+    const result = await sweep(db, bucket, { now: T0, defaultWorkspace: "acme", originKeys });
+    expect(result).toMatchObject({ inserted: stored.length, skipped: 0 });
+    const origins = await db
+      .prepare("SELECT origin, count(*) AS n FROM executions GROUP BY origin")
+      .all<{ origin: string; n: number }>();
+    expect(origins.results).toEqual([{ origin: "verified", n: stored.length }]);
   });
 
   it("finds each object from its app and id, as the agent looks it up", async () => {

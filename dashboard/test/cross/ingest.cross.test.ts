@@ -160,7 +160,7 @@ describe("httpSink → dashboard /v1/ingest", () => {
       batches: 5,
       failed: 0,
       rejected: 0,
-      dropped: 0,
+      dropped: {},
       queued: 0,
     });
     const ids = sent.map((t) => t.summary.traceId);
@@ -207,6 +207,26 @@ describe("httpSink → dashboard /v1/ingest", () => {
     expect(err.message).toContain("(app_mismatch)");
     expect(s.stats()).toMatchObject({ sent: 1, rejected: 1 });
     expect(await indexedCount([good!.summary.traceId, foreign!.summary.traceId])).toBe(1);
+  });
+
+  it("stores the drop counts a sink reports with its next accepted batch, once", async () => {
+    const [lost, kept, later] = await traces(3);
+    const s = httpSink({ url: proxy.url, token, retries: 0, lingerMs: 0, sleep: async () => {} });
+    proxy.plan(["refuse"]);
+    const err = await s.write(lost!).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain("status 503");
+    expect(s.stats().dropped).toEqual({ unreachable: 1 });
+    await s.write(kept!);
+    await s.write(later!);
+    const rows = await db
+      .prepare("SELECT reason, count FROM sink_drops WHERE app = ?")
+      .bind("shop-api")
+      .all<{ reason: string; count: number }>();
+    expect(rows.results).toEqual([{ reason: "unreachable", count: 1 }]);
+    expect(await indexedCount([kept!.summary.traceId, later!.summary.traceId])).toBe(2);
   });
 
   it("gives up at once on a refused token, without retrying, and never prints it", async () => {

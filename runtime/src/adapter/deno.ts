@@ -25,6 +25,8 @@ export type {
 } from "./_handler.js";
 export { fsSink, type FsSinkOptions } from "../sink/fs.js";
 export { httpSink, type HttpSink, type HttpSinkOptions, type HttpSinkStats } from "../sink/http.js";
+export { fsSpool, type FsSpoolOptions } from "../sink/fs-spool.js";
+export type { TraceSpool, SpoolAdmission } from "../sink/_spool.js";
 export { fluxHost } from "../boundaries/host.js";
 export { fluxENV } from "../boundaries/env.js";
 export { fluxStats } from "../internal/recorder.js";

@@ -18,6 +18,7 @@ import { currentSession, runInSession, type Session } from "../internal/session.
 import { resolveOptions, type FluxOptions, type ResolvedOptions } from "../options.js";
 import type { ReplayEnvelope } from "../replay/envelope.js";
 import { executeReplay, type ReplayInvocation } from "../replay/execute.js";
+import { drainQueueBatch } from "../sink/queue-spool.js";
 import { r2Sink } from "../sink/r2.js";
 import type { HandlerKind } from "../trace/schema.js";
 import {
@@ -425,9 +426,27 @@ function wrapObject<H extends object>(handler: H, resolved: ResolvedOptions): H 
     }
     return execution("fetch", real as AnyFunction)(request, env, ctx);
   };
+  // A queue batch of FluxRun's own spooled traces (httpSink's queueSpool) is drained to ingest,
+  // never recorded; any other batch is the app's.
+  const spoolSink = resolved.options.sink;
+  const drains =
+    typeof (spoolSink as { redeliver?: unknown } | undefined)?.redeliver === "function";
+  const queue = (batch: MessageBatch, env: Env, ctx: ExecutionContext): unknown => {
+    const real = Reflect.get(handler, "queue") as unknown;
+    return drainQueueBatch(batch, spoolSink).then((drained) => {
+      if (drained) return undefined;
+      if (typeof real !== "function") {
+        throw new TypeError("Handler does not export a queue() function.");
+      }
+      return execution("queue", real as AnyFunction)(batch, env, ctx);
+    });
+  };
   return new Proxy(handler, {
     get(target, prop, receiver) {
       if (prop === "fetch") return fetch;
+      if (prop === "queue" && (drains || typeof Reflect.get(target, prop) === "function")) {
+        return queue;
+      }
       const value = Reflect.get(target, prop, receiver) as unknown;
       if (typeof value !== "function" || !OBJECT_HANDLERS.includes(prop as HandlerKind)) {
         return value;
@@ -439,7 +458,8 @@ function wrapObject<H extends object>(handler: H, resolved: ResolvedOptions): H 
       }
       return w;
     },
-    has: (target, prop) => prop === "fetch" || Reflect.has(target, prop),
+    has: (target, prop) =>
+      prop === "fetch" || (prop === "queue" && drains) || Reflect.has(target, prop),
   });
 }
 

@@ -4,10 +4,11 @@
  * are worth a retry.
  */
 import { describe, expect, it } from "vitest";
-import { encodeCbor } from "../trace/_cbor.js";
+import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
 import type { TraceSummary } from "../trace/schema.js";
 import {
   decodeIngestBatch,
+  decodeIngestRequest,
   encodeIngestBatch,
   INGEST_LIMITS,
   retryableStatus,
@@ -32,6 +33,11 @@ function item(n: number): IngestItem {
   };
   const bytes = Uint8Array.from({ length: 300 + n }, (_, i) => (i * 31 + n) & 0xff);
   return { key: traceKey(summary), bytes, summary };
+}
+
+/** The body as data, whichever encoding it is in. */
+function asData(body: Uint8Array | string): unknown {
+  return typeof body === "string" ? JSON.parse(body) : decodeCbor(body);
 }
 
 describe("ingest batches", () => {
@@ -71,6 +77,35 @@ describe("ingest batches", () => {
   ];
   it.each(NOT_A_BATCH)("refuses %s", (_name, body, type) => {
     expect(decodeIngestBatch(body, type)).toBeNull();
+  });
+
+  it.each(["cbor", "json"] as const)(
+    "carries the sink's drops by reason in an envelope, only when any (%s)",
+    (encoding) => {
+      const items = [item(1)];
+      const bytes = (b: Uint8Array | string) =>
+        typeof b === "string" ? new TextEncoder().encode(b) : b;
+      const bare = encodeIngestBatch(items, encoding, { dropped: { timeout: 0 } });
+      expect(Array.isArray(asData(bare.body))).toBe(true);
+      const env = encodeIngestBatch(items, encoding, { dropped: { timeout: 3, spool_full: 2 } });
+      expect(decodeIngestRequest(bytes(env.body), env.contentType)).toEqual({
+        entries: [{ ok: true, item: item(1) }],
+        dropped: { timeout: 3, spool_full: 2 },
+      });
+      expect(decodeIngestBatch(bytes(env.body), env.contentType)).toEqual([
+        { ok: true, item: item(1) },
+      ]);
+    },
+  );
+
+  it("never refuses traces over a bad drop count: the counts are left out", () => {
+    for (const dropped of [{ timeout: -1 }, { nonsense: 4 }, "many", { overflow: 1.5 }]) {
+      const body = encodeCbor({ items: [item(2)], dropped });
+      expect(decodeIngestRequest(body, "application/cbor")).toEqual({
+        entries: [{ ok: true, item: item(2) }],
+        dropped: {},
+      });
+    }
   });
 
   it("retries 408, 429 and 5xx only", () => {

@@ -15,6 +15,10 @@
  * - Errors: 401/403 (token), 400 (the body is not a batch), 413 and other 4xx refuse the whole
  *   batch and are not retried; 408, 429, 5xx and network errors are retried (`Retry-After`
  *   seconds honoured). A sink never re-sends a trace id after a success.
+ * - Loss: a sink that dropped traces since its last acknowledged batch sends the envelope
+ *   `{ items, dropped: { <reason>: count } }` ({@link IngestEnvelope}) instead of the bare array,
+ *   counts by {@link SINK_DROP_REASONS}; a 2xx answer acknowledges them (they are not sent again).
+ *   A dashboard reads either form with {@link decodeIngestRequest}.
  * @module
  */
 import * as z from "zod/mini";
@@ -74,10 +78,38 @@ export const INGEST_REJECT_REASONS = [
   "app_mismatch",
   /** The sent key is not the trace's key. */
   "key_mismatch",
+  /** The app signs its traces (a key is registered) and this one is unsigned. */
+  "unsigned",
+  /** The trace's signature does not verify, or is by a key not registered for the app. */
+  "forged",
   /** The sent summary is not the trace's own. */
   "summary_mismatch",
 ] as const;
 export type IngestRejectReason = (typeof INGEST_REJECT_REASONS)[number];
+
+/** Why a sink finally gave a trace up (counted, never silent). */
+export const SINK_DROP_REASONS = [
+  /** The store (an R2 put, an ingest request) did not answer in time on every attempt. */
+  "timeout",
+  /** The store failed on every attempt (an R2 error, the ingest endpoint down, no spool). */
+  "unreachable",
+  /** The ingest endpoint refused the trace (4xx, or `rejected` in its results). */
+  "rejected",
+  /** The sink's memory queue was full and it has no spool. */
+  "overflow",
+  /** The spool was full. */
+  "spool_full",
+  /** The trace is larger than the spool takes (a Queue message is at most 128 KB). */
+  "too_large",
+] as const;
+export type SinkDropReason = (typeof SINK_DROP_REASONS)[number];
+
+/** Traces dropped, by reason (reasons with no drop are left out). */
+export const SinkDrops = z.partialRecord(
+  z.enum(SINK_DROP_REASONS),
+  z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER)),
+);
+export type SinkDrops = z.infer<typeof SinkDrops>;
 
 export const IngestResult = z.object({
   traceId: z.string().check(z.maxLength(64)),
@@ -90,24 +122,60 @@ export const IngestResponse = z.object({ results: z.array(IngestResult) });
 export type IngestResponse = z.infer<typeof IngestResponse>;
 
 /**
- * The body and content type of a batch.
+ * A trace kept in an HTTP sink's spool while ingest is unreachable: a file of the disk spool, or
+ * the body of a Queue message (the `fluxrun` marker tells a queue handler FluxRun's own messages
+ * from the app's). Sent to ingest again as an {@link IngestItem}.
+ */
+export const SpooledTrace = z.object({
+  fluxrun: z.literal("spool/1"),
+  ...IngestItem.shape,
+});
+export type SpooledTrace = z.infer<typeof SpooledTrace>;
+
+/** The batch with the sink's loss since its last acknowledged batch (sent only when any). */
+export interface IngestEnvelope {
+  items: IngestItem[];
+  dropped: SinkDrops;
+}
+
+/** Drops worth sending: positive counts of known reasons only. */
+function someDrops(dropped: SinkDrops | undefined): SinkDrops | undefined {
+  if (!dropped) return undefined;
+  const out: SinkDrops = {};
+  for (const reason of SINK_DROP_REASONS) {
+    const n = dropped[reason];
+    if (n !== undefined && n > 0) out[reason] = n;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * The body and content type of a batch: the bare array, or the {@link IngestEnvelope} when
+ * `dropped` counts anything.
  *
  * @example
  * ```ts
- * const { body, contentType } = encodeIngestBatch(items, "cbor");
+ * const { body, contentType } = encodeIngestBatch(items, "cbor", { dropped: { timeout: 2 } });
  * ```
  */
 export function encodeIngestBatch(
   items: readonly IngestItem[],
   encoding: IngestEncoding,
+  options: { dropped?: SinkDrops } = {},
 ): { body: Uint8Array | string; contentType: string } {
   const plain = items.map(({ key, bytes, summary }) => ({ key, bytes, summary }));
-  return encoding === "cbor"
-    ? { body: encodeCbor(plain), contentType: INGEST_ENCODINGS.cbor }
-    : {
-        body: JSON.stringify(plain.map((item) => z.encode(JsonIngestItem, item))),
-        contentType: INGEST_ENCODINGS.json,
-      };
+  const dropped = someDrops(options.dropped);
+  if (encoding === "cbor") {
+    return {
+      body: encodeCbor(dropped ? { items: plain, dropped } : plain),
+      contentType: INGEST_ENCODINGS.cbor,
+    };
+  }
+  const json = plain.map((item) => z.encode(JsonIngestItem, item));
+  return {
+    body: JSON.stringify(dropped ? { items: json, dropped } : json),
+    contentType: INGEST_ENCODINGS.json,
+  };
 }
 
 /** A batch as received: each entry an item, or the trace id it names (null: none) and why not. */
@@ -129,6 +197,24 @@ export function decodeIngestBatch(
   body: Uint8Array,
   contentType: string | null,
 ): DecodedEntry[] | null {
+  return decodeIngestRequest(body, contentType)?.entries ?? null;
+}
+
+/**
+ * Reads a request body (the bare array or the {@link IngestEnvelope}) into its entries and the
+ * sink's reported drops (`{}` when none, or when the counts do not match {@link SinkDrops}: a
+ * bad count never refuses the traces). Null when the body is not a batch at all.
+ *
+ * @example
+ * ```ts
+ * const req = decodeIngestRequest(body, contentType);
+ * if (req) recordLoss(app, req.dropped);
+ * ```
+ */
+export function decodeIngestRequest(
+  body: Uint8Array,
+  contentType: string | null,
+): { entries: DecodedEntry[]; dropped: SinkDrops } | null {
   const json = (contentType ?? "").toLowerCase().startsWith(INGEST_ENCODINGS.json);
   let raw: unknown;
   try {
@@ -141,8 +227,14 @@ export function decodeIngestBatch(
   } catch {
     return null;
   }
+  let dropped: SinkDrops = {};
+  if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) {
+    const envelope = raw as { items?: unknown; dropped?: unknown };
+    dropped = someDrops(SinkDrops.safeParse(envelope.dropped).data) ?? {};
+    raw = envelope.items;
+  }
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > INGEST_LIMITS.maxItems) return null;
-  return raw.map((entry: unknown): DecodedEntry => {
+  const entries = raw.map((entry: unknown): DecodedEntry => {
     const parsed = json
       ? z.safeDecode(JsonIngestItem, entry as never)
       : IngestItem.safeParse(entry);
@@ -154,6 +246,7 @@ export function decodeIngestBatch(
       reason: "schema",
     };
   });
+  return { entries, dropped };
 }
 
 /**

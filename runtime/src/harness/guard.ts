@@ -17,11 +17,12 @@ import type { ReplayPolicy } from "../replay/policy.js";
 import { ENVELOPE_LIMITS } from "../replay/envelope.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";
 import { checkFirst } from "../trace/_check.js";
-import { redactionToken, type PrivateJwk } from "../trace/keys.js";
+import type { PrivateJwk } from "../trace/keys.js";
 import { loadPrivateKey } from "../trace/key-file.js";
 import { openTrace, readTrace, type OriginKeys, type PlainTrace } from "../trace/seal.js";
 import { TraceHead } from "../trace/schema.js";
 import { bindingNotes, configBlockers, readWorkerConfig, type WorkerConfig } from "./config.js";
+import { redactTrace } from "./_redact.js";
 import { Replayer } from "./replay.js";
 import { scanWorker } from "./scan.js";
 
@@ -110,16 +111,7 @@ export async function runGuard(options: {
     ...(options.env ? { env: options.env } : {}),
   });
   try {
-    // A redacted fixture holds tokens where masked values were: compare those headers by name only.
-    const policy: ReplayPolicy = redacted
-      ? {
-          ...replayer.policy,
-          ignore: {
-            ...replayer.policy.ignore,
-            headers: [...replayer.policy.ignore.headers, ...trace.head.masks.headers],
-          },
-        }
-      : replayer.policy;
+    const policy = redacted ? redactedPolicy(replayer.policy, trace) : replayer.policy;
     const report = await replayer.replayOpened(trace, policy);
     return {
       blocked: report.divergences.filter((d) => BLOCKING_CODES.has(d.code)),
@@ -132,43 +124,12 @@ export async function runGuard(options: {
   }
 }
 
-/** Env names that hold secrets when read as plain vars (fluxENV reads are always redacted). */
-const SECRET_NAME = /key|secret|token|passw|auth|credential|private|session|cookie/i;
-
-/**
- * The trace with masked header values, fluxENV values and secret-looking env vars replaced by
- * redaction tokens.
- */
-async function redact(trace: PlainTrace & { dataKey: Uint8Array }): Promise<PlainTrace> {
-  const masked = new Set(trace.head.masks.headers);
-  const redactHeaders = async (headers: unknown) => {
-    if (!Array.isArray(headers)) return headers;
-    return Promise.all(
-      (headers as [string, string][]).map(async ([n, v]) =>
-        masked.has(n.toLowerCase()) ? [n, await redactionToken(trace.dataKey, n, v)] : [n, v],
-      ),
-    );
+/** A redacted fixture holds tokens where masked values were: those headers compare by name only. */
+function redactedPolicy(policy: ReplayPolicy, trace: PlainTrace): ReplayPolicy {
+  return {
+    ...policy,
+    ignore: { ...policy.ignore, headers: [...policy.ignore.headers, ...trace.head.masks.headers] },
   };
-  const payloads = await Promise.all(
-    trace.payloads.map(async (p, i) => {
-      const event = trace.head.events[i];
-      if (!event || p === null || typeof p !== "object") {
-        const secret =
-          event?.kind === "env" && (event.op === "get" || SECRET_NAME.test(event.target));
-        return secret && typeof p === "string" ? redactionToken(trace.dataKey, event.target, p) : p;
-      }
-      const copy = structuredClone(p) as Record<string, Record<string, unknown> | unknown>;
-      for (const part of [copy, copy.request, copy.result]) {
-        if (part && typeof part === "object" && "headers" in part) {
-          (part as { headers: unknown }).headers = await redactHeaders(
-            (part as { headers: unknown }).headers,
-          );
-        }
-      }
-      return copy;
-    }),
-  );
-  return { head: trace.head, payloads };
 }
 
 /** A path relative to the guard's folder, as a `new URL(…, import.meta.url)` argument. */
@@ -192,7 +153,7 @@ function testSource(args: {
   redacted: boolean;
 }): string {
   const keyNote = args.redacted
-    ? "// The fixture is redacted and unsealed: masked header values and env values are tokens,\n// compared by name only. No key is needed."
+    ? "// The fixture is redacted and unsealed: every secret value (secret env values, masked headers\n// and fields, credential query parameters) is a REDACTED_… token wherever it appeared, and\n// replays as that token. Masked headers are compared by name only. No key is needed."
     : "// The fixture is sealed. The test opens it with $FLUX_PRIVATE_KEY (the private JWK JSON) or\n// $FLUX_PRIVATE_KEY_FILE; in CI, provide one from a secret. Never commit the private key.";
   const extra = [
     args.entry ? `    entry: new URL(${JSON.stringify(args.entry)}, import.meta.url),\n` : "",
@@ -336,26 +297,26 @@ export async function generateGuard(traceFile: string, options: GuardOptions): P
     );
   }
   const opened = await openTrace(bytes, options.key, { origin: options.origin ?? {} });
+  // A redacted fixture replays with its tokens for the secrets: the guard expects what that
+  // replay gives, and it must block nothing either.
+  const plain = options.redacted ? await redactTrace(opened) : undefined;
   const replayer = await Replayer.start({ config });
   let report: ReplayReport;
   try {
     report = await replayer.replayOpened(opened);
+    refuseBlocked(report, "");
+    if (plain) {
+      report = await replayer.replayOpened(plain, redactedPolicy(replayer.policy, plain));
+      refuseBlocked(report, " (redacted)");
+    }
   } finally {
     await replayer.dispose();
-  }
-  const blocked = report.divergences.filter((d) => BLOCKING_CODES.has(d.code));
-  if (blocked.length) {
-    throw new FluxError(
-      "ERR_REPLAY_DIVERGED",
-      `Refusing to write a guard: replay against the current code blocked ${blocked.map((d) => `${d.code} ${d.op} ${d.target}`).join("; ")}`,
-    );
   }
   const out = resolve(cwd, options.out);
   await mkdir(out, { recursive: true });
   const short = head.id.slice(0, 12);
   const fixture = options.redacted ? `${short}.fixture.cbor` : `${short}.cbor`;
-  if (options.redacted) {
-    const plain = await redact(opened);
+  if (plain) {
     await writeFile(
       join(out, fixture),
       encodeCbor({
@@ -386,6 +347,16 @@ export async function generateGuard(traceFile: string, options: GuardOptions): P
   });
   await writeFile(test, await formatLikeProject(test, source));
   return { test, fixture: join(out, fixture), vitestConfig, command, preflight: pre, report };
+}
+
+function refuseBlocked(report: ReplayReport, which: string): void {
+  const blocked = report.divergences.filter((d) => BLOCKING_CODES.has(d.code));
+  if (blocked.length) {
+    throw new FluxError(
+      "ERR_REPLAY_DIVERGED",
+      `Refusing to write a guard: replay${which} against the current code blocked ${blocked.map((d) => `${d.code} ${d.op} ${d.target}`).join("; ")}`,
+    );
+  }
 }
 
 /** True when the config's own `main` is not the entry replay used (it came from `--entry`). */

@@ -5,7 +5,8 @@
  */
 import { FluxError, isFluxError } from "../errors.js";
 import type { ResolvedOptions } from "../options.js";
-import { traceKey, type TraceSink } from "../sink/_sink.js";
+import type { SinkDrops } from "../contract/ingest.js";
+import { countDrop, dropReasonOf, traceKey, type TraceSink } from "../sink/_sink.js";
 import { sealV2 } from "../trace/_writer.js";
 import { encodeCbor } from "../trace/_cbor.js";
 import { CborWriter } from "../trace/_encode.js";
@@ -23,14 +24,25 @@ export interface FluxStats {
   recorded: number;
   stored: number;
   sampledOut: number;
+  /** Traces lost: not stored (a configuration error, a sink that gave up). */
   failed: number;
+  /** Of `failed`, the traces a sink gave up on, by reason (`timeout`, `spool_full`...). */
+  dropped: SinkDrops;
   lastErrorCode: string | null;
 }
 
-const stats: FluxStats = { recorded: 0, stored: 0, sampledOut: 0, failed: 0, lastErrorCode: null };
+const stats: FluxStats = {
+  recorded: 0,
+  stored: 0,
+  sampledOut: 0,
+  failed: 0,
+  dropped: {},
+  lastErrorCode: null,
+};
 
 /**
- * This isolate's recorder counters: traces recorded, stored, sampled out, failed to store.
+ * This isolate's recorder counters: traces recorded, stored, sampled out, failed to store (and
+ * why a sink dropped them). A trace handed to a sink is counted once its write settles.
  *
  * @example
  * ```ts
@@ -38,7 +50,7 @@ const stats: FluxStats = { recorded: 0, stored: 0, sampledOut: 0, failed: 0, las
  * ```
  */
 export function fluxStats(): Readonly<FluxStats> {
-  return { ...stats };
+  return { ...stats, dropped: { ...stats.dropped } };
 }
 
 /** What started an execution, and how its input and result become trace events. */
@@ -291,6 +303,7 @@ export function finishRecording(
 ): Promise<void> {
   return runInSession(undefined, async () => {
     stats.recorded++;
+    let writing = false;
     try {
       await rec.session.settle();
       const target = store();
@@ -332,6 +345,7 @@ export function finishRecording(
       };
       const signer = target.signingKey ? await loadSigner(target.signingKey) : undefined;
       const bytes = await sealV2(head, payloadBytes, target.publicKey, { now: now(), signer });
+      writing = true;
       await target.sink.write({ key: traceKey(summary), bytes, summary });
       stats.stored++;
     } catch (cause) {
@@ -340,6 +354,7 @@ export function finishRecording(
         ? cause
         : new FluxError("ERR_SINK_WRITE", "Could not store the trace", { cause });
       stats.lastErrorCode = err.code;
+      if (writing) countDrop(stats.dropped, dropReasonOf(cause));
       const reason = cause instanceof Error && !isFluxError(cause) ? ` (${cause.name})` : "";
       consoleMethods.warn(
         `[fluxrun] ${err.code}: ${err.message}${reason}; ${stats.failed} trace(s) lost in this isolate. The response was not affected.`,

@@ -6,23 +6,8 @@
  */
 import { FluxError } from "../errors.js";
 import { newTraceId } from "../internal/originals.js";
+import { loadFs } from "./_fs.js";
 import type { SealedTrace, TraceSink } from "./_sink.js";
-
-/** The part of `node:fs/promises` this sink uses (the core has no Node types). */
-interface FsPromises {
-  mkdir(path: string, options: { recursive: true }): Promise<unknown>;
-  writeFile(path: string, data: Uint8Array, options: { mode: number }): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  rm(path: string, options: { force: true }): Promise<void>;
-}
-
-// A specifier in a variable: bundlers leave it alone, and TypeScript needs no Node types for it.
-const FS_MODULE = "node:fs/promises";
-let fsModule: Promise<FsPromises> | undefined;
-function loadFs(): Promise<FsPromises> {
-  fsModule ??= import(FS_MODULE) as Promise<FsPromises>;
-  return fsModule;
-}
 
 export interface FsSinkOptions {
   /** File mode of each trace file. Default `0o600`: traces are sealed, but still private. */

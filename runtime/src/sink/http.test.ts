@@ -2,12 +2,17 @@
  * httpSink: the ingest body contract, batching, retries with backoff (time frozen: `sleep` is
  * injected and only records delays), idempotency by trace id, bounded memory, and hostile options.
  */
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isFluxError } from "../errors.js";
 import { decodeCbor } from "../trace/_cbor.js";
 import type { TraceSummary } from "../trace/schema.js";
 import { traceKey, type SealedTrace } from "./_sink.js";
+import { fsSpool } from "./fs-spool.js";
 import { httpSink, type HttpSinkOptions } from "./http.js";
+import { drainQueueBatch } from "./queue-spool.js";
 
 const TOKEN = "ingest-token-do-not-print";
 
@@ -190,7 +195,7 @@ describe("httpSink", () => {
     const s = sink({ ...e.options, maxQueue: 3, batchSize: 3 });
     const writes = [1, 2, 3, 4, 5].map((n) => s.write(trace(n)));
     const settled = Promise.allSettled(writes);
-    expect(s.stats()).toMatchObject({ queued: 3, dropped: 2 });
+    expect(s.stats()).toMatchObject({ queued: 3, dropped: { overflow: 2 } });
     release();
     const results = await settled;
     expect(results.map((r) => r.status)).toEqual([
@@ -201,7 +206,7 @@ describe("httpSink", () => {
       "rejected",
     ]);
     expect((results[3] as PromiseRejectedResult).reason.message).toMatch(/queue is full/);
-    expect(s.stats()).toMatchObject({ queued: 0, sent: 3, dropped: 2 });
+    expect(s.stats()).toMatchObject({ queued: 0, sent: 3, dropped: { overflow: 2 } });
   });
 
   it("waits `lingerMs` for a batch to fill, unless flushed", async () => {
@@ -236,5 +241,136 @@ describe("httpSink", () => {
   it("allows plain http on loopback only, and keeps a base path", () => {
     expect(() => sink({ url: "http://127.0.0.1:8788" })).not.toThrow();
     expect(() => sink({ url: "http://localhost:8788/flux/" })).not.toThrow();
+  });
+});
+
+/** A fresh spool directory (a real one: fsSpool is the part under test). */
+async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), "fluxrun-http-spool-"));
+  try {
+    return await run(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const down = () => Promise.reject(new TypeError("connection refused"));
+const up = () => new Response(null);
+
+describe("httpSink with a spool", () => {
+  it("spools what the memory queue cannot hold and what ingest never took; drains it in order", () =>
+    withDir(async (dir) => {
+      let ok = false;
+      const e = endpoint([() => (ok ? up() : down())]);
+      const s = sink({ ...e.options, maxQueue: 2, batchSize: 2, retries: 1, spool: fsSpool(dir) });
+      await Promise.all([1, 2, 3, 4, 5].map((n) => s.write(trace(n))));
+      expect(s.stats()).toMatchObject({ spooled: 5, failed: 2, dropped: {}, sent: 0 });
+      expect((await readdir(dir)).filter((f) => f.endsWith(".spool"))).toHaveLength(5);
+      ok = true;
+      e.sent.length = 0;
+      await s.drain();
+      const ids = e.sent.flatMap((x) =>
+        (x.body as { summary: TraceSummary }[]).map((i) => i.summary.traceId),
+      );
+      expect(ids).toEqual([1, 2, 3, 4, 5].map((n) => trace(n).summary.traceId));
+      expect(s.stats()).toMatchObject({ drained: 5, sent: 5 });
+      expect(await readdir(dir)).toEqual([]);
+    }));
+
+  it("keeps a spool across restarts: a new sink drains what the last one left", () =>
+    withDir(async (dir) => {
+      const first = sink({ ...endpoint([down]).options, retries: 0, spool: fsSpool(dir) });
+      await Promise.all([1, 2, 3].map((n) => first.write(trace(n))));
+      const e = endpoint([up]);
+      const second = sink({ ...e.options, spool: fsSpool(dir) });
+      await second.write(trace(9));
+      await second.flush();
+      expect(second.stats()).toMatchObject({ sent: 4, drained: 3 });
+      expect(await readdir(dir)).toEqual([]);
+    }));
+
+  it("counts what a full spool refuses, reports it with the next accepted batch, once", () =>
+    withDir(async (dir) => {
+      let ok = false;
+      const e = endpoint([() => (ok ? up() : down())]);
+      const s = sink({ ...e.options, retries: 0, spool: fsSpool(dir, { maxTraces: 1 }) });
+      const results = await Promise.allSettled([1, 2, 3].map((n) => s.write(trace(n))));
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected"]);
+      const err = (results[1] as PromiseRejectedResult).reason as Error & { dropReason?: string };
+      expect(isFluxError(err) && err.code).toBe("ERR_SINK_WRITE");
+      expect(err.dropReason).toBe("spool_full");
+      expect(s.stats().dropped).toEqual({ spool_full: 2 });
+      ok = true;
+      e.sent.length = 0;
+      await s.write(trace(4));
+      await s.write(trace(5));
+      expect(e.sent[0]!.body).toMatchObject({ dropped: { spool_full: 2 } });
+      expect(e.sent.slice(1).every((x) => Array.isArray(x.body))).toBe(true);
+      expect(s.stats()).toMatchObject({ sent: 3, drained: 1 });
+    }));
+
+  it("counts refusals as dropped `rejected`, and drops without a spool by reason", async () => {
+    const refused = sink({ ...endpoint([() => new Response(null, { status: 400 })]).options });
+    await refused.write(trace(1)).catch(() => {});
+    expect(refused.stats().dropped).toEqual({ rejected: 1 });
+    const timeouts = sink({
+      ...endpoint([() => Promise.reject(new DOMException("slow", "TimeoutError"))]).options,
+      retries: 1,
+    });
+    await timeouts.write(trace(2)).catch(() => {});
+    expect(timeouts.stats().dropped).toEqual({ timeout: 1 });
+  });
+
+  it("sets aside a spool file it cannot read, and sends the rest", () =>
+    withDir(async (dir) => {
+      await writeFile(join(dir, "000000000000001-bad.spool"), new Uint8Array([0xff, 0x00]));
+      const e = endpoint([up]);
+      const s = sink({ ...e.options, spool: fsSpool(dir) });
+      await s.write(trace(1));
+      await s.drain();
+      expect(await readdir(dir)).toEqual(["000000000000001-bad.spool.unreadable"]);
+      expect(s.stats()).toMatchObject({ sent: 1 });
+    }));
+});
+
+describe("drainQueueBatch", () => {
+  const message = (body: unknown) => {
+    const m = {
+      body,
+      acked: false,
+      retried: false,
+      ack: () => (m.acked = true),
+      retry: () => (m.retried = true),
+    };
+    return m;
+  };
+  const spooled = (n: number) => ({ fluxrun: "spool/1", ...trace(n) });
+
+  it("acknowledges what ingest took or refused, and leaves the rest to the Queue", async () => {
+    const e = endpoint([
+      () =>
+        Response.json({
+          results: [
+            { traceId: trace(1).summary.traceId, status: "stored" },
+            { traceId: trace(2).summary.traceId, status: "rejected", reason: "schema" },
+          ],
+        }),
+      () => new Response(null, { status: 503 }),
+    ]);
+    const s = sink({ ...e.options, batchSize: 2 });
+    const batch = { messages: [message(spooled(1)), message(spooled(2)), message(spooled(3))] };
+    expect(await drainQueueBatch(batch, s)).toBe(true);
+    expect(batch.messages.map((m) => [m.acked, m.retried])).toEqual([
+      [true, false],
+      [true, false],
+      [false, true],
+    ]);
+    expect(s.stats()).toMatchObject({ drained: 1, dropped: { rejected: 1 } });
+  });
+
+  it("leaves a batch that is not FluxRun's alone to the app", async () => {
+    const batch = { messages: [message(spooled(1)), message({ order: 7 })] };
+    expect(await drainQueueBatch(batch, sink(endpoint().options))).toBe(false);
+    expect(batch.messages.some((m) => m.acked || m.retried)).toBe(false);
   });
 });

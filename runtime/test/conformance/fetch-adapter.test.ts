@@ -125,7 +125,7 @@ describe("httpSink with a live ingest server", () => {
     const fetchFn = withFlux(hello, { app: "ingest", sink, publicKey });
     await (await fetchFn(new Request("http://app.test/d"))).text();
     await flush();
-    expect(sink.stats()).toMatchObject({ sent: 1, failed: 0, dropped: 0 });
+    expect(sink.stats()).toMatchObject({ sent: 1, failed: 0, dropped: {} });
     const [item] = received[0]!.body as { key: string; bytes: Uint8Array; summary: unknown }[];
     expect(received[0]!.auth).toBe("Bearer t0ken");
     const { head } = readTrace(item!.bytes);

@@ -10,6 +10,7 @@ import type { Clock } from "../../deps.js";
 import { DashboardError } from "../../errors.js";
 import { appsOf } from "../../db/workspaces.js";
 import { appPrefixes, sweep } from "../../indexer/sweep.js";
+import { registeredKeys } from "../../indexer/origin.js";
 import { sweepSummary } from "../../views/admin.js";
 import { stateBox } from "../../views/layout.js";
 import { checkWorkspace, readBody, wantsJson } from "../_shared.js";
@@ -47,6 +48,7 @@ export function reindexRoutes(clock: Clock): Hono<AppEnv> {
       prefixes,
       rebuild: true,
       defaultWorkspace: c.env.FLUX_DEFAULT_WORKSPACE,
+      originKeys: registeredKeys(c.env.FLUX_ORIGIN_KEYS),
     });
     await c.var.audit("reindex", {
       target: ws,

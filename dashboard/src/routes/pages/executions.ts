@@ -26,6 +26,7 @@ import {
 import { facets, routesOf } from "../../db/rollups.js";
 import { guardCommand, guardFor } from "../../db/guards.js";
 import { sweep } from "../../indexer/sweep.js";
+import { registeredKeys } from "../../indexer/origin.js";
 import { h } from "../../views/html.js";
 import { stateBox } from "../../views/layout.js";
 import { listView, RANGES, type ListQuery } from "../../views/list.js";
@@ -82,6 +83,7 @@ async function devSweep(env: AppEnv["Bindings"], now: number): Promise<void> {
   await sweep(env.DB, env.FLUX_TRACES, {
     now,
     defaultWorkspace: env.FLUX_DEFAULT_WORKSPACE,
+    originKeys: registeredKeys(env.FLUX_ORIGIN_KEYS),
     maxPages: 5,
   });
 }

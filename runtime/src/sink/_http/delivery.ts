@@ -11,6 +11,7 @@ import {
   IngestResult,
   retryableStatus,
   type IngestEncoding,
+  type SinkDrops,
 } from "../../contract/ingest.js";
 import type { SealedTrace } from "../_sink.js";
 import { retryAfterMs } from "./retry.js";
@@ -27,7 +28,14 @@ export interface PreparedBatch {
 export type Attempt =
   | { kind: "answered"; status: number; results: Map<string, IngestResult> }
   | { kind: "refused"; status: number }
-  | { kind: "retry"; why: string; status: number | null; hintMs: number | undefined };
+  | {
+      kind: "retry";
+      why: string;
+      status: number | null;
+      hintMs: number | undefined;
+      /** The endpoint did not answer within the request timeout. */
+      timedOut: boolean;
+    };
 
 export class Delivery {
   readonly #endpoint: string;
@@ -50,9 +58,9 @@ export class Delivery {
     this.#send = options.send;
   }
 
-  /** The request for a batch (the ingest contract's body and headers). */
-  prepare(traces: readonly SealedTrace[]): PreparedBatch {
-    const { body, contentType } = encodeIngestBatch(traces, this.#encoding);
+  /** The request for a batch (the ingest contract's body and headers), with the drops to report. */
+  prepare(traces: readonly SealedTrace[], dropped: SinkDrops = {}): PreparedBatch {
+    const { body, contentType } = encodeIngestBatch(traces, this.#encoding, { dropped });
     return {
       body,
       headers: {
@@ -75,7 +83,14 @@ export class Delivery {
       });
     } catch (err) {
       const name = err instanceof Error ? err.name : "unknown";
-      return { kind: "retry", why: `a network error (${name})`, status: null, hintMs: undefined };
+      const timedOut = name === "TimeoutError" || name === "AbortError";
+      return {
+        kind: "retry",
+        why: timedOut ? "no answer in time" : `a network error (${name})`,
+        status: null,
+        hintMs: undefined,
+        timedOut,
+      };
     }
     if (res.ok) return { kind: "answered", status: res.status, results: await readResults(res) };
     await res.body?.cancel();
@@ -85,6 +100,7 @@ export class Delivery {
       why: `status ${res.status}`,
       status: res.status,
       hintMs: retryAfterMs(res.headers.get("retry-after")),
+      timedOut: false,
     };
   }
 }

@@ -4,7 +4,7 @@
  * settled when its trace is delivered, refused or given up on.
  * @module
  */
-import { FluxError } from "../../errors.js";
+import type { FluxError } from "../../errors.js";
 import type { SealedTrace } from "../_sink.js";
 
 /** Trace ids remembered after delivery, so a late repeat is not sent again. */
@@ -20,7 +20,7 @@ export interface Entry {
 }
 
 /** What {@link TraceQueue.add} did with a trace. */
-export type Admission = "queued" | "skipped" | "dropped";
+export type Admission = "queued" | "skipped" | "full";
 
 export class TraceQueue {
   readonly #entries: Entry[] = [];
@@ -32,27 +32,36 @@ export class TraceQueue {
     this.#maxQueue = options.maxQueue;
   }
 
+  /** Traces held at most. */
+  get capacity(): number {
+    return this.#maxQueue;
+  }
+
+  /** Traces not settled yet (waiting or in flight). */
+  get unsettled(): number {
+    return this.#pending.size;
+  }
+
   get size(): number {
     return this.#entries.length;
   }
 
+  /** Remembers an id delivered some other way (from the spool), so it is not sent again. */
+  delivered(id: string): void {
+    this.#delivered.add(id);
+    if (this.#delivered.size > REMEMBERED_IDS) {
+      const oldest = this.#delivered.values().next();
+      if (!oldest.done) this.#delivered.delete(oldest.value);
+    }
+  }
+
   /** Queues a trace unless its id is queued or delivered already, or the queue is full. */
-  add(trace: SealedTrace): { admission: Admission; done: Promise<void> } {
+  add(trace: SealedTrace): { admission: Admission; done?: Promise<void>; entry?: Entry } {
     const id = trace.summary.traceId;
     const queued = this.#pending.get(id);
     if (queued) return { admission: "skipped", done: queued.done };
     if (this.#delivered.has(id)) return { admission: "skipped", done: Promise.resolve() };
-    if (this.#entries.length >= this.#maxQueue) {
-      return {
-        admission: "dropped",
-        done: Promise.reject(
-          new FluxError(
-            "ERR_SINK_WRITE",
-            `The ingest queue is full (${this.#maxQueue} traces); the trace was dropped`,
-          ),
-        ),
-      };
-    }
+    if (this.#entries.length >= this.#maxQueue) return { admission: "full" };
     let resolve!: () => void;
     let reject!: (err: FluxError) => void;
     const done = new Promise<void>((res, rej) => {
@@ -62,7 +71,7 @@ export class TraceQueue {
     const entry: Entry = { trace, id, done, resolve, reject };
     this.#entries.push(entry);
     this.#pending.set(id, entry);
-    return { admission: "queued", done };
+    return { admission: "queued", done, entry };
   }
 
   /** The oldest entries: at most `size`, and over `maxBytes` only when one trace alone is. */
@@ -88,18 +97,21 @@ export class TraceQueue {
     return this.#pending.get(entry.id) === entry;
   }
 
-  /** Settles an entry: delivered (its id is remembered) or failed with `err`. */
-  settle(entry: Entry, err?: FluxError): void {
+  /**
+   * Settles an entry: delivered (its id is remembered), kept elsewhere (`kept`: resolved, the id
+   * not remembered) or failed with `err`.
+   */
+  settle(entry: Entry, err?: FluxError | "kept"): void {
     this.#pending.delete(entry.id);
+    if (err === "kept") {
+      entry.resolve();
+      return;
+    }
     if (err) {
       entry.reject(err);
       return;
     }
-    this.#delivered.add(entry.id);
-    if (this.#delivered.size > REMEMBERED_IDS) {
-      const oldest = this.#delivered.values().next();
-      if (!oldest.done) this.#delivered.delete(oldest.value);
-    }
+    this.delivered(entry.id);
     entry.resolve();
   }
 }

@@ -2,6 +2,7 @@
  * The HTTP sink's counters.
  * @module
  */
+import type { SinkDrops } from "../../contract/ingest.js";
 
 /** What the sink did so far. */
 export interface HttpSinkStats {
@@ -15,10 +16,14 @@ export interface HttpSinkStats {
   skipped: number;
   /** Traces the dashboard refused (4xx, or `rejected` in its results). */
   rejected: number;
-  /** Traces given up on after every retry. */
+  /** Traces not delivered after every retry (then spooled, or dropped). */
   failed: number;
-  /** Traces dropped because the queue was full. */
-  dropped: number;
+  /** Traces kept in the spool (ingest unreachable, or the memory queue full). */
+  spooled: number;
+  /** Spooled traces delivered later. */
+  drained: number;
+  /** Traces finally lost, by reason (`overflow`, `spool_full`, `rejected`, `timeout`...). */
+  dropped: SinkDrops;
   /** Retry attempts made. */
   retries: number;
   /** Requests answered 2xx. */
@@ -36,7 +41,9 @@ export function emptyStats(): HttpSinkStats {
     skipped: 0,
     rejected: 0,
     failed: 0,
-    dropped: 0,
+    spooled: 0,
+    drained: 0,
+    dropped: {},
     retries: 0,
     batches: 0,
     lastStatus: null,

@@ -38,7 +38,8 @@ async function readJsonArg(value, what) {
 /**
  * Starts the agent and the local app in one Miniflare. Resolves to `{ url, dispose }`.
  * The app's outbound network is refused; the agent reads traces from the local R2 state that
- * `wrangler dev` keeps (`persistTo`, default .wrangler/state).
+ * `wrangler dev` keeps (`persistTo`, default .wrangler/state). It serves the dashboard workspace(s)
+ * `workspaces` (FLUX_WORKSPACES; default `default`, the local dashboard's default workspace).
  */
 export async function startConnector(options = {}) {
   const host = options.host ?? "127.0.0.1";
@@ -91,6 +92,7 @@ export async function startConnector(options = {}) {
           FLUX_AGENT_ID: options.agentId ?? "fluxrun-local-agent",
           FLUX_ALLOWED_ORIGINS:
             options.allowedOrigins ?? "http://127.0.0.1:8789,http://localhost:8789",
+          FLUX_WORKSPACES: options.workspaces ?? "default",
           FLUX_ORIGIN_KEYS: JSON.stringify(origin),
         },
         r2Buckets: { FLUX_TRACES: options.bucket ?? "fluxrun-traces" },
@@ -131,7 +133,7 @@ export async function startConnector(options = {}) {
   return { url: url.toString(), refused: () => refused, dispose: () => mf.dispose() };
 }
 
-/** `fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key file] [--verify-key file] [--dashboard-jwks file]` */
+/** `fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key file] [--verify-key file] [--dashboard-jwks file] [--workspaces ws,...]` */
 export async function agentCommand(argv, io) {
   const { values } = parseArgs({
     args: argv,
@@ -144,6 +146,7 @@ export async function agentCommand(argv, io) {
       "dashboard-jwks": { type: "string" },
       "agent-id": { type: "string" },
       "allowed-origins": { type: "string" },
+      workspaces: { type: "string" },
       "persist-to": { type: "string" },
     },
   });
@@ -164,6 +167,7 @@ export async function agentCommand(argv, io) {
     ...(values["dashboard-jwks"] ? { dashboardJwks: values["dashboard-jwks"] } : {}),
     ...(values["agent-id"] ? { agentId: values["agent-id"] } : {}),
     ...(values["allowed-origins"] ? { allowedOrigins: values["allowed-origins"] } : {}),
+    ...(values.workspaces ? { workspaces: values.workspaces } : {}),
     ...(values["persist-to"] ? { persistTo: values["persist-to"] } : {}),
   });
   io.out(

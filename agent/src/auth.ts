@@ -145,6 +145,37 @@ export function checkBinding(claims: AgentTokenClaims, act: AgentAction, trace: 
     throw new AgentError("ERR_TOKEN_TRACE", "The token was issued for another trace");
 }
 
+/** The entries of FLUX_WORKSPACES: `ws` or `ws/app`, comma-separated. */
+export function servedWorkspaces(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((w) => w.trim())
+    .filter(Boolean);
+}
+
+/**
+ * The token's workspace (and app) must be one this agent serves: the agent's own configuration,
+ * not the dashboard's word, decides whose traces it opens.
+ *
+ * @example
+ * ```ts
+ * checkWorkspace(claims, env.FLUX_WORKSPACES); // "acme" serves every app of acme; "acme/shop-api" one
+ * ```
+ */
+export function checkWorkspace(claims: AgentTokenClaims, served: string | undefined): void {
+  const entries = servedWorkspaces(served);
+  if (!entries.length)
+    throw new AgentError(
+      "ERR_WORKSPACES_NOT_CONFIGURED",
+      "The agent has no FLUX_WORKSPACES: set the dashboard workspace(s) whose traces it serves",
+    );
+  if (!entries.includes(claims.ws) && !entries.includes(`${claims.ws}/${claims.app}`))
+    throw new AgentError(
+      "ERR_TOKEN_WORKSPACE",
+      "The token is for a workspace or app this agent does not serve (FLUX_WORKSPACES)",
+    );
+}
+
 /** A short SHA-256 of a token id, for the audit log (never the token itself). */
 export function jtiHash(jti: string): string {
   return bytesToHex(sha256(utf8ToBytes(jti)).subarray(0, 8));

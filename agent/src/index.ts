@@ -22,7 +22,14 @@ import { cors } from "hono/cors";
 import type { JWK } from "jose";
 import { preflight, replayThrough, TRACE_FORMAT_VERSION } from "./_fluxrun.js";
 import { audit, exportAudit, type AuditEntry } from "./audit.js";
-import { bearer, checkBinding, jtiHash, verifyToken } from "./auth.js";
+import {
+  bearer,
+  checkBinding,
+  checkWorkspace,
+  jtiHash,
+  servedWorkspaces,
+  verifyToken,
+} from "./auth.js";
 import { AgentError } from "./errors.js";
 import { findTrace, openStored, originKeys, privateKey, readStored } from "./traces.js";
 import { unlockFields } from "./unlock.js";
@@ -35,6 +42,8 @@ export interface AgentEnv {
   FLUX_DASHBOARD_JWKS?: string;
   FLUX_AGENT_ID?: string;
   FLUX_ALLOWED_ORIGINS?: string;
+  /** The workspaces (`ws`) or workspace apps (`ws/app`) whose tokens it accepts, comma-separated. */
+  FLUX_WORKSPACES?: string;
   FLUX_PUBLIC_KEY?: string;
   /** JSON: each app's public Ed25519 key its traces are signed with. */
   FLUX_ORIGIN_KEYS?: string;
@@ -141,6 +150,7 @@ async function authorized<B, R>(c: Ctx, action: Action<B, R>): Promise<Response>
     });
     jti = jtiHash(claims.jti);
     await consume(c.env, claims);
+    checkWorkspace(claims, c.env.FLUX_WORKSPACES);
     body = await action.readBody(c);
     checkBinding(claims, action.act, action.trace(body));
     if (claims.fields) {
@@ -270,6 +280,7 @@ async function health(env: AgentEnv): Promise<HealthResponse> {
     versions: { agent: AGENT_VERSION, trace: TRACE_FORMAT_VERSION },
     key: { loaded: false, kid: null, matchesPublicKey: null },
     signingKey: { loaded: false },
+    workspaces: servedWorkspaces(env.FLUX_WORKSPACES),
     issuer: { configured: false, kids: [] },
     bucket: { bound: !!env.FLUX_TRACES, reachable: false },
     replayBinding: { bound: !!env.APP },
@@ -332,6 +343,10 @@ async function health(env: AgentEnv): Promise<HealthResponse> {
   if (!result.allowedOrigins.length)
     problems.push("Set FLUX_ALLOWED_ORIGINS to the dashboard origin(s)");
   if (!env.FLUX_AGENT_ID) problems.push("Set FLUX_AGENT_ID (the token audience)");
+  if (!result.workspaces?.length)
+    problems.push(
+      "Set FLUX_WORKSPACES to the dashboard workspace(s) whose traces this agent serves (ws or ws/app, comma-separated)",
+    );
   result.ok = problems.length === 0;
   return result;
 }

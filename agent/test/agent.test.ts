@@ -122,6 +122,7 @@ beforeAll(async () => {
     FLUX_AGENT_ID: AGENT_ID,
     FLUX_ALLOWED_ORIGINS: ORIGIN,
     FLUX_PUBLIC_KEY: JSON.stringify(rec.keys.publicJwk),
+    FLUX_WORKSPACES: "ws-1",
     FLUX_ORIGIN_KEYS: JSON.stringify({ basic: origin.verifyJwk }),
   };
   mf = new Miniflare({
@@ -144,6 +145,19 @@ beforeAll(async () => {
         r2Buckets: { FLUX_TRACES: "traces" },
         durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
       },
+      ...(
+        [
+          ["agent-one-app", "ws-2, ws-1/other-app"],
+          ["agent-unscoped", ""],
+        ] as const
+      ).map(([name, workspaces]) => ({
+        name,
+        modules: [{ type: "ESModule" as const, path: "agent.js", contents: agentScript }],
+        ...common,
+        bindings: { ...agentBindings, FLUX_WORKSPACES: workspaces },
+        r2Buckets: { FLUX_TRACES: "traces" },
+        durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
+      })),
       {
         name: "agent-legacy",
         modules: [{ type: "ESModule", path: "agent.js", contents: agentScript }],
@@ -434,6 +448,40 @@ describe("refusals", () => {
   });
 });
 
+describe("workspaces (FLUX_WORKSPACES)", () => {
+  async function at(worker: string, tokenValue: string) {
+    const w = await mf.getWorker(worker);
+    const res = await w.fetch("http://agent.test/v1/preflight", {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokenValue}`, "content-type": "application/json" },
+      body: JSON.stringify({ trace: traceId }),
+    });
+    return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error };
+  }
+
+  it("refuses a validly signed token for a workspace it does not serve", async () => {
+    const r = await agent("/v1/preflight", {
+      token: await token({ ws: "ws-evil", act: "preflight" }),
+      body: { trace: traceId },
+    });
+    expect([r.status, errorCode(r)]).toEqual([403, "ERR_TOKEN_WORKSPACE"]);
+  });
+
+  it("serves `ws/app` entries for that app only, and no token at all without FLUX_WORKSPACES", async () => {
+    const preflightToken = (claims: Record<string, unknown> = {}) =>
+      token({ act: "preflight", ...claims });
+    expect(await at("agent-one-app", await preflightToken())).toEqual({
+      status: 403,
+      code: expect.objectContaining({ code: "ERR_TOKEN_WORKSPACE" }),
+    });
+    expect((await at("agent-one-app", await preflightToken({ ws: "ws-2" }))).status).toBe(200);
+    expect(await at("agent-unscoped", await preflightToken())).toEqual({
+      status: 503,
+      code: expect.objectContaining({ code: "ERR_WORKSPACES_NOT_CONFIGURED" }),
+    });
+  });
+});
+
 describe("health and audit", () => {
   it("reports actionable diagnostics and no secret", async () => {
     const r = await agent("/v1/health", { origin: null });
@@ -445,6 +493,7 @@ describe("health and audit", () => {
       issuer: { configured: true, kids: ["dash-1"] },
       bucket: { bound: true, reachable: true },
       replayBinding: { bound: true },
+      workspaces: ["ws-1"],
     });
     expect(r.text).not.toContain(rec.keys.privateJwk.d);
     expect(r.text).not.toContain(agentSigning.d!);

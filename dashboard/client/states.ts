@@ -151,6 +151,12 @@ const AGENT_STATES: Record<AgentErrorCode, Explained> = {
     "The token was issued for another trace",
     () => "Reload the page and retry.",
   ],
+  ERR_TOKEN_WORKSPACE: [
+    "bad",
+    "The agent does not serve this workspace",
+    () =>
+      "This workspace's traces belong to another agent, or the agent's FLUX_WORKSPACES does not list this workspace: an admin sets this workspace's own agent in Admin → Agent.",
+  ],
   ERR_ORIGIN_NOT_ALLOWED: [
     "bad",
     "The agent refuses this dashboard's origin",
@@ -205,6 +211,12 @@ const AGENT_STATES: Record<AgentErrorCode, Explained> = {
     "bad",
     "The agent cannot enforce single-use tokens",
     () => "Bind the FLUX_JTI Durable Object in the agent's wrangler.toml and redeploy it.",
+  ],
+  ERR_WORKSPACES_NOT_CONFIGURED: [
+    "bad",
+    "The agent serves no workspace",
+    () =>
+      "Set the agent's FLUX_WORKSPACES to this dashboard workspace's id (or ws/app), comma-separated, and redeploy it.",
   ],
   ERR_REPLAY_UNAVAILABLE: [
     "bad",

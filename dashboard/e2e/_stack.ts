@@ -114,6 +114,7 @@ async function startAgent(options: {
           FLUX_DASHBOARD_JWKS: options.jwks,
           FLUX_AGENT_ID: AGENT_ID,
           FLUX_ALLOWED_ORIGINS: options.allowedOrigin,
+          FLUX_WORKSPACES: "default",
         },
         r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
         d1Databases: ["FLUX_AUDIT"],

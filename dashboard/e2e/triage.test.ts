@@ -531,3 +531,52 @@ describe("agent failure states in the page", () => {
     ).toEqual([]);
   });
 });
+
+describe("sessions in the browser (issue 13, attack 4)", () => {
+  it("signs in through the form into an opaque __Host- session that chromium keeps on http://127.0.0.1", async () => {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    await p.goto(`${stack.dashboard}/login`);
+    await p.fill("input[name=token]", DEV_TOKEN);
+    await p.click("form[action='/login'] button[type=submit]");
+    await p.waitForURL(/\/w\/default\/executions$/);
+    const session = (await context.cookies()).find((c) => c.name === "__Host-flux_session");
+    expect(session).toMatchObject({ secure: true, httpOnly: true, sameSite: "Lax", path: "/" });
+    expect(session?.value).toMatch(/^fxs_/);
+    expect(session?.value).not.toContain(DEV_TOKEN);
+
+    await p.click("form[action='/logout'] button[type=submit]");
+    await p.waitForURL(/\/login$/);
+    // The signed-out id, replayed, is refused server-side.
+    const replayed = await fetch(`${stack.dashboard}/w/default/executions`, {
+      headers: { cookie: `__Host-flux_session=${session!.value}` },
+      redirect: "manual",
+    });
+    expect([replayed.status, replayed.headers.get("location")]).toEqual([302, "/login"]);
+    await context.close();
+  });
+
+  it("a login form on another site cannot sign a logged-out visitor into the attacker's account", async () => {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    // The attacker's page (served by playwright at an origin of its own) holds the attacker's
+    // token and a nonce the attacker fetched for itself: the visitor's browser has no matching cookie.
+    const own = await fetch(`${stack.dashboard}/login`);
+    const nonce = /name="nonce" value="([^"]+)"/.exec(await own.text())?.[1] ?? "";
+    await context.route("http://attacker.test/", (route) =>
+      route.fulfill({
+        contentType: "text/html",
+        body: `<form id="f" method="post" action="${stack.dashboard}/login">
+          <input name="token" value="${DEV_TOKEN}"><input name="nonce" value="${nonce}"></form>
+          <script>document.getElementById("f").submit()</script>`,
+      }),
+    );
+    const landed = p.waitForResponse((r) => r.url() === `${stack.dashboard}/login`);
+    await p.goto("http://attacker.test/");
+    expect((await landed).status()).toBe(403);
+    expect((await context.cookies()).some((c) => c.name === "__Host-flux_session")).toBe(false);
+    await p.goto(`${stack.dashboard}/`);
+    expect(new URL(p.url()).pathname).toBe("/login");
+    await context.close();
+  });
+});

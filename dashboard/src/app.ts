@@ -36,6 +36,7 @@ function asDashboardError(err: unknown): DashboardError {
 
 async function onError(err: unknown, c: Context<AppEnv>): Promise<Response> {
   const e = asDashboardError(err);
+  if (e.retryAfter !== undefined) c.header("Retry-After", String(e.retryAfter));
   if (wantsJson(c)) return c.json(e.toJSON(), e.status);
   if (e.code === "ERR_AUTH_REQUIRED" && c.req.method === "GET") {
     const url = new URL(c.req.url);

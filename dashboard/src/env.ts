@@ -33,6 +33,8 @@ export interface Env {
   ACCESS_JWKS?: string;
   /** How long the browser waits for the agent's health and unlock answers, in ms (default 15000). */
   FLUX_AGENT_TIMEOUT_MS?: string;
+  /** Ingest requests one ingest token may make per minute (default 120; over it: 429 + Retry-After). */
+  FLUX_INGEST_RATE?: string;
   /** How far behind the last indexed key each sweep looks again, in ms (late trace writes). */
   FLUX_INDEX_LOOKBACK_MS?: string;
 }

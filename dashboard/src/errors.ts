@@ -19,6 +19,8 @@ export const DASHBOARD_ERROR_CODES = {
   ERR_BINDING_MISSING: 503,
   ERR_ACCESS_CONFIG: 503,
   ERR_INGEST_TOKEN: 401,
+  ERR_RATE_LIMITED: 429,
+  ERR_INGEST_LOCKED: 429,
   ERR_GUARD_NOT_REPAIRED: 409,
   ERR_TRACE_UNREADABLE: 422,
   ERR_DB_NOT_MIGRATED: 503,
@@ -39,18 +41,21 @@ export class DashboardError extends Error {
   override name = "DashboardError";
   readonly code: DashboardErrorCode;
   readonly fix: string | undefined;
+  /** Seconds to wait before retrying (sent as `Retry-After`). */
+  readonly retryAfter: number | undefined;
 
   constructor(
     code: DashboardErrorCode,
     message: string,
-    options: { fix?: string; cause?: unknown } = {},
+    options: { fix?: string; cause?: unknown; retryAfter?: number } = {},
   ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.fix = options.fix;
+    this.retryAfter = options.retryAfter;
   }
 
-  get status(): 400 | 401 | 403 | 404 | 409 | 413 | 422 | 500 | 503 {
+  get status(): 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503 {
     return DASHBOARD_ERROR_CODES[this.code];
   }
 

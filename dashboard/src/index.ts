@@ -6,12 +6,19 @@
 import { createApp } from "./app.js";
 import type { Env } from "./env.js";
 import { sweep } from "./indexer/sweep.js";
+import { pruneIngestLimits } from "./db/ingest-limits.js";
+import { pruneSessions } from "./auth/sessions.js";
 import { registeredKeys } from "./indexer/origin.js";
 
 const app = createApp();
 
-/** One cron run: index what R2 holds past each app's last indexed key (and continue rebuilds). */
+/**
+ * One cron run: index what R2 holds past each app's last indexed key (and continue rebuilds), and
+ * drop ingest counters past their windows and sessions long ended.
+ */
 export async function scheduledSweep(env: Env, now = Date.now()): Promise<void> {
+  await pruneIngestLimits(env.DB, { now });
+  await pruneSessions(env.DB, { now });
   if (!env.FLUX_TRACES) {
     console.error("fluxrun-dashboard: sweep skipped, FLUX_TRACES binding missing");
     return;

@@ -277,7 +277,10 @@ export interface Seeded {
   emails: Record<"acmeAdmin" | "acmeResponder" | "acmeViewer" | "globexAdmin" | "loner", string>;
 }
 
-/** Two workspaces (acme with shop-api, globex with billing) and a user per role. */
+/**
+ * Two workspaces (acme with shop-api, globex with billing, registered a day before `clock`'s now,
+ * so they own the traces tests record before now) and a user per role.
+ */
 export async function seed(db: D1Database, clock: Clock): Promise<Seeded> {
   const now = clock.now();
   await createWorkspace(db, { id: "acme", name: "Acme" }, now);
@@ -291,8 +294,8 @@ export async function seed(db: D1Database, clock: Clock): Promise<Seeded> {
     },
     now,
   );
-  await registerApp(db, "acme", "shop-api", now);
-  await registerApp(db, "globex", "billing", now);
+  await registerApp(db, "acme", "shop-api", now - 86_400_000);
+  await registerApp(db, "globex", "billing", now - 86_400_000);
   const emails = {
     acmeAdmin: "admin@acme.test",
     acmeResponder: "oncall@acme.test",

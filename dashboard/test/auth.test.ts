@@ -1,7 +1,7 @@
 /**
  * Authentication and agent tokens: API tokens (hashed at rest), Cloudflare Access JWTs checked
  * against a locally generated team JWKS (the documented stand-in for Cloudflare's certs URL),
- * session cookies with the same-origin check on writes, the dev login, and the EdDSA tokens
+ * sessions (opaque hashed ids, expiry, sign-out, login CSRF) and the same-origin check on writes, the dev login, and the EdDSA tokens
  * issued for the agent (claims, lifetime, audience, JWKS, audit without the token).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,7 @@ import {
 import { createApp } from "../src/app.js";
 import { sweep } from "../src/indexer/sweep.js";
 import { hashToken } from "../src/auth/secrets.js";
+import { pruneSessions } from "../src/auth/sessions.js";
 import type { Env } from "../src/env.js";
 import {
   frozenClock,
@@ -158,69 +159,158 @@ describe("Cloudflare Access", () => {
   });
 });
 
-describe("session cookie", () => {
-  it("login sets an HttpOnly cookie; writes need this origin", async () => {
-    const login = await app.request(
-      "http://dash.test/login",
-      {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: `token=${s.tokens.acmeResponder}`,
-      },
+describe("sessions (issue 13, attack 4)", () => {
+  const ORIGIN = "http://dash.test";
+  const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+
+  /** The login page's nonce and its cookie, as a browser holds them after GET /login. */
+  async function loginPage(): Promise<{ nonce: string; cookie: string }> {
+    const res = await app.request(`${ORIGIN}/login`, {}, env);
+    const nonce = /name="nonce" value="([^"]+)"/.exec(await res.text())?.[1] ?? "";
+    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0]!;
+    return { nonce, cookie };
+  }
+
+  async function signIn(
+    token: string,
+    over: { origin?: string | null; nonce?: string; cookie?: string } = {},
+  ): Promise<Response> {
+    const page = await loginPage();
+    const headers: Record<string, string> = {
+      "content-type": "application/x-www-form-urlencoded",
+      cookie: over.cookie ?? page.cookie,
+    };
+    if (over.origin !== null) headers.origin = over.origin ?? ORIGIN;
+    return app.request(
+      `${ORIGIN}/login`,
+      { method: "POST", headers, body: form({ token, nonce: over.nonce ?? page.nonce }) },
       env,
     );
+  }
+
+  const jarOf = (res: Response) =>
+    res.headers
+      .getSetCookie()
+      .find((c) => c.startsWith("__Host-flux_session="))
+      ?.split(";")[0];
+
+  async function signedIn(jar: string): Promise<boolean> {
+    const res = await app.request(`${ORIGIN}/w/acme/executions`, { headers: { cookie: jar } }, env);
+    return res.status === 200;
+  }
+
+  it("a sign-in sets an opaque __Host- session id (Secure, HttpOnly, SameSite=Lax), stored hashed", async () => {
+    const login = await signIn(s.tokens.acmeResponder);
     expect(login.status).toBe(303);
-    const cookie = login.headers.get("set-cookie")!;
-    expect(cookie).toMatch(/flux_session=fxd_/);
-    expect(cookie).toMatch(/HttpOnly/i);
-    expect(cookie).toMatch(/SameSite=Lax/i);
-    const jar = cookie.split(";")[0]!;
-    const page = await app.request(
-      "http://dash.test/w/acme/executions",
-      { headers: { cookie: jar } },
+    const cookie = login.headers.getSetCookie().find((c) => c.startsWith("__Host-flux_session="))!;
+    expect(cookie).toMatch(/^__Host-flux_session=fxs_[A-Za-z0-9_-]{43};/);
+    expect(cookie).toMatch(/; Path=\/(;|$)/);
+    expect(cookie).toMatch(/; Secure(;|$)/);
+    expect(cookie).toMatch(/; HttpOnly(;|$)/);
+    expect(cookie).toMatch(/; SameSite=Lax(;|$)/);
+    expect(cookie).not.toMatch(/Domain=/i);
+    expect(cookie).not.toContain(s.tokens.acmeResponder);
+    const id = jarOf(login)!.split("=")[1]!;
+    const stored = await t.db
+      .prepare("SELECT hash FROM sessions WHERE hash = ?")
+      .bind(await hashToken(id))
+      .first();
+    expect(stored).not.toBeNull();
+    expect(await t.db.prepare("SELECT 1 FROM sessions WHERE hash = ?").bind(id).first()).toBeNull();
+    expect(await signedIn(jarOf(login)!)).toBe(true);
+  });
+
+  it("an API token is never accepted as a cookie", async () => {
+    for (const name of ["__Host-flux_session", "flux_session"]) {
+      expect(await signedIn(`${name}=${s.tokens.acmeAdmin}`)).toBe(false);
+    }
+  });
+
+  it("signing out revokes the session server-side: the old cookie no longer works", async () => {
+    const jar = jarOf(await signIn(s.tokens.acmeViewer))!;
+    expect(await signedIn(jar)).toBe(true);
+    const out = await app.request(
+      `${ORIGIN}/logout`,
+      { method: "POST", headers: { cookie: jar, origin: ORIGIN } },
       env,
     );
-    expect(page.status).toBe(200);
-    const body = JSON.stringify({ trace: A, act: "replay" });
-    const cross = await app.request(
-      "http://dash.test/api/tokens",
+    expect(out.status).toBe(303);
+    expect(out.headers.getSetCookie().join("\n")).toMatch(/__Host-flux_session=;/);
+    expect(await signedIn(jar)).toBe(false);
+  });
+
+  it("a session expires after 24 hours, and the cron drops it a day later", async () => {
+    const jar = jarOf(await signIn(s.tokens.acmeViewer))!;
+    const hash = await hashToken(jar.split("=")[1]!);
+    const held = () => t.db.prepare("SELECT 1 FROM sessions WHERE hash = ?").bind(hash).first();
+    try {
+      clock.set(T0 + 24 * 3_600_000 - 1);
+      expect(await signedIn(jar)).toBe(true);
+      clock.set(T0 + 24 * 3_600_000);
+      expect(await signedIn(jar)).toBe(false);
+      await pruneSessions(t.db, { now: T0 + 48 * 3_600_000 });
+      expect(await held()).not.toBeNull();
+      await pruneSessions(t.db, { now: T0 + 48 * 3_600_000 + 1 });
+      expect(await held()).toBeNull();
+    } finally {
+      clock.set(T0);
+    }
+  });
+
+  it("login CSRF: a sign-in from another site, without the page's nonce, or with another nonce is refused", async () => {
+    const attempts: [string, Parameters<typeof signIn>[1]][] = [
+      ["cross-site form", { origin: "https://evil.test" }],
+      ["no origin, no fetch metadata", { origin: null }],
+      ["no nonce", { nonce: "" }],
+      ["another nonce", { nonce: "A".repeat(43) }],
+      ["no nonce cookie", { cookie: "" }],
+    ];
+    for (const [what, over] of attempts) {
+      const res = await signIn(s.tokens.acmeAdmin, over);
+      expect([what, res.status]).toEqual([what, 403]);
+      expect(await res.text()).toContain("ERR_CSRF");
+      expect(jarOf(res)).toBeUndefined();
+    }
+    // A navigation from the page itself without an Origin header, as fetch metadata says.
+    const page = await loginPage();
+    const same = await app.request(
+      `${ORIGIN}/login`,
       {
         method: "POST",
-        headers: { cookie: jar, origin: "https://evil.test", "content-type": "application/json" },
-        body,
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          cookie: page.cookie,
+          "sec-fetch-site": "same-origin",
+        },
+        body: form({ token: s.tokens.acmeAdmin, nonce: page.nonce }),
       },
       env,
     );
+    expect(same.status).toBe(303);
+  });
+
+  it("writes with a session need this origin", async () => {
+    const jar = jarOf(await signIn(s.tokens.acmeResponder))!;
+    const body = JSON.stringify({ trace: A, act: "replay" });
+    const post = (headers: Record<string, string>) =>
+      app.request(
+        `${ORIGIN}/api/tokens`,
+        {
+          method: "POST",
+          headers: { cookie: jar, "content-type": "application/json", ...headers },
+          body,
+        },
+        env,
+      );
+    const cross = await post({ origin: "https://evil.test" });
     expect(cross.status).toBe(403);
     expect(((await cross.json()) as { error: { code: string } }).error.code).toBe("ERR_CSRF");
-    const noOrigin = await app.request(
-      "http://dash.test/api/tokens",
-      { method: "POST", headers: { cookie: jar, "content-type": "application/json" }, body },
-      env,
-    );
-    expect(noOrigin.status).toBe(403);
-    const same = await app.request(
-      "http://dash.test/api/tokens",
-      {
-        method: "POST",
-        headers: { cookie: jar, origin: "http://dash.test", "content-type": "application/json" },
-        body,
-      },
-      env,
-    );
-    expect(same.status).toBe(200);
+    expect((await post({})).status).toBe(403);
+    expect((await post({ origin: ORIGIN })).status).toBe(200);
   });
 
   it("a wrong token at /login is a specific refusal", async () => {
-    const res = await app.request(
-      "/login",
-      {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: "token=fxd_wrong",
-      },
-      env,
-    );
+    const res = await signIn("fxd_wrong");
     expect(res.status).toBe(401);
     expect(await res.text()).toContain("ERR_AUTH_INVALID");
   });
@@ -235,6 +325,7 @@ describe("session cookie", () => {
     const res = await app.request(`/dev/login?token=${devEnv.FLUX_DEV_ADMIN_TOKEN}`, {}, devEnv);
     expect(res.status).toBe(302);
     const jar = res.headers.get("set-cookie")!.split(";")[0]!;
+    expect(jar).toMatch(/^__Host-flux_session=fxs_/);
     const home = await app.request("/", { headers: { cookie: jar } }, devEnv);
     expect(home.headers.get("location")).toBe("/w/default/issues");
     const off = await app.request(`/dev/login?token=${devEnv.FLUX_DEV_ADMIN_TOKEN}`, {}, env);

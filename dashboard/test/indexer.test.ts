@@ -114,12 +114,25 @@ describe("sweep", () => {
     expect(await count("SELECT count(*) AS n FROM executions")).toBe(4);
   });
 
-  it("assigns first-seen apps to the default workspace; unassigned apps are claimed on registration", async () => {
+  it("binds a trace once, at indexing, to the app's owner since the trace started; claiming later moves nothing", async () => {
     await putTrace(t.bucket, { id: hexId(1), app: "orphan", route: "/", start: T0 - 1000 });
     await sweep(t.db, t.bucket, { now: T0 });
     expect(await count("SELECT count(*) AS n FROM executions WHERE ws IS NULL")).toBe(1);
+    // Recorded before the registration, indexed after it: still nobody's.
+    await putTrace(t.bucket, { id: hexId(2), app: "orphan", route: "/", start: T0 - 500 });
     expect(await registerApp(t.db, "acme", "orphan", T0)).toBe("created");
-    expect(await count("SELECT count(*) AS n FROM executions WHERE ws = 'acme'")).toBe(1);
+    // Recorded after the registration: acme's.
+    await putTrace(t.bucket, { id: hexId(3), app: "orphan", route: "/", start: T0 + 10 });
+    await sweep(t.db, t.bucket, { now: T0 + 60_000, rebuild: true });
+    const rows = await t.db
+      .prepare("SELECT trace_id AS id, ws FROM executions ORDER BY id")
+      .all<{ id: string; ws: string | null }>();
+    expect(rows.results).toEqual([
+      { id: hexId(1), ws: null },
+      { id: hexId(2), ws: null },
+      { id: hexId(3), ws: "acme" },
+    ]);
+    expect(await count("SELECT sum(requests) AS n FROM rollups")).toBe(1);
     await createWorkspace(t.db, { id: "other", name: "Other" }, T0);
     expect(await registerApp(t.db, "other", "orphan", T0)).toBe("taken");
   });

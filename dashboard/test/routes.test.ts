@@ -107,7 +107,8 @@ const ROUTES: Row[] = [
     () => ({ prefix: "fxd_nope" }),
     [401, 303, 303, 303, 303, 303],
   ],
-  ["POST", "/login", () => ({ token: "fxd_wrong" }), [401, 401, 401, 401, 401, 401]],
+  // Without the login page's nonce: a forged sign-in (login CSRF), whoever sends it.
+  ["POST", "/login", () => ({ token: "fxd_wrong" }), [403, 403, 403, 403, 403, 403]],
   ["POST", "/logout", () => ({}), [303, 303, 303, 303, 303, 303]],
   ["GET", "/w/acme", undefined, [L, 302, 302, 302, 404, 404]],
   ["GET", "/w/acme/executions", undefined, viewerPage],

@@ -13,7 +13,7 @@ const HEAVY = /node_modules\/(zod|jose|@noble|cbor-x)\//;
 /** The modules that put bytes into the bundle (esbuild reads more than it keeps). */
 async function inputsOf(entry: string): Promise<string[]> {
   const result = await build(workerBuildOptions(entry, { metafile: true, minify: true }));
-  const [output] = Object.values(result.metafile.outputs);
+  const [output] = Object.values(result.metafile!.outputs);
   return Object.entries(output!.inputs)
     .filter(([, i]) => i.bytesInOutput > 0)
     .map(([file]) => file);

@@ -1,7 +1,8 @@
 /**
  * Who is calling: an API token (`Authorization: Bearer fxd_…`), a Cloudflare Access JWT
- * (`Cf-Access-Jwt-Assertion` or the `CF_Authorization` cookie), or the session cookie a login
- * with an API token sets. Cookie-authenticated writes must come from this origin (CSRF).
+ * (`Cf-Access-Jwt-Assertion` or the `CF_Authorization` cookie), or a session (the opaque id in the
+ * `__Host-flux_session` cookie a sign-in sets; see sessions.ts). An API token is never accepted
+ * from a cookie. Cookie-authenticated writes must come from this origin (CSRF).
  * @module
  */
 import { getCookie } from "hono/cookie";
@@ -10,9 +11,8 @@ import type { AppEnv } from "../env.js";
 import { DashboardError } from "../errors.js";
 import { ensureUser, userByToken } from "../db/users.js";
 import { verifyAccessJwt } from "./access.js";
+import { sessionUser } from "./sessions.js";
 import type { Clock } from "../deps.js";
-
-export const SESSION_COOKIE = "flux_session";
 
 export interface Principal {
   userId: string;
@@ -49,9 +49,8 @@ export function authenticate(deps: Clock) {
           principal = { userId: user.id, email: user.email, via: "access" };
         }
       }
-      const session = principal ? undefined : getCookie(c, SESSION_COOKIE);
-      if (session) {
-        const user = await userByToken(db, session, now);
+      if (!principal) {
+        const user = await sessionUser(c, { now });
         if (user) principal = { userId: user.id, email: user.email, via: "cookie" };
       }
     }

@@ -60,20 +60,24 @@ export function rowFromHead(
 }
 
 /**
- * `INSERT OR IGNORE` for one row: idempotent by trace id. `ws` comes from the apps table; `batch`
- * marks the rows this statement batch inserted (see rollupStatements).
+ * `INSERT OR IGNORE` for one row: idempotent by trace id. `batch` marks the rows this statement
+ * batch inserted (see rollupStatements). The row's workspace is bound here, once: `workspace` (the
+ * workspace of the ingest token that delivered the trace) when the app is still in it, else the
+ * workspace of the app's registration if the trace started after it; otherwise none, for good.
  */
 export function insertStatement(
   db: D1Database,
   r: ExecutionRow,
-  options: { now: number; batch: string },
+  options: { now: number; batch: string; workspace?: string | undefined },
 ): D1PreparedStatement {
   return db
     .prepare(
       `INSERT OR IGNORE INTO executions (trace_id, app, ws, route, method, status, status_class, outcome,
          start, duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at, batch, origin,
          handler, entry)
-       VALUES (?1, ?2, (SELECT ws FROM apps WHERE name = ?2), ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)`,
+       VALUES (?1, ?2, CASE WHEN ?22 IS NULL
+         THEN (SELECT ws FROM apps WHERE name = ?2 AND bound_from <= ?8)
+         ELSE (SELECT ws FROM apps WHERE name = ?2 AND ws = ?22) END, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)`,
     )
     .bind(
       r.traceId,
@@ -97,6 +101,7 @@ export function insertStatement(
       r.origin,
       r.handler && r.handler !== "fetch" ? r.handler : null,
       r.entry ?? null,
+      options.workspace ?? null,
     );
 }
 

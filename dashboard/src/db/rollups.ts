@@ -17,6 +17,7 @@ const BIN_CASE = `CASE ${DURATION_BINS.map((b, i) => `WHEN duration_ms <= ${b} T
 /**
  * Statements that add to the rollups the rows of `traceIds` that batch `batch` inserted. Run in
  * the same `db.batch` as the inserts: rows another batch inserted earlier are not counted again.
+ * Unassigned rows (no workspace) count nowhere: an app registered later never sees them.
  */
 export function rollupStatements(
   db: D1Database,
@@ -25,7 +26,7 @@ export function rollupStatements(
 ): D1PreparedStatement[] {
   if (!traceIds.length) return [];
   const ids = traceIds.map(() => "?").join(",");
-  const from = `FROM executions WHERE trace_id IN (${ids}) AND batch = ?`;
+  const from = `FROM executions WHERE trace_id IN (${ids}) AND batch = ? AND ws IS NOT NULL`;
   return [
     db
       .prepare(

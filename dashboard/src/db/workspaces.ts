@@ -67,8 +67,14 @@ export async function appWorkspace(db: D1Database, app: string): Promise<string 
 }
 
 /**
- * Registers an app in a workspace. Refuses an app another workspace holds; claims executions
- * indexed while the app had no workspace.
+ * Registers an app in a workspace. Refuses an app another workspace holds. The app owns the traces
+ * that start from `now` on: executions indexed before, or recorded before, stay where they are
+ * (unassigned ones stay visible to nobody), so a name claimed later never reveals earlier traces.
+ *
+ * @example
+ * ```ts
+ * await registerApp(env.DB, "acme", "shop-api", Date.now()); // "created" | "exists" | "taken"
+ * ```
  */
 export async function registerApp(
   db: D1Database,
@@ -79,10 +85,13 @@ export async function registerApp(
   const owner = await appWorkspace(db, app);
   if (owner === ws) return "exists";
   if (owner) return "taken";
-  await db.batch([
-    db.prepare("INSERT INTO apps (name, ws, created_at) VALUES (?, ?, ?)").bind(app, ws, now),
-    db.prepare("UPDATE executions SET ws = ? WHERE app = ? AND ws IS NULL").bind(ws, app),
-  ]);
+  const inserted = await db
+    .prepare(
+      "INSERT OR IGNORE INTO apps (name, ws, created_at, bound_from) VALUES (?1, ?2, ?3, ?3)",
+    )
+    .bind(app, ws, now)
+    .run();
+  if (!inserted.meta.changes) return (await appWorkspace(db, app)) === ws ? "exists" : "taken";
   return "created";
 }
 
@@ -96,14 +105,38 @@ export async function createIngestToken(db: D1Database, app: string, now: number
   return token;
 }
 
-/** The app an ingest token is for, or null. */
-export async function appByIngestToken(db: D1Database, token: string): Promise<string | null> {
+/** An ingest token's app and that app's workspace: the workspace its traces are bound to. */
+export interface IngestTokenOwner {
+  app: string;
+  ws: string;
+  /** The token's SHA-256 (hex): the key of its rate counter. */
+  hash: string;
+  /** False once revoked: the owner is known, the token refused. */
+  live: boolean;
+}
+
+/**
+ * The app and workspace an ingest token is (or, revoked, was) for; null for an unknown token.
+ *
+ * @example
+ * ```ts
+ * const owner = await ingestTokenOwner(env.DB, "fxi_..."); // { app: "shop-api", ws: "acme", live: true, … }
+ * ```
+ */
+export async function ingestTokenOwner(
+  db: D1Database,
+  token: string,
+): Promise<IngestTokenOwner | null> {
   if (!token.startsWith(INGEST_TOKEN_PREFIX) || token.length > 128) return null;
+  const hash = await hashToken(token);
   const row = await db
-    .prepare("SELECT app FROM ingest_tokens WHERE hash = ? AND revoked_at IS NULL")
-    .bind(await hashToken(token))
-    .first<{ app: string }>();
-  return row?.app ?? null;
+    .prepare(
+      `SELECT t.app, a.ws, t.revoked_at AS revokedAt FROM ingest_tokens t JOIN apps a ON a.name = t.app
+       WHERE t.hash = ?`,
+    )
+    .bind(hash)
+    .first<{ app: string; ws: string; revokedAt: number | null }>();
+  return row ? { app: row.app, ws: row.ws, hash, live: row.revokedAt === null } : null;
 }
 
 export async function ingestTokensOf(

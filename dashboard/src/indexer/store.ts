@@ -1,7 +1,7 @@
 /**
- * Writes index rows in D1 batches: apps first seen join the default workspace, rows are inserted
- * idempotently by trace id, and the rollups and issues grow by exactly the rows each batch
- * inserted.
+ * Writes index rows in D1 batches: apps first seen join the default workspace (with their history:
+ * the operator chose that), rows are inserted idempotently by trace id and bound to a workspace
+ * once, and the rollups and issues grow by exactly the rows each batch inserted.
  * @module
  */
 import { insertStatement, type ExecutionRow } from "../db/executions.js";
@@ -23,7 +23,13 @@ export const CHUNK = 50;
 export async function storeRows(
   db: D1Database,
   rows: readonly ExecutionRow[],
-  options: { now: number; defaultWorkspace?: string | undefined; id?: () => string },
+  options: {
+    now: number;
+    defaultWorkspace?: string | undefined;
+    /** The workspace of the ingest token that delivered these rows (binds them, see insertStatement). */
+    workspace?: string | undefined;
+    id?: () => string;
+  },
 ): Promise<Set<string>> {
   const id = options.id ?? (() => crypto.randomUUID());
   const inserted = new Set<string>();
@@ -36,14 +42,17 @@ export async function storeRows(
         statements.push(
           db
             .prepare(
-              "INSERT OR IGNORE INTO apps (name, ws, created_at) SELECT ?, id, ? FROM workspaces WHERE id = ?",
+              "INSERT OR IGNORE INTO apps (name, ws, created_at, bound_from) SELECT ?, id, ?, 0 FROM workspaces WHERE id = ?",
             )
             .bind(app, options.now, options.defaultWorkspace),
         );
       }
     }
     const first = statements.length;
-    for (const r of chunk) statements.push(insertStatement(db, r, { now: options.now, batch }));
+    for (const r of chunk)
+      statements.push(
+        insertStatement(db, r, { now: options.now, batch, workspace: options.workspace }),
+      );
     const ids = chunk.map((r) => r.traceId);
     statements.push(...rollupStatements(db, batch, ids), ...issueStatements(db, batch, ids));
     const results = await db.batch(statements);

@@ -107,7 +107,7 @@ export async function render(
   body: Html,
   options: {
     scripts?: Html[];
-    status?: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 500 | 503;
+    status?: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 | 500 | 503;
   } = {},
 ): Promise<Response> {
   const principal = c.get("principal");

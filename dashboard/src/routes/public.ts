@@ -9,7 +9,8 @@ import type { Clock } from "../deps.js";
 import { publicJwks } from "../auth/issuer.js";
 import { userByToken } from "../db/users.js";
 import { DashboardError } from "../errors.js";
-import { afterSignIn, setSession } from "./pages/session.js";
+import { startSession } from "../auth/sessions.js";
+import { afterSignIn } from "./pages/session.js";
 
 export function publicRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -35,7 +36,7 @@ export function publicRoutes(clock: Clock): Hono<AppEnv> {
     });
   });
 
-  /** Local dev only: turns the printed login link into a session cookie. */
+  /** Local dev only: turns the printed login link into a session (the token is never the cookie). */
   app.get("/dev/login", async (c) => {
     if (c.env.FLUX_DEV !== "true") throw new DashboardError("ERR_NOT_FOUND", "Not found");
     const token = c.req.query("token") ?? "";
@@ -44,7 +45,7 @@ export function publicRoutes(clock: Clock): Hono<AppEnv> {
       throw new DashboardError("ERR_AUTH_INVALID", "Unknown dev token", {
         fix: "Use the link `npm start` printed",
       });
-    setSession(c, token);
+    await startSession(c, user.id, { now: clock.now() });
     return c.redirect(afterSignIn(c.req.query("next")), 302);
   });
 

@@ -18,17 +18,27 @@ export function noWorkspace(email: string): Html {
   );
 }
 
-export function loginView(options: { access: boolean; dev: boolean; next?: string }): Html {
+export function loginView(options: {
+  access: boolean;
+  dev: boolean;
+  nonce: string;
+  next?: string;
+}): Html {
   return h`<div class="panel" style="max-width:560px;margin:40px auto">
     <h1>Sign in to FluxRun</h1>
     ${options.access ? h`<p>This dashboard is behind Cloudflare Access: open it through your team's Access login and you are signed in.</p>` : null}
     <form method="post" action="/login" class="grid" style="gap:10px">
       ${options.next && options.next !== "/" ? h`<input type="hidden" name="next" value="${options.next}">` : null}
+      <input type="hidden" name="nonce" value="${options.nonce}">
       <label class="f">API token<input name="token" type="password" autocomplete="off" placeholder="fxd_…" required></label>
       <button type="submit">Sign in with token</button>
     </form>
     ${options.dev ? h`<p class="small muted">Local dev: <code>npm start</code> prints a login link for the seeded admin.</p>` : null}
   </div>`;
+}
+
+export function loginForged(): Html {
+  return h`<div style="max-width:560px;margin:40px auto">${stateBox("bad", "Sign in from this page", "The sign-in did not come from this dashboard's own login form (another site, or the form expired). Open the login page and sign in again.", { code: "ERR_CSRF" })}<a href="/login">Sign in</a></div>`;
 }
 
 export function loginRefused(): Html {

@@ -113,6 +113,7 @@ beforeAll(async () => {
         FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
         FLUX_AGENT_ID: AGENT_ID,
         FLUX_ALLOWED_ORIGINS: dashboard,
+        FLUX_WORKSPACES: "default",
       }),
       await recorderWorker("app", {
         FLUX_APP: "shop-api",

@@ -130,6 +130,11 @@ export const HealthResponse = z.object({
   }),
   /** The Ed25519 key replays are signed with (FLUX_AGENT_SIGNING_KEY). */
   signingKey: z.object({ loaded: z.boolean(), error: Problem }),
+  /**
+   * The workspaces (`ws`) or workspace apps (`ws/app`) this agent serves (FLUX_WORKSPACES): it
+   * refuses tokens for any other. Optional: agents before this field do not send it.
+   */
+  workspaces: z.optional(z.array(z.string())),
   /** The dashboard's token keys (FLUX_DASHBOARD_JWKS). */
   issuer: z.object({ configured: z.boolean(), kids: z.array(z.string()), error: Problem }),
   bucket: z.object({ bound: z.boolean(), reachable: z.boolean(), error: Problem }),
@@ -156,6 +161,8 @@ export const AGENT_ERRORS = {
   ERR_TOKEN_AUDIENCE: 403,
   ERR_TOKEN_ACTION: 403,
   ERR_TOKEN_TRACE: 403,
+  /** The token's workspace (or its app in it) is not one the agent serves (FLUX_WORKSPACES). */
+  ERR_TOKEN_WORKSPACE: 403,
   ERR_ORIGIN_NOT_ALLOWED: 403,
   ERR_TRACE_NOT_FOUND: 404,
   ERR_TRACE_CORRUPT: 422,
@@ -173,6 +180,8 @@ export const AGENT_ERRORS = {
   ERR_REPLAY_FAILED: 502,
   ERR_KEY_MISSING: 503,
   ERR_JTI_UNAVAILABLE: 503,
+  /** The agent has no FLUX_WORKSPACES: it serves no workspace, so it refuses every token. */
+  ERR_WORKSPACES_NOT_CONFIGURED: 503,
   ERR_REPLAY_UNAVAILABLE: 503,
   ERR_ORIGIN_KEYS_INVALID: 503,
 } as const;
@@ -184,6 +193,13 @@ export const AgentErrorBody = z.object({
   error: z.object({ code: z.enum(AGENT_ERROR_CODES), message: z.string() }),
 });
 export type AgentErrorBody = z.infer<typeof AgentErrorBody>;
+
+/**
+ * Env var of the agent listing what it serves, comma-separated: `ws` (every app of workspace
+ * `ws`) or `ws/app` (that app only). The agent checks each token's `ws` and `app` against it: a
+ * dashboard that mis-assigned a trace still cannot make this agent open it for another workspace.
+ */
+export const AGENT_WORKSPACES_VAR = "FLUX_WORKSPACES";
 
 /** Claims of a replay authorization (a JWT the agent signs over one envelope). */
 export const ReplayAuthClaims = z.object({

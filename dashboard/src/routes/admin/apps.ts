@@ -53,7 +53,7 @@ export function appRoutes(clock: Clock): Hono<AppEnv> {
       flash: stateBox(
         "good",
         result === "created" ? "App registered" : "Already registered",
-        `${name} belongs to this workspace. Reindex to pick up its earlier traces.`,
+        `${name} belongs to this workspace from now on. Traces recorded before its registration stay unassigned.`,
       ),
     });
   });

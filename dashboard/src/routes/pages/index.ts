@@ -12,8 +12,6 @@ import { issueRoutes } from "./issues.js";
 import { sessionRoutes } from "./session.js";
 import { workspaceRoutes } from "./workspace.js";
 
-export { setSession } from "./session.js";
-
 export function pageRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.route("/", sessionRoutes(clock));

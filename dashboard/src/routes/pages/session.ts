@@ -1,27 +1,16 @@
 /**
- * Signing in and out: the home redirect, the token sign-in form, the session cookie.
+ * Signing in and out: the home redirect, the token sign-in form (same-origin, with a login
+ * nonce), the session it starts, and signing out (the session is revoked server-side).
  * @module
  */
-import { Hono, type Context } from "hono";
-import { deleteCookie, setCookie } from "hono/cookie";
+import { Hono } from "hono";
 import type { AppEnv } from "../../env.js";
 import type { Clock } from "../../deps.js";
-import { SESSION_COOKIE } from "../../auth/principal.js";
 import { accessConfigured } from "../../auth/access.js";
+import { checkLogin, endSession, issueLoginNonce, startSession } from "../../auth/sessions.js";
 import { membershipsOf, userByToken } from "../../db/users.js";
-import { loginRefused, loginView, noWorkspace } from "../../views/account.js";
+import { loginForged, loginRefused, loginView, noWorkspace } from "../../views/account.js";
 import { readBody, render } from "../_shared.js";
-
-/** Sets the session cookie (an API token; HttpOnly, Lax, Secure on https). */
-export function setSession(c: Context, token: string): void {
-  setCookie(c, SESSION_COOKIE, token, {
-    path: "/",
-    httpOnly: true,
-    sameSite: "Lax",
-    secure: new URL(c.req.url).protocol === "https:",
-    maxAge: 7 * 86_400,
-  });
-}
 
 /**
  * Where to go after signing in: a path on this dashboard (the deep link that asked for a
@@ -57,21 +46,24 @@ export function sessionRoutes(clock: Clock): Hono<AppEnv> {
         access: accessConfigured(c.env),
         dev: c.env.FLUX_DEV === "true",
         next: afterSignIn(c.req.query("next")),
+        nonce: issueLoginNonce(c),
       }),
     ),
   );
 
   app.post("/login", async (c) => {
     const body = await readBody(c);
+    if (!checkLogin(c, body.nonce))
+      return render(c, { title: "Sign in" }, loginForged(), { status: 403 });
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const user = token ? await userByToken(c.env.DB, token, clock.now()) : null;
     if (!user) return render(c, { title: "Sign in" }, loginRefused(), { status: 401 });
-    setSession(c, token);
+    await startSession(c, user.id, { now: clock.now() });
     return c.redirect(afterSignIn(body.next), 303);
   });
 
-  app.post("/logout", (c) => {
-    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+  app.post("/logout", async (c) => {
+    await endSession(c, { now: clock.now() });
     return c.redirect("/login", 303);
   });
 

@@ -13,6 +13,7 @@ import { appsOf } from "../../db/workspaces.js";
 import { overview, routesOf } from "../../db/rollups.js";
 import { guardCommand, guardsOf } from "../../db/guards.js";
 import { cursorStatus, skipsUnder } from "../../db/index-state.js";
+import { refusalsOf } from "../../db/ingest-limits.js";
 import { h } from "../../views/html.js";
 import { RANGES } from "../../views/list.js";
 import { overviewView } from "../../views/overview.js";
@@ -73,14 +74,16 @@ async function showDiagnostics(c: Context<AppEnv>, clock: Clock): Promise<Respon
   const { checks, kid } = await setupChecks(c.env, agent);
   const apps = await appsOf(db, ws);
   const prefixes = apps.map((a) => appPrefix(a.name));
-  const [cursors, skips] = await Promise.all([
+  const now = clock.now();
+  const [cursors, skips, refusals] = await Promise.all([
     cursorStatus(db, prefixes),
     skipsUnder(db, prefixes),
+    refusalsOf(db, ws, { from: now - 86_400_000 }),
   ]);
   return render(
     c,
     { title: "Diagnostics", ws, active: "diagnostics" },
-    h`${diagnosticsView({ checks, apps, agentOrigin: agent.origin, cursors, skips, now: clock.now() })}
+    h`${diagnosticsView({ checks, apps, agentOrigin: agent.origin, cursors, skips, refusals, now })}
       ${configScript({
         agentOrigin: agent.origin,
         agentId: agent.id,

@@ -16,7 +16,8 @@ import {
 } from "jose";
 import { createApp } from "../src/app.js";
 import { sweep } from "../src/indexer/sweep.js";
-import { hashToken } from "../src/auth/secrets.js";
+import { hashToken, tokenLabel } from "../src/auth/secrets.js";
+import { createApiToken, revokeTokens, userByToken } from "../src/db/users.js";
 import { pruneSessions } from "../src/auth/sessions.js";
 import type { Env } from "../src/env.js";
 import {
@@ -237,6 +238,19 @@ describe("sessions (issue 13, attack 4)", () => {
     expect(out.status).toBe(303);
     expect(out.headers.getSetCookie().join("\n")).toMatch(/__Host-flux_session=;/);
     expect(await signedIn(jar)).toBe(false);
+  });
+
+  it("a session started with an API token ends when the token is revoked", async () => {
+    const viewer = await userByToken(t.db, s.tokens.acmeViewer, clock.now());
+    const token = await createApiToken(t.db, viewer!.id, { name: "laptop", now: clock.now() });
+    const jar = jarOf(await signIn(token))!;
+    expect(await signedIn(jar)).toBe(true);
+    expect(
+      await revokeTokens(t.db, viewer!.id, { prefix: tokenLabel(token), now: clock.now() }),
+    ).toBe(1);
+    expect(await signedIn(jar)).toBe(false);
+    // The user's other sessions (started with other tokens) go on.
+    expect(await signedIn(jarOf(await signIn(s.tokens.acmeViewer))!)).toBe(true);
   });
 
   it("a session expires after 24 hours, and the cron drops it a day later", async () => {

@@ -21,23 +21,31 @@ export const SESSION_TTL_MS = 24 * 3_600_000;
 const NONCE_TTL_S = 10 * 60;
 
 /**
- * Starts a session for a user: stores the hash of a fresh id and sets the cookie.
+ * Starts a session for a user: stores the hash of a fresh id and sets the cookie. A session
+ * started with an API token lives only as long as that token: revoking or expiring the token
+ * ends it.
  *
  * @example
  * ```ts
- * await startSession(c, user.id, { now: clock.now() });
+ * await startSession(c, user.id, { now: clock.now(), token });
  * ```
  */
 export async function startSession(
   c: Context,
   userId: string,
-  options: { now: number },
+  options: { now: number; token?: string },
 ): Promise<void> {
   const id = newToken(SESSION_PREFIX);
   await (c.env as { DB: D1Database }).DB.prepare(
-    "INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+    "INSERT INTO sessions (hash, user_id, created_at, expires_at, token_hash) VALUES (?, ?, ?, ?, ?)",
   )
-    .bind(await hashToken(id), userId, options.now, options.now + SESSION_TTL_MS)
+    .bind(
+      await hashToken(id),
+      userId,
+      options.now,
+      options.now + SESSION_TTL_MS,
+      options.token ? await hashToken(options.token) : null,
+    )
     .run();
   setCookie(c, SESSION_COOKIE, id, {
     prefix: "host",
@@ -65,7 +73,9 @@ export async function sessionUser(c: Context, options: { now: number }): Promise
   if (!id) return null;
   return (c.env as { DB: D1Database }).DB.prepare(
     `SELECT u.id, u.email FROM sessions s JOIN users u ON u.id = s.user_id
-     WHERE s.hash = ? AND s.revoked_at IS NULL AND s.expires_at > ?`,
+     WHERE s.hash = ?1 AND s.revoked_at IS NULL AND s.expires_at > ?2
+       AND (s.token_hash IS NULL OR EXISTS (SELECT 1 FROM api_tokens t WHERE t.hash = s.token_hash
+         AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)))`,
   )
     .bind(await hashToken(id), options.now)
     .first<User>();

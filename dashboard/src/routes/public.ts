@@ -45,7 +45,7 @@ export function publicRoutes(clock: Clock): Hono<AppEnv> {
       throw new DashboardError("ERR_AUTH_INVALID", "Unknown dev token", {
         fix: "Use the link `npm start` printed",
       });
-    await startSession(c, user.id, { now: clock.now() });
+    await startSession(c, user.id, { now: clock.now(), token });
     return c.redirect(afterSignIn(c.req.query("next")), 302);
   });
 

@@ -58,7 +58,7 @@ export function sessionRoutes(clock: Clock): Hono<AppEnv> {
     const token = typeof body.token === "string" ? body.token.trim() : "";
     const user = token ? await userByToken(c.env.DB, token, clock.now()) : null;
     if (!user) return render(c, { title: "Sign in" }, loginRefused(), { status: 401 });
-    await startSession(c, user.id, { now: clock.now() });
+    await startSession(c, user.id, { now: clock.now(), token });
     return c.redirect(afterSignIn(body.next), 303);
   });
 

@@ -9,6 +9,7 @@ import { isFluxError, type FluxErrorCode } from "fluxrun";
 import { parseTraceKey, TRACE_ID, tracePrefix, type AgentErrorCode } from "fluxrun/contract";
 import {
   openTrace,
+  parseOriginKeys,
   parsePrivateJwk,
   readTrace,
   verifyOrigin,
@@ -38,18 +39,11 @@ export function privateKey(json: string | undefined): PrivateJwk {
  * public Ed25519 JWK (or a list of them, while rotating). Apps not listed read as unverified.
  */
 export function originKeys(json: string | undefined): OriginKeys {
-  if (!json) return {};
   try {
-    const parsed = JSON.parse(json) as unknown;
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
-      return parsed as OriginKeys;
-  } catch {
-    // refused below
+    return parseOriginKeys(json);
+  } catch (err) {
+    throw new AgentError("ERR_ORIGIN_KEYS_INVALID", (err as Error).message);
   }
-  throw new AgentError(
-    "ERR_ORIGIN_KEYS_INVALID",
-    'FLUX_ORIGIN_KEYS must be JSON: {"<app>": <public Ed25519 JWK>, ...}',
-  );
 }
 
 /** A stored trace chosen for an action, and what its signature says about where it came from. */

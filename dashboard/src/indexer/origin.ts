@@ -8,23 +8,19 @@
  */
 import { isFluxError } from "fluxrun";
 import { appPrefix } from "fluxrun/contract";
-import { verifyOrigin, type OriginKeys } from "fluxrun/trace";
+import { parseOriginKeys, verifyOrigin, type OriginKeys } from "fluxrun/trace";
 
 /** What the index keeps about a row's origin. */
 export type OriginStatus = "verified" | "unverified";
 
 /** The registered keys, or none (everything indexes as unverified) when unset or not a map. */
 export function registeredKeys(json: string | undefined): OriginKeys {
-  if (!json) return {};
   try {
-    const parsed = JSON.parse(json) as unknown;
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
-      return parsed as OriginKeys;
+    return parseOriginKeys(json);
   } catch {
-    // refused below
+    console.error("[fluxrun dashboard] FLUX_ORIGIN_KEYS is not a JSON map of app → JWK; ignored");
+    return {};
   }
-  console.error("[fluxrun dashboard] FLUX_ORIGIN_KEYS is not a JSON map of app → JWK; ignored");
-  return {};
 }
 
 /** True when the trace stored at `key` belongs to an app that signs its traces. */

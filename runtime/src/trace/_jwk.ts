@@ -20,7 +20,16 @@ export interface PrivateJwk extends PublicJwk {
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
-function parseJwk(input: string | object, what: string): Record<string, unknown> {
+/**
+ * An OKP JWK of curve `crv` (JSON text or object) as a plain record, its `x` base64url; anything
+ * else is `ERR_KEY_INVALID` naming `what`. Shared by the trace keys (X25519) and the signing
+ * keys (Ed25519).
+ */
+export function parseOkpJwk(
+  input: string | object,
+  crv: "X25519" | "Ed25519",
+  what: string,
+): Record<string, unknown> {
   let jwk: unknown = input;
   if (typeof input === "string") {
     try {
@@ -33,10 +42,10 @@ function parseJwk(input: string | object, what: string): Record<string, unknown>
     throw new FluxError("ERR_KEY_INVALID", `The ${what} is not a JWK object`);
   }
   const k = jwk as Record<string, unknown>;
-  if (k.kty !== "OKP" || k.crv !== "X25519" || typeof k.x !== "string" || !B64URL.test(k.x)) {
+  if (k.kty !== "OKP" || k.crv !== crv || typeof k.x !== "string" || !B64URL.test(k.x)) {
     throw new FluxError(
       "ERR_KEY_INVALID",
-      `The ${what} is not an X25519 JWK (kty OKP, crv X25519)`,
+      `The ${what} is not an ${crv} JWK (kty OKP, crv ${crv})`,
     );
   }
   return k;
@@ -52,7 +61,7 @@ function parseJwk(input: string | object, what: string): Record<string, unknown>
  * ```
  */
 export function parsePublicJwk(input: string | object): PublicJwk {
-  const k = parseJwk(input, "public key");
+  const k = parseOkpJwk(input, "X25519", "public key");
   if ("d" in k) {
     throw new FluxError(
       "ERR_KEY_INVALID",
@@ -71,7 +80,7 @@ export function parsePublicJwk(input: string | object): PublicJwk {
  * ```
  */
 export function parsePrivateJwk(input: string | object): PrivateJwk {
-  const k = parseJwk(input, "private key");
+  const k = parseOkpJwk(input, "X25519", "private key");
   if (typeof k.d !== "string" || !B64URL.test(k.d)) {
     throw new FluxError("ERR_KEY_INVALID", "The private key has no private part (d)");
   }
@@ -79,8 +88,13 @@ export function parsePrivateJwk(input: string | object): PrivateJwk {
 }
 
 /** The key id FluxRun uses: the RFC 7638 thumbprint of the public part (SHA-256, base64url). */
-export async function keyId(jwk: PublicJwk): Promise<string> {
-  const canonical = `{"crv":"X25519","kty":"OKP","x":"${jwk.x}"}`;
+export function keyId(jwk: PublicJwk): Promise<string> {
+  return okpThumbprint("X25519", jwk.x);
+}
+
+/** The RFC 7638 thumbprint (SHA-256, base64url) of an OKP public key. */
+export async function okpThumbprint(crv: "X25519" | "Ed25519", x: string): Promise<string> {
+  const canonical = `{"crv":"${crv}","kty":"OKP","x":"${x}"}`;
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical) as BufferSource),
   );

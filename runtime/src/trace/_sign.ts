@@ -7,6 +7,7 @@
  * @module
  */
 import { FluxError } from "../errors.js";
+import { okpThumbprint, parseOkpJwk } from "./_jwk.js";
 
 /** A public Ed25519 JWK: what verifiers register per app. */
 export interface VerifyJwk {
@@ -33,17 +34,10 @@ export const SIGNATURE_BYTES = 64;
 /** Domain separation of the signed message. */
 const SIGNED_PREFIX = enc.encode("fluxrun-trace\0origin\0");
 
+/** A key's `x` and `d` are short: a longer value is not a key of this curve. */
 function parseOkp(input: string | object, what: string): Record<string, unknown> {
-  let jwk: unknown = input;
-  if (typeof input === "string") {
-    try {
-      jwk = JSON.parse(input);
-    } catch (cause) {
-      throw new FluxError("ERR_KEY_INVALID", `Could not parse the ${what} as JSON`, { cause });
-    }
-  }
-  const k = (typeof jwk === "object" && jwk !== null ? jwk : {}) as Record<string, unknown>;
-  if (k.kty !== "OKP" || k.crv !== "Ed25519" || typeof k.x !== "string" || !B64URL.test(k.x)) {
+  const k = parseOkpJwk(input, "Ed25519", what);
+  if (!B64URL.test(k.x as string)) {
     throw new FluxError(
       "ERR_KEY_INVALID",
       `The ${what} is not an Ed25519 JWK (kty OKP, crv Ed25519)`,
@@ -84,14 +78,8 @@ export function parseSigningJwk(input: string | object): SigningJwk {
 }
 
 /** The id of a signing key: the RFC 7638 thumbprint of its public part (SHA-256, base64url). */
-export async function signerId(jwk: VerifyJwk): Promise<string> {
-  const canonical = `{"crv":"Ed25519","kty":"OKP","x":"${jwk.x}"}`;
-  const digest = new Uint8Array(
-    await crypto.subtle.digest("SHA-256", enc.encode(canonical) as BufferSource),
-  );
-  let s = "";
-  for (const b of digest) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+export function signerId(jwk: VerifyJwk): Promise<string> {
+  return okpThumbprint("Ed25519", jwk.x);
 }
 
 const signers = new Map<string, Promise<Signer>>();
@@ -109,7 +97,7 @@ export function loadSigner(input: string | SigningJwk): Promise<Signer> {
   let pending = signers.get(cacheKey);
   if (!pending) {
     pending = (async () => {
-      const jwk = typeof input === "string" ? parseSigningJwk(input) : parseSigningJwk(input);
+      const jwk = parseSigningJwk(input);
       const key = await crypto.subtle
         .importKey("jwk", { ...jwk, ext: false } as JsonWebKey, { name: "Ed25519" }, false, [
           "sign",
@@ -127,21 +115,31 @@ export function loadSigner(input: string | SigningJwk): Promise<Signer> {
   return pending;
 }
 
-/** What is signed: a fixed prefix, the head's length (4 bytes, big-endian), the head, the sealed block. */
-function signedMessage(headBytes: Uint8Array, sealed: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SIGNED_PREFIX.length + 4 + headBytes.length + sealed.length);
+/**
+ * What is signed: a fixed prefix, the head's length (4 bytes, big-endian), the head, the sealed
+ * block (given in parts: the writer has nonce and ciphertext apart).
+ */
+function signedMessage(headBytes: Uint8Array, sealed: readonly Uint8Array[]): Uint8Array {
+  const size = sealed.reduce(
+    (n, part) => n + part.length,
+    SIGNED_PREFIX.length + 4 + headBytes.length,
+  );
+  const out = new Uint8Array(size);
   out.set(SIGNED_PREFIX);
   new DataView(out.buffer).setUint32(SIGNED_PREFIX.length, headBytes.length);
-  out.set(headBytes, SIGNED_PREFIX.length + 4);
-  out.set(sealed, SIGNED_PREFIX.length + 4 + headBytes.length);
+  let at = SIGNED_PREFIX.length + 4;
+  for (const part of [headBytes, ...sealed]) {
+    out.set(part, at);
+    at += part.length;
+  }
   return out;
 }
 
-/** Signs a trace's head bytes and sealed block. */
+/** Signs a trace's head bytes and sealed block (its parts, in order). */
 export async function signTrace(
   signer: Signer,
   headBytes: Uint8Array,
-  sealed: Uint8Array,
+  sealed: readonly Uint8Array[],
 ): Promise<Uint8Array> {
   return new Uint8Array(
     await crypto.subtle.sign(
@@ -167,7 +165,7 @@ export async function verifySignature(
     "Ed25519",
     key,
     signature as BufferSource,
-    signedMessage(headBytes, sealed) as BufferSource,
+    signedMessage(headBytes, [sealed]) as BufferSource,
   );
 }
 

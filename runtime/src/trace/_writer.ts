@@ -152,11 +152,10 @@ export async function sealV2(
       payloadBytes as BufferSource,
     ),
   );
-  const sealed = new Uint8Array(nonce.length + ciphertext.length);
-  sealed.set(nonce);
-  sealed.set(ciphertext, nonce.length);
-  const sig = options.signer ? await signTrace(options.signer, headBytes, sealed) : undefined;
-  const w = new CborWriter(headBytes.length + sealed.length + 128);
+  const sig = options.signer
+    ? await signTrace(options.signer, headBytes, [nonce, ciphertext])
+    : undefined;
+  const w = new CborWriter(headBytes.length + nonce.length + ciphertext.length + 128);
   w.head(5, sig ? 5 : 4);
   w.string("format");
   w.string(TRACE_FORMAT);
@@ -165,7 +164,9 @@ export async function sealV2(
   w.string("head");
   w.bytes(headBytes);
   w.string("sealed");
-  w.bytes(sealed);
+  w.head(2, nonce.length + ciphertext.length);
+  w.raw(nonce);
+  w.raw(ciphertext);
   if (sig) {
     w.string("sig");
     w.bytes(sig);

@@ -8,6 +8,7 @@ export {
   readTrace,
   openTrace,
   verifyOrigin,
+  parseOriginKeys,
   type OriginKeys,
   type TraceOrigin,
   sealTrace,

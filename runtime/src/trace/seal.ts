@@ -140,6 +140,32 @@ export type OriginKeys = Readonly<
   Record<string, VerifyJwk | string | readonly (VerifyJwk | string)[]>
 >;
 
+/**
+ * Reads `FLUX_ORIGIN_KEYS` (the agent's and the dashboard's setting): a JSON object mapping app
+ * names to keys; unset is no keys. Anything else is `ERR_KEY_INVALID`. Each key is checked when
+ * a trace of its app is.
+ *
+ * @example
+ * ```ts
+ * const origin = await verifyOrigin(bytes, parseOriginKeys(env.FLUX_ORIGIN_KEYS));
+ * ```
+ */
+export function parseOriginKeys(json: string | undefined): OriginKeys {
+  if (!json) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+    return parsed as OriginKeys;
+  throw new FluxError(
+    "ERR_KEY_INVALID",
+    'FLUX_ORIGIN_KEYS must be JSON: {"<app>": <public Ed25519 JWK>, ...}',
+  );
+}
+
 /** Where a trace came from, as far as its signature tells. */
 export type TraceOrigin =
   { status: "verified"; signer: string } | { status: "unverified"; reason: "unsigned" | "no_key" };

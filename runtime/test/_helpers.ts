@@ -2,6 +2,7 @@
  * Test helpers: a counting upstream on 127.0.0.1, a recording Miniflare around a fixture worker,
  * and a wrangler config for replaying it. Everything runs in real workerd.
  */
+import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -162,4 +163,25 @@ service = "svc"
   const path = join(dir, "wrangler.toml");
   await writeFile(path, toml);
   return path;
+}
+
+/**
+ * Runs the repository's vitest in `cwd` (a generated guard's project), without a private key in
+ * the environment unless `env` gives one; resolves with its exit code and output.
+ */
+export function vitest(
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string }> {
+  const root = new URL("../../", import.meta.url).pathname;
+  return new Promise((resolve) => {
+    const child = spawn(join(root, "node_modules/.bin/vitest"), ["run"], {
+      cwd,
+      env: { ...process.env, FLUX_PRIVATE_KEY: "", ...env },
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("close", (code) => resolve({ code: code ?? -1, out }));
+  });
 }

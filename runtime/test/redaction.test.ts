@@ -7,7 +7,6 @@
  * is searched, raw and decoded, in every encoding, for each secret: zero hits. The guard written
  * with it still replays to a pass (each secret replays as its token, consistently).
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import { decodeCbor } from "../src/trace/_cbor.js";
 import {
   startRecorder,
   startUpstream,
+  vitest,
   writeConfig,
   type Recorder,
   type Upstream,
@@ -86,19 +86,6 @@ function texts(fixture: Uint8Array): string[] {
   };
   walk(decodeCbor(fixture));
   return out;
-}
-
-function vitest(cwd: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(join(ROOT, "node_modules/.bin/vitest"), ["run"], {
-      cwd,
-      env: { ...process.env, FLUX_PRIVATE_KEY: "" },
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("close", (code) => resolve({ code: code ?? -1, out }));
-  });
 }
 
 describe("a redacted guard fixture", () => {

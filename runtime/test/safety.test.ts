@@ -3,7 +3,6 @@
  * nothing, the policy file letting exactly one read through, preflight, and regression guards
  * that pass on repaired code and fail when the bug returns.
  */
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +17,7 @@ import {
   FIXTURES,
   startRecorder,
   startUpstream,
+  vitest,
   writeConfig,
   type Recorder,
   type Upstream,
@@ -181,19 +181,6 @@ describe("preflight", () => {
     expect(preflight(readTrace(traces["/hello"]!).head).readiness).toBe("unknown");
   });
 });
-
-function vitest(cwd: string, env: Record<string, string>): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(join(ROOT, "node_modules/.bin/vitest"), ["run"], {
-      cwd,
-      env: { ...process.env, FLUX_PRIVATE_KEY: "", ...env },
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("close", (code) => resolve({ code: code ?? -1, out }));
-  });
-}
 
 describe("regression guards", () => {
   it("passes on the repaired code and fails when the bug is reintroduced", async () => {

@@ -55,13 +55,13 @@ async function item(s: TraceSpec): Promise<IngestItem> {
 
 function send(
   items: readonly IngestItem[],
-  options: { encoding?: "cbor" | "json"; token?: string } = {},
+  options: { encoding?: "cbor" | "json"; token?: string; env?: Env } = {},
 ) {
   const { body, contentType } = encodeIngestBatch(items, options.encoding ?? "cbor");
-  return sendRaw(body, contentType, options.token);
+  return sendRaw(body, contentType, options.token, options.env);
 }
 
-function sendRaw(body: Uint8Array | string, contentType: string, tok = token) {
+function sendRaw(body: Uint8Array | string, contentType: string, tok = token, to = env) {
   return app.request(
     "/v1/ingest",
     {
@@ -73,7 +73,7 @@ function sendRaw(body: Uint8Array | string, contentType: string, tok = token) {
       },
       body: body as BodyInit,
     },
-    env,
+    to,
   );
 }
 
@@ -199,22 +199,10 @@ describe("trace origin", () => {
     const { summary } = traceParts(s).head;
     return { key: traceKey(summary), bytes: await sealedBytes(s, signingKey), summary };
   }
-  const sendSigned = async (items: IngestItem[]) => {
-    const { body, contentType } = encodeIngestBatch(items, "cbor");
-    return app.request(
-      "/v1/ingest",
-      {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": contentType,
-          "x-fluxrun-ingest": "1",
-        },
-        body: body as BodyInit,
-      },
-      { ...env, FLUX_ORIGIN_KEYS: JSON.stringify({ "shop-api": (await keys).verifyJwk }) },
-    );
-  };
+  const sendSigned = async (items: IngestItem[]) =>
+    send(items, {
+      env: { ...env, FLUX_ORIGIN_KEYS: JSON.stringify({ "shop-api": (await keys).verifyJwk }) },
+    });
   const origin = (id: string) =>
     t.db
       .prepare("SELECT origin FROM executions WHERE trace_id = ?")

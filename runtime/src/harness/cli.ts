@@ -5,7 +5,7 @@
  * @module
  */
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import { asFluxError, FluxError, isFluxError } from "../errors.js";
@@ -19,7 +19,7 @@ import { scanWorker } from "./scan.js";
 import { generateGuard } from "./guard.js";
 import { preflight, formatPreflight, type PreflightReport } from "../replay/preflight.js";
 import { readTrace } from "../trace/seal.js";
-import { initApp, formatInit, gitignoreCovers } from "./init.js";
+import { initApp, formatInit, gitignoreCovers, writeKeyPair } from "./init.js";
 import { pullTraces, parseFilters, s3FromEnvironment } from "./pull.js";
 
 const USAGE = `Usage:
@@ -397,15 +397,16 @@ async function keygenCommand(args: string[], io: Io): Promise<number> {
     return 2;
   }
   const { publicJwk, privateJwk, kid } = await generateTraceKeys();
-  await mkdir(dir, { recursive: true });
-  await writeFile(priv, `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
-  await writeFile(pub, `${JSON.stringify(publicJwk)}\n`);
+  await writeKeyPair(dir, ["agent-private.jwk", privateJwk], ["public.jwk", publicJwk]);
   const signPriv = join(dir, "signing-private.jwk");
   const signPub = join(dir, "signing-public.jwk");
   const signing = existsSync(signPriv) ? undefined : await generateSigningKeys();
   if (signing) {
-    await writeFile(signPriv, `${JSON.stringify(signing.signingJwk)}\n`, { mode: 0o600 });
-    await writeFile(signPub, `${JSON.stringify(signing.verifyJwk)}\n`);
+    await writeKeyPair(
+      dir,
+      ["signing-private.jwk", signing.signingJwk],
+      ["signing-public.jwk", signing.verifyJwk],
+    );
   }
   const rel = relative(io.cwd, priv).split(sep).join("/");
   const ignoredBy = rel.startsWith("..") || (await gitignoreCovers(io.cwd, rel));

@@ -426,6 +426,26 @@ export async function gitignoreCovers(dir: string, rel: string): Promise<boolean
 
 // ---- keys ----------------------------------------------------------------------------------------
 
+/**
+ * Writes a key pair as JWK files in `dir`: the private half readable by its owner only (0600),
+ * the public half beside it.
+ *
+ * @example
+ * ```ts
+ * await writeKeyPair(".fluxrun", ["agent-private.jwk", privateJwk], ["public.jwk", publicJwk]);
+ * ```
+ */
+export async function writeKeyPair(
+  dir: string,
+  [privateFile, privateJwk]: [string, object],
+  [publicFile, publicJwk]: [string, object],
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, privateFile), `${JSON.stringify(privateJwk)}\n`, { mode: 0o600 });
+  await chmod(join(dir, privateFile), 0o600);
+  await writeFile(join(dir, publicFile), `${JSON.stringify(publicJwk)}\n`);
+}
+
 async function loadKeys(
   root: string,
   keyFile: string | undefined,
@@ -452,12 +472,7 @@ async function loadKeys(
   }
   const made = await generateTraceKeys();
   if (!dryRun) {
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, PRIVATE_FILE), `${JSON.stringify(made.privateJwk)}\n`, {
-      mode: 0o600,
-    });
-    await chmod(join(dir, PRIVATE_FILE), 0o600);
-    await writeFile(join(dir, PUBLIC_FILE), `${JSON.stringify(made.publicJwk)}\n`);
+    await writeKeyPair(dir, [PRIVATE_FILE, made.privateJwk], [PUBLIC_FILE, made.publicJwk]);
   }
   return { publicJwk: made.publicJwk, kid: made.kid, created: true };
 }
@@ -474,12 +489,7 @@ async function loadSigningKeys(
   }
   const made = await generateSigningKeys();
   if (!dryRun) {
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, SIGNING_FILE), `${JSON.stringify(made.signingJwk)}\n`, {
-      mode: 0o600,
-    });
-    await chmod(join(dir, SIGNING_FILE), 0o600);
-    await writeFile(join(dir, VERIFY_FILE), `${JSON.stringify(made.verifyJwk)}\n`);
+    await writeKeyPair(dir, [SIGNING_FILE, made.signingJwk], [VERIFY_FILE, made.verifyJwk]);
   }
   return { signingJson: JSON.stringify(made.signingJwk), kid: made.kid, created: true };
 }

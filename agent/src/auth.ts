@@ -8,6 +8,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import {
   AgentTokenClaims,
+  POLICY_TYPE,
   TOKEN_ALGORITHM,
   TOKEN_CLOCK_SKEW_S,
   TOKEN_ISSUER,
@@ -15,7 +16,13 @@ import {
   TOKEN_MAX_LIFETIME_S,
   type AgentAction,
 } from "fluxrun/contract";
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from "jose";
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+} from "jose";
 import { AgentError } from "./errors.js";
 
 const jwksCache = new Map<string, ReturnType<typeof createLocalJWKSet>>();
@@ -90,6 +97,15 @@ function refusal(err: unknown): AgentError {
   return new AgentError("ERR_TOKEN_MALFORMED", "The token is not a well-formed JWT");
 }
 
+/** The JWS header's `typ`, when the header decodes. */
+function typOf(token: string): unknown {
+  try {
+    return decodeProtectedHeader(token).typ;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Verifies signature and claims. Returns the claims; does not yet check action or trace (the
  * token is consumed first, so a verified token is spent whatever happens next).
@@ -103,6 +119,8 @@ export async function verifyToken(
   token: string,
   options: { jwks: string | undefined; audience: string; now?: () => number },
 ): Promise<AgentTokenClaims> {
+  if (typOf(token) === POLICY_TYPE)
+    throw new AgentError("ERR_TOKEN_TYPE", "A signed replay policy is not an agent token");
   let payload: unknown;
   try {
     const result = await jwtVerify(token, issuerKeys(options.jwks), {

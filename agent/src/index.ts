@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  ReplayRequest,
   TraceRequest,
   UnlockRequest,
   type AgentAction,
@@ -31,6 +32,7 @@ import {
   verifyToken,
 } from "./auth.js";
 import { AgentError } from "./errors.js";
+import { choosePolicy } from "./policy.js";
 import { findTrace, openStored, originKeys, privateKey, readStored } from "./traces.js";
 import { unlockFields } from "./unlock.js";
 
@@ -219,9 +221,14 @@ function signingJwk(env: AgentEnv): JWK {
   }
 }
 
-const replay: Action<TraceRequest, ReplayResponse> = {
+const replay: Action<ReplayRequest, ReplayResponse> = {
   act: "replay",
-  readBody: readTraceRequest,
+  readBody: (c) =>
+    jsonBody<ReplayRequest>(
+      c,
+      ReplayRequest,
+      'The body needs {"trace": "<32 hex id>"} and, optionally, "policy": "<signed policy>"',
+    ),
   trace: (b) => b.trace,
   fields: () => [],
   async run(c, claims, body) {
@@ -235,9 +242,20 @@ const replay: Action<TraceRequest, ReplayResponse> = {
     const signingKey = signingJwk(c.env);
     const trace = await stored(c, claims, body.trace);
     const opened = await openStored(trace.bytes, key);
+    const chosen = await choosePolicy(body.policy, claims, c.env.FLUX_DASHBOARD_JWKS);
+    if (chosen.ignored)
+      await audit(
+        c.env.FLUX_AUDIT,
+        entry(c, "replay.policy", { code: chosen.ignored, claims, jti: jtiHash(claims.jti) }),
+      );
     try {
-      const report = await replayThrough((r) => target.fetch(r), opened, { signingKey });
-      return { ...report, origin: trace.origin };
+      const report = await replayThrough(
+        (r) => target.fetch(r),
+        opened,
+        { signingKey },
+        chosen.policy ? { policy: chosen.policy } : {},
+      );
+      return { ...report, origin: trace.origin, policy: chosen.view };
     } catch (err) {
       throw new AgentError(
         "ERR_REPLAY_FAILED",

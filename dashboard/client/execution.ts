@@ -7,6 +7,8 @@
 import type {
   Divergence,
   OutcomeView,
+  PolicyView,
+  ReplayRequest,
   ReplayResponse,
   UnlockedField,
   UnlockResponse,
@@ -140,6 +142,16 @@ function divergenceRow(d: Divergence, i: number): HTMLTableRowElement {
   ]);
 }
 
+/** The policy the agent replayed with, in words. */
+function policyLine(p: PolicyView): string {
+  const why = p.diagnostic ? ` (${p.diagnostic.code}: ${p.diagnostic.message})` : "";
+  if (p.status === "reviewed")
+    return `Replay policy: approved v${p.version ?? "?"}, verified by the agent`;
+  if (p.status === "rejected") return `Replay policy IGNORED, replayed deny-all${why}`;
+  if (p.status === "none") return "Replay policy: none approved, deny-all";
+  return `Replay policy: unreviewed${why}`;
+}
+
 let lastReport: ReplayResponse | null = null;
 
 function renderReport(r: ReplayResponse): void {
@@ -163,6 +175,14 @@ function renderReport(r: ReplayResponse): void {
           cls: "small muted",
           text: `${r.served} recorded events served · ${r.liveNetworkAttempts} live network attempts (blocked)`,
         }),
+        r.policy
+          ? el("p", {
+              cls: `small ${r.policy.status === "rejected" ? "" : "muted"}`,
+              id: "replay-policy",
+              "data-policy": r.policy.status,
+              text: policyLine(r.policy),
+            })
+          : el("span"),
       ],
     ),
     rows.length
@@ -267,7 +287,10 @@ onClick(
     renderReport(
       await agent<ReplayResponse>(t.agent.origin, "/v1/replay", replayCtx, {
         token: t.token,
-        payload: { trace: cfg.trace },
+        payload: {
+          trace: cfg.trace,
+          ...(t.policy ? { policy: t.policy } : {}),
+        } satisfies ReplayRequest,
       }),
     );
   },

@@ -100,6 +100,13 @@ const FORGED: Explained = [
     "The stored object was not written by the app (forged, or changed after signing). Do not trust its contents; check who can write to the trace bucket.",
 ];
 
+const POLICY_IGNORED: Explained = [
+  "warn",
+  "The agent ignored the app's signed replay policy",
+  () =>
+    `The replay ran deny-all. Make the agent trust this dashboard: FLUX_DASHBOARD_JWKS must hold the keys at ${JWKS}.`,
+];
+
 /** One entry per error code of the agent contract: the compiler keeps this table complete. */
 const AGENT_STATES: Record<AgentErrorCode, Explained> = {
   ERR_BAD_REQUEST: [
@@ -183,6 +190,15 @@ const AGENT_STATES: Record<AgentErrorCode, Explained> = {
     () =>
       "The agent cannot tell which is real: register the app's verification key (.fluxrun/signing-public.jwk) in the agent's FLUX_ORIGIN_KEYS, then retry.",
   ],
+  ERR_TOKEN_TYPE: TOKEN_REFUSED,
+  // Never answered as refusals: the agent replays deny-all and reports them in the report.
+  ERR_POLICY_MALFORMED: POLICY_IGNORED,
+  ERR_POLICY_TYPE: POLICY_IGNORED,
+  ERR_POLICY_SIGNATURE: POLICY_IGNORED,
+  ERR_POLICY_SCHEMA: POLICY_IGNORED,
+  ERR_POLICY_APP: POLICY_IGNORED,
+  ERR_POLICY_WORKSPACE: POLICY_IGNORED,
+  ERR_POLICY_DIGEST: POLICY_IGNORED,
   ERR_ORIGIN_KEYS_INVALID: [
     "bad",
     "The agent's trace verification keys are misconfigured",

@@ -62,6 +62,8 @@ export interface IssuedToken {
   jti: string;
   expiresAt: string;
   agent: { origin: string; id: string };
+  /** For act `replay`: the app's approved policy, signed; the page passes it to the agent. */
+  policy?: string;
 }
 
 /** `POST /api/tokens` body. */

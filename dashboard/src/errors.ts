@@ -25,6 +25,16 @@ export const DASHBOARD_ERROR_CODES = {
   ERR_TRACE_UNREADABLE: 422,
   ERR_DB_NOT_MIGRATED: 503,
   ERR_INTERNAL: 500,
+  /** A proposed replay policy that parsePolicy refuses. */
+  ERR_POLICY_INVALID: 400,
+  /** An admin reviewing their own policy proposal. */
+  ERR_POLICY_SELF_REVIEW: 403,
+  /** Approving a proposal written against an approved version that is no longer current. */
+  ERR_POLICY_STALE: 409,
+  /** Reviewing a proposal already approved or rejected. */
+  ERR_POLICY_NOT_PENDING: 409,
+  /** The app has no approved replay policy. */
+  ERR_POLICY_NONE: 404,
 } as const;
 
 export type DashboardErrorCode = keyof typeof DASHBOARD_ERROR_CODES;

@@ -21,6 +21,11 @@ export const AUDIT_ACTIONS = [
   "issue.state",
   "reindex",
   "ingest.denied",
+  "policy.proposed",
+  "policy.approved",
+  "policy.rejected",
+  "policy.denied",
+  "policy.signed",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

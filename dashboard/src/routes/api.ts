@@ -37,6 +37,7 @@ import { guardCommand, guardFor, guardsOf, isRepaired, saveGuard } from "../db/g
 import { agentOf, checkWorkspace, requirePrincipal, wsAccess } from "./_shared.js";
 import { listQuery, parseFilter } from "./pages/executions.js";
 import { loadHead } from "./setup.js";
+import { policyApiRoutes, signedPolicyFor } from "./policy-api.js";
 import { RANGES } from "../views/list.js";
 
 const TraceId = z.string().check(z.regex(TRACE_ID));
@@ -171,6 +172,9 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
     },
     { now: clock.now(), jti: clock.id() },
   );
+  // A replay carries the app's approved policy, signed, for the agent to verify and enforce.
+  const policy =
+    act === "replay" ? await signedPolicyFor(c, { ws, app: row.app, use: "replay" }, clock) : null;
   await c.var.audit("token.issued", {
     ws,
     target: trace,
@@ -182,6 +186,7 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
       aud: agent.id,
       app: row.app,
       exp: issued.exp,
+      ...(policy ? { policyVersion: policy.version } : {}),
     },
   });
   c.header("Cache-Control", "no-store");
@@ -192,6 +197,7 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
     jti: issued.jti,
     expiresAt: new Date(issued.exp * 1000).toISOString(),
     agent: { origin: agent.origin, id: agent.id },
+    ...(policy ? { policy: policy.jws } : {}),
   } satisfies IssuedToken);
 }
 
@@ -314,6 +320,7 @@ export function apiRoutes(clock: Clock): Hono<AppEnv> {
 
   api.post("/tokens", limit(MAX_TOKEN_REQUEST), (c) => issueToken(c, clock));
   api.post("/guards", limit(MAX_GUARD_REQUEST), (c) => saveGuardRoute(c, clock));
+  api.route("/apps", policyApiRoutes(clock));
 
   api.get("/w/:ws/executions", wsAccess("viewer"), async (c) => {
     const ws = c.get("ws");

@@ -16,7 +16,15 @@ export interface Shell {
   ws?: string | null;
   role?: Role | null;
   active?:
-    "issues" | "executions" | "overview" | "guards" | "diagnostics" | "admin" | "account" | null;
+    | "issues"
+    | "executions"
+    | "overview"
+    | "guards"
+    | "diagnostics"
+    | "admin"
+    | "account"
+    | "policies"
+    | null;
 }
 
 const CSS = `
@@ -109,6 +117,7 @@ function nav(shell: Shell): Html {
     ${item("executions", `${base}/executions`, "Executions")}
     ${item("overview", `${base}/overview`, "Overview")}
     ${item("guards", `${base}/guards`, "Guards")}
+    ${item("policies", `${base}/policies`, "Policies")}
     ${item("diagnostics", `${base}/diagnostics`, "Diagnostics")}
     ${shell.role === "admin" ? item("admin", `${base}/admin`, "Admin") : null}
   </nav>`;

@@ -8,6 +8,7 @@
 import * as z from "zod/mini";
 import { PreflightReport, ReplayReport, TraceOriginView } from "./report.js";
 import { TRACE_ID } from "./storage.js";
+import { POLICY_DIAGNOSTICS } from "./policy.js";
 import {
   AGENT_KEY_VAR,
   REPLAY_AUTH_AUDIENCE,
@@ -184,6 +185,10 @@ export const AGENT_ERRORS = {
   ERR_WORKSPACES_NOT_CONFIGURED: 503,
   ERR_REPLAY_UNAVAILABLE: 503,
   ERR_ORIGIN_KEYS_INVALID: 503,
+  /** A signed policy (typ fluxrun-policy+jwt) presented as a token. */
+  ERR_TOKEN_TYPE: 401,
+  /** Why a signed policy was ignored: never answered, reported and audited (see module:policy). */
+  ...POLICY_DIAGNOSTICS,
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;
 export const AGENT_ERROR_CODES = Object.keys(AGENT_ERRORS) as AgentErrorCode[];

@@ -9,6 +9,7 @@
 import * as z from "zod/mini";
 import { EVENT_KINDS, TraceEvent } from "../trace/schema.js";
 import { TRACE_ID as TRACE_ID_PATTERN } from "./storage.js";
+import { PolicyView } from "./policy.js";
 
 const TRACE_ID = z.string().check(z.regex(TRACE_ID_PATTERN));
 
@@ -105,6 +106,8 @@ export const ReplayReport = z.object({
   liveAllowed: z._default(z.array(z.object({ op: z.string(), target: z.string() })), []),
   /** The trace's origin, when the replayer checked it. */
   origin: z.optional(TraceOriginView),
+  /** The replay policy it ran with: reviewed or not, and why a signed one was ignored. */
+  policy: z.optional(PolicyView),
 });
 export type ReplayReport = z.output<typeof ReplayReport>;
 

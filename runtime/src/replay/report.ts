@@ -204,6 +204,21 @@ function outcomeLine(o: OutcomeView): string {
   return `${o.status}${o.body ? ` · ${o.body}` : ""}`;
 }
 
+function policyLine(p: NonNullable<ReplayReport["policy"]>): string {
+  const which = p.version === undefined ? "" : ` v${p.version}`;
+  const why = p.diagnostic ? ` (${p.diagnostic.code}: ${p.diagnostic.message})` : "";
+  switch (p.status) {
+    case "reviewed":
+      return `reviewed${which}${p.app ? ` of ${p.app}` : ""}${p.source === "file" ? " (as pulled)" : ""}`;
+    case "unreviewed":
+      return `UNREVIEWED local policy${why}`;
+    case "rejected":
+      return `IGNORED, replayed deny-all${why}`;
+    case "none":
+      return "none (deny-all)";
+  }
+}
+
 function show(value: unknown): string {
   if (value === undefined) return "";
   return JSON.stringify(value);
@@ -224,6 +239,7 @@ export function formatReport(report: ReplayReport): string {
         : `  origin:   UNVERIFIED (${report.origin.reason === "unsigned" ? "the trace is unsigned" : "no verification key for this app: --verify-key or .fluxrun/signing-public.jwk"})`,
     );
   }
+  if (report.policy) lines.push(`  policy:   ${policyLine(report.policy)}`);
   report.divergences.forEach((d, i) => {
     lines.push(
       `  ${i + 1}. ${d.code}${d.seq === null ? "" : ` at event #${d.seq}`} [${d.kind} ${d.op} ${d.target}]: ${d.message}`,

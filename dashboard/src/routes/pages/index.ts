@@ -9,6 +9,7 @@ import type { Clock } from "../../deps.js";
 import { accountRoutes } from "./account.js";
 import { executionRoutes } from "./executions.js";
 import { issueRoutes } from "./issues.js";
+import { policyRoutes } from "./policies.js";
 import { sessionRoutes } from "./session.js";
 import { workspaceRoutes } from "./workspace.js";
 
@@ -19,5 +20,6 @@ export function pageRoutes(clock: Clock): Hono<AppEnv> {
   app.route("/", issueRoutes(clock));
   app.route("/", executionRoutes(clock));
   app.route("/", workspaceRoutes(clock));
+  app.route("/w/:ws/policies", policyRoutes(clock));
   return app;
 }

@@ -28,6 +28,8 @@ export const FLUX_ERROR_CODES = [
   "ERR_REPLAY_ENVELOPE",
   "ERR_REPLAY_BUNDLE",
   "ERR_INTERNAL",
+  /** `fluxrun policy pull`: the dashboard refused, was unreachable, or answered something else. */
+  "ERR_POLICY_PULL",
 ] as const;
 
 /** A FluxRun error code. */

@@ -1,5 +1,6 @@
 /**
- * The `fluxrun` command line: `init`, `pull`, `replay`, `preflight`, `guard`, `keygen`, `agent`.
+ * The `fluxrun` command line: `init`, `pull`, `replay`, `preflight`, `guard`, `keygen`, `agent`,
+ * `policy pull`.
  * Every command takes one option set (`--config`, `--entry`, `--env`, `--key`, `--json`); an
  * option a command has no use for is ignored with a note.
  * @module
@@ -21,6 +22,7 @@ import { preflight, formatPreflight, type PreflightReport } from "../replay/pref
 import { readTrace } from "../trace/seal.js";
 import { initApp, formatInit, gitignoreCovers, writeKeyPair } from "./init.js";
 import { pullTraces, parseFilters, s3FromEnvironment } from "./pull.js";
+import { localPolicyView, pullPolicy } from "./policy.js";
 
 const USAGE = `Usage:
   fluxrun init [--dry-run] [--bucket fluxrun-traces] [--app name]
@@ -30,6 +32,7 @@ const USAGE = `Usage:
   fluxrun replay <trace.cbor | dir> [--policy file] [--verify-key file] [--source-map file]
   fluxrun preflight <trace.cbor | dir>
   fluxrun guard <trace.cbor> --out <dir> [--redacted] [--verify-key file]
+  fluxrun policy pull [--app name] [--dashboard URL] [--token fxd_…]
   fluxrun keygen [--out dir]
   fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key private.jwk] ...
 
@@ -52,6 +55,11 @@ Call sites in a report are shown in source: the replay's with its own bundle's m
 ones with --source-map (the deployed bundle's map, e.g. wrangler deploy --outdir dist), else a
 <bundle>.map beside the recorded bundle path when it exists here (wrangler dev's .wrangler/tmp).
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
+policy pull writes the app's approved policy (dashboard → Policies) as fluxrun.policy.json next to
+the config and its signed form as .fluxrun/policy.jws; replay reports a policy file that differs
+from it (or was never pulled) as UNREVIEWED. The app defaults to the config's FLUX_APP var, else its
+name; the dashboard to $FLUX_DASHBOARD_URL; the API token (Account → API tokens) to
+$FLUX_DASHBOARD_TOKEN (prefer it to --token, which lands in shell history).
 pull --remote reads R2 over its S3 API: R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY and R2_ENDPOINT
 (or CLOUDFLARE_ACCOUNT_ID) from the environment.
 Set FLUXRUN_DEBUG=1 to print the stack of an unexpected failure (it may quote trace contents).`;
@@ -218,9 +226,13 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
     cwd: io.cwd,
     ...(sourceMap ? { sourceMap: resolve(io.cwd, sourceMap) } : {}),
   });
+  const view = await localPolicyView(dirname(config.path), policy, {
+    ...(p.str("policy") ? { file: resolve(io.cwd, p.str("policy")!) } : {}),
+  });
+  for (const o of outcomes) if ("report" in o) o.report.policy = view;
   const exitCode = exitCodeOf(outcomes);
   if (p.flag("json")) {
-    io.out(JSON.stringify({ exitCode, traces: outcomes }, null, 2));
+    io.out(JSON.stringify({ exitCode, policy: view, traces: outcomes }, null, 2));
   } else {
     for (const o of outcomes) {
       if ("report" in o) io.out(formatReport(o.report));
@@ -551,6 +563,58 @@ async function pullCommand(args: string[], io: Io): Promise<number> {
   return result.skipped.length ? 2 : 0;
 }
 
+async function policyCommand(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "pull") throw new UsageError();
+  const p = parseCommand("policy pull", rest, io, {
+    own: {
+      app: { type: "string" },
+      dashboard: { type: "string" },
+      token: { type: "string" },
+    },
+    ignored: { key: "a policy pull needs no trace key" },
+  });
+  if (p.positionals.length) throw new UsageError();
+  const { config: path, ...options } = p.configOptions();
+  const config = await readWorkerConfig(path, options);
+  const dashboard = p.str("dashboard") ?? io.env.FLUX_DASHBOARD_URL;
+  if (!dashboard)
+    throw new FluxError(
+      "ERR_CONFIG",
+      "No dashboard: pass --dashboard https://… or set FLUX_DASHBOARD_URL",
+    );
+  const token = p.str("token") ?? io.env.FLUX_DASHBOARD_TOKEN;
+  if (!token)
+    throw new FluxError(
+      "ERR_CONFIG",
+      "No API token: create one on the dashboard's Account page and set FLUX_DASHBOARD_TOKEN (or pass --token)",
+    );
+  const app = p.str("app") ?? config.vars.FLUX_APP ?? config.name;
+  const pulled = await pullPolicy({ dashboard, token, app, dir: dirname(config.path) });
+  if (p.flag("json")) {
+    io.out(
+      JSON.stringify(
+        {
+          app: pulled.app,
+          ws: pulled.ws,
+          version: pulled.version,
+          digest: pulled.digest,
+          approvedBy: pulled.approvedBy,
+          approvedAt: pulled.approvedAt,
+          files: { policy: shown(io, pulled.files.policy), signed: shown(io, pulled.files.signed) },
+        },
+        null,
+        2,
+      ),
+    );
+  } else {
+    io.out(
+      `${pulled.app}: approved policy v${pulled.version} (approved by ${pulled.approvedBy} at ${pulled.approvedAt}) written to ${shown(io, pulled.files.policy)}; signed form in ${shown(io, pulled.files.signed)}`,
+    );
+  }
+  return 0;
+}
+
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -570,6 +634,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await guardCommand(rest, io);
       case "agent":
         return await agentCommand(rest, io);
+      case "policy":
+        return await policyCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

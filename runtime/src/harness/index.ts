@@ -41,6 +41,7 @@ export { workerBuildOptions } from "./esbuild.js";
 export { main as cli } from "./cli.js";
 export { loadPrivateKey, type LoadPrivateKeyOptions } from "../trace/key-file.js";
 export { loadPolicy } from "./replay.js";
+export { localPolicyView, pullPolicy, type PullPolicyOptions } from "./policy.js";
 export { scanWorker } from "./scan.js";
 export {
   runGuard,

@@ -242,8 +242,9 @@ const replay: Action<ReplayRequest, ReplayResponse> = {
     const signingKey = signingJwk(c.env);
     const trace = await stored(c, claims, body.trace);
     const opened = await openStored(trace.bytes, key);
-    const chosen = await choosePolicy(body.policy, claims, c.env.FLUX_DASHBOARD_JWKS);
-    if (chosen.ignored)
+    const chosen = await choosePolicy(body.policy, { claims, jwks: c.env.FLUX_DASHBOARD_JWKS });
+    // The policy's own row: a signed one enforced (allowed) or ignored (denied, with its code).
+    if (body.policy !== undefined)
       await audit(
         c.env.FLUX_AUDIT,
         entry(c, "replay.policy", { code: chosen.ignored, claims, jti: jtiHash(claims.jti) }),

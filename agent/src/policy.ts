@@ -94,12 +94,17 @@ export interface ReplayPolicyChoice {
 /**
  * The policy for a replay the token authorized: the verified signed one, or deny-all (none sent,
  * or ignored with a diagnostic).
+ *
+ * @example
+ * ```ts
+ * const { policy, view, ignored } = await choosePolicy(body.policy, { claims, jwks: env.FLUX_DASHBOARD_JWKS });
+ * ```
  */
 export async function choosePolicy(
   jws: string | undefined,
-  claims: AgentTokenClaims,
-  jwks: string | undefined,
+  options: { claims: AgentTokenClaims; jwks: string | undefined },
 ): Promise<ReplayPolicyChoice> {
+  const { claims, jwks } = options;
   if (jws === undefined)
     return { policy: undefined, view: { status: "none", source: "default" }, ignored: null };
   try {

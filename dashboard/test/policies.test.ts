@@ -208,14 +208,42 @@ describe("reviewing", () => {
     expect((await call(secondAdmin, "POST", `${P}/v/${b.version}/reject`, {})).status).toBe(200);
   });
 
+  it("two admins approving one proposal at once: exactly one wins", async () => {
+    const { version } = (await (
+      await propose(s.tokens.acmeResponder, {
+        ...RATES,
+        ignore: { headers: ["x-b3"], jsonPaths: [] },
+      })
+    ).json()) as { version: number };
+    const results = await Promise.all(
+      [s.tokens.acmeAdmin, secondAdmin].map((tok) =>
+        call(tok, "POST", `${P}/v/${version}/approve`, {}),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(await code(results.find((r) => r.status === 409)!)).toEqual([
+      409,
+      "ERR_POLICY_NOT_PENDING",
+    ]);
+    // Back to the rates policy, proposed against the one just approved.
+    const again = (await (await propose(s.tokens.acmeResponder, RATES)).json()) as {
+      version: number;
+    };
+    expect((await call(secondAdmin, "POST", `${P}/v/${again.version}/approve`, {})).status).toBe(
+      200,
+    );
+  });
+
   it("every version is kept, newest first, with who proposed and reviewed it", async () => {
     const res = await call(s.tokens.acmeViewer, "GET", P);
     const body = (await res.json()) as {
       approved: number;
       versions: { version: number; state: string; proposedBy: string; reviewedBy: string | null }[];
     };
-    expect(body.approved).toBe(5);
+    expect(body.approved).toBe(7);
     expect(body.versions.map((v) => [v.version, v.state])).toEqual([
+      [7, "approved"],
+      [6, "approved"],
       [5, "approved"],
       [4, "rejected"],
       [3, "approved"],
@@ -236,7 +264,7 @@ describe("reviewing", () => {
     };
     const admin = await (await asHtml(s.tokens.acmeAdmin, `${P}/v/${pending.version}`)).text();
     expect(admin).toContain('id="approve-btn"');
-    // The approved v5's allow rule is what the proposal drops: a removed line of the diff.
+    // The approved version's allow rule is what the proposal drops: a removed line of the diff.
     expect(admin).toMatch(/class="d-del"[^>]*>- +&quot;host&quot;: &quot;rates\.example\.com/);
     const responder = await (
       await asHtml(s.tokens.acmeResponder, `${P}/v/${pending.version}`)
@@ -255,7 +283,7 @@ describe("the signed policy", () => {
     const res = await call(s.tokens.acmeViewer, "GET", "/api/apps/shop-api/policy");
     expect(res.status).toBe(200);
     const signed = SignedPolicy.parse(await res.json());
-    expect(signed).toMatchObject({ app: "shop-api", ws: "acme", version: 5, policy: RATES });
+    expect(signed).toMatchObject({ app: "shop-api", ws: "acme", version: 7, policy: RATES });
     const { payload, protectedHeader } = await jwtVerify(signed.jws, await jwks(), {
       typ: POLICY_TYPE,
     });
@@ -263,14 +291,14 @@ describe("the signed policy", () => {
     expect(PolicyClaims.parse(payload)).toMatchObject({
       app: "shop-api",
       ws: "acme",
-      version: 5,
+      version: 7,
       digest: policyDigest(RATES),
       iat: Math.floor(T0 / 1000),
     });
     expect(payload).not.toHaveProperty("iss");
     expect(payload).not.toHaveProperty("aud");
     const [last] = await auditOf(t.db, "acme", { limit: 1 });
-    expect(last).toMatchObject({ action: "policy.signed", detail: { version: 5, use: "pull" } });
+    expect(last).toMatchObject({ action: "policy.signed", detail: { version: 7, use: "pull" } });
   });
 
   it("pull refuses another workspace's app and an unknown token alike", async () => {

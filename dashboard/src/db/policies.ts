@@ -64,7 +64,14 @@ function fromRow(r: Row): PolicyVersion {
   };
 }
 
-/** Every version of an app's policy, newest first. */
+/**
+ * Every version of an app's policy, newest first.
+ *
+ * @example
+ * ```ts
+ * (await policyHistory(env.DB, "acme", "shop-api")).map((v) => `v${v.version} ${v.state}`);
+ * ```
+ */
 export async function policyHistory(
   db: D1Database,
   ws: string,
@@ -77,7 +84,14 @@ export async function policyHistory(
   return results.map(fromRow);
 }
 
-/** One version, or null. */
+/**
+ * One version, or null.
+ *
+ * @example
+ * ```ts
+ * const v3 = await policyVersion(env.DB, "acme", "shop-api", 3);
+ * ```
+ */
 export async function policyVersion(
   db: D1Database,
   ws: string,
@@ -91,7 +105,14 @@ export async function policyVersion(
   return row ? fromRow(row) : null;
 }
 
-/** The app's current policy: its highest approved version, or null when none was approved. */
+/**
+ * The app's current policy: its highest approved version, or null when none was approved.
+ *
+ * @example
+ * ```ts
+ * const current = await approvedPolicy(env.DB, "acme", "shop-api"); // null: replays deny-all
+ * ```
+ */
 export async function approvedPolicy(
   db: D1Database,
   ws: string,
@@ -106,7 +127,14 @@ export async function approvedPolicy(
   return row ? fromRow(row) : null;
 }
 
-/** Per app of a workspace: the approved version (or null) and how many proposals wait. */
+/**
+ * Per app of a workspace: the approved version (or null) and how many proposals wait.
+ *
+ * @example
+ * ```ts
+ * (await policySummary(env.DB, "acme")).get("shop-api"); // { approved: 2, pending: 1 }
+ * ```
+ */
 export async function policySummary(
   db: D1Database,
   ws: string,
@@ -158,6 +186,11 @@ export type ReviewOutcome = "done" | "not_pending" | "stale";
  * Approves or rejects a pending proposal. Approval holds only while the proposal's base is still
  * the approved version; both hold only while the proposal is pending, so of two racing reviews
  * exactly one applies.
+ *
+ * @example
+ * ```ts
+ * await reviewPolicy(env.DB, { ws, app, version: 3, decision: "approved", by: email, note: null }, Date.now()); // "done" | "not_pending" | "stale"
+ * ```
  */
 export async function reviewPolicy(
   db: D1Database,

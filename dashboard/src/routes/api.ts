@@ -174,7 +174,7 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
   );
   // A replay carries the app's approved policy, signed, for the agent to verify and enforce.
   const policy =
-    act === "replay" ? await signedPolicyFor(c, { ws, app: row.app, use: "replay" }, clock) : null;
+    act === "replay" ? await signedPolicyFor(c, { ws, app: row.app, use: "replay", clock }) : null;
   await c.var.audit("token.issued", {
     ws,
     target: trace,

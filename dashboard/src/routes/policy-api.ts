@@ -22,20 +22,19 @@ import { checkWorkspace } from "./_shared.js";
  *
  * @example
  * ```ts
- * const signed = await signedPolicyFor(c, { ws, app, use: "replay" }, clock);
+ * const signed = await signedPolicyFor(c, { ws, app, use: "replay", clock });
  * ```
  */
 export async function signedPolicyFor(
   c: Context<AppEnv>,
-  target: { ws: string; app: string; use: "pull" | "replay" },
-  clock: Clock,
+  target: { ws: string; app: string; use: "pull" | "replay"; clock: Clock },
 ): Promise<SignedPolicy | null> {
   const approved = await approvedPolicy(c.env.DB, target.ws, target.app);
   if (!approved) return null;
   const { jws } = await signPolicy(
     await signingKey(c.env),
     { app: approved.app, ws: approved.ws, version: approved.version, policy: approved.policy },
-    { now: clock.now() },
+    { now: target.clock.now() },
   );
   await c.var.audit("policy.signed", {
     ws: target.ws,
@@ -55,6 +54,14 @@ export async function signedPolicyFor(
   };
 }
 
+/**
+ * `GET /api/apps/:app/policy`, mounted under `/api/apps`.
+ *
+ * @example
+ * ```ts
+ * api.route("/apps", policyApiRoutes(clock));
+ * ```
+ */
 export function policyApiRoutes(clock: Clock): Hono<AppEnv> {
   const api = new Hono<AppEnv>();
   api.get("/:app/policy", async (c) => {
@@ -68,7 +75,7 @@ export function policyApiRoutes(clock: Clock): Hono<AppEnv> {
     await checkWorkspace(c, ws, "viewer").catch((err: unknown) => {
       throw err instanceof DashboardError && err.code === "ERR_AUTH_REQUIRED" ? err : notFound();
     });
-    const signed = await signedPolicyFor(c, { ws, app, use: "pull" }, clock);
+    const signed = await signedPolicyFor(c, { ws, app, use: "pull", clock });
     if (!signed)
       throw new DashboardError("ERR_POLICY_NONE", `${app} has no approved replay policy`, {
         fix: "A responder proposes one on the dashboard's Policies page and an admin approves it",

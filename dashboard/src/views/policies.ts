@@ -9,7 +9,14 @@ import type { PolicyVersion } from "../db/policies.js";
 import { formatTime } from "./format.js";
 import { h, type Html } from "./html.js";
 
-/** The policy as the pages show it and the propose form starts from. */
+/**
+ * The policy as the pages show it and the propose form starts from.
+ *
+ * @example
+ * ```ts
+ * policyText({ version: 1, allow: [], ignore: { headers: [], jsonPaths: [] } }); // indented JSON
+ * ```
+ */
 export function policyText(policy: ReplayPolicy): string {
   return JSON.stringify(policy, null, 2);
 }
@@ -65,7 +72,14 @@ function stateBadge(v: PolicyVersion, approved: number | null): Html {
 const base = (ws: string, app: string) =>
   `/w/${encodeURIComponent(ws)}/policies/${encodeURIComponent(app)}`;
 
-/** The workspace's apps and their policies. */
+/**
+ * The workspace's apps and their policies.
+ *
+ * @example
+ * ```ts
+ * policiesView({ ws: "acme", apps: [{ name: "shop-api", approved: 2, pending: 1 }] });
+ * ```
+ */
 export function policiesView(d: {
   ws: string;
   apps: { name: string; approved: number | null; pending: number }[];
@@ -96,7 +110,14 @@ function history(
   </tbody></table>`;
 }
 
-/** One app's policy page. */
+/**
+ * One app's policy page.
+ *
+ * @example
+ * ```ts
+ * appPolicyView({ ws, app, approved, versions, canPropose: true, draft: policyText(approved.policy) });
+ * ```
+ */
 export function appPolicyView(d: {
   ws: string;
   app: string;
@@ -138,7 +159,14 @@ function diffView(lines: DiffLine[]): Html {
   )}</pre>`;
 }
 
-/** One version: its policy, the diff against the approved version, and the review forms. */
+/**
+ * One version: its policy, the diff against the approved version, and the review forms.
+ *
+ * @example
+ * ```ts
+ * policyVersionView({ ws, app, version: v, approved, cannotReview: null });
+ * ```
+ */
 export function policyVersionView(d: {
   ws: string;
   app: string;

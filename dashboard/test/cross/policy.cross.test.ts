@@ -251,6 +251,10 @@ describe("reviewed replay policy: dashboard → agent", () => {
     expect(r.json.liveAllowed).toEqual([{ op: "GET", target: "rates.example.com/v1/eur" }]);
     expect(r.json.verdict).toBe("match");
     expect(liveCalls).toEqual([`GET ${RATES_URL}`]);
+    expect((await agentAudit()).slice(-2)).toEqual([
+      { action: "replay.policy", outcome: "allowed", code: null },
+      { action: "replay", outcome: "allowed", code: null },
+    ]);
   });
 
   it("a tampered policy is ignored: deny-all, with the diagnostic in the report and the audit", async () => {

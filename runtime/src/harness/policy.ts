@@ -11,6 +11,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
+  LOCAL_POLICY_CODES,
   POLICY_SIGNED_FILE,
   PolicyClaims,
   policyDigest,
@@ -20,6 +21,8 @@ import {
 } from "../contract/policy.js";
 import { FluxError } from "../errors.js";
 import { POLICY_FILE, type ReplayPolicy } from "../replay/policy.js";
+
+type LocalCode = (typeof LOCAL_POLICY_CODES)[number];
 
 /** The claims inside a compact JWS, unverified (the CLI reads what it pulled itself). */
 function claimsOf(jws: string): PolicyClaims | null {
@@ -143,7 +146,7 @@ export async function localPolicyView(
       source: "file",
       digest,
       diagnostic: {
-        code: "ERR_POLICY_NOT_PULLED",
+        code: "ERR_POLICY_NOT_PULLED" satisfies LocalCode,
         message: `no approved version pulled (${POLICY_SIGNED_FILE}): run fluxrun policy pull`,
       },
     };
@@ -154,7 +157,7 @@ export async function localPolicyView(
       digest,
       app: claims.app,
       diagnostic: {
-        code: "ERR_POLICY_EDITED",
+        code: "ERR_POLICY_EDITED" satisfies LocalCode,
         message: `the policy differs from the approved v${claims.version} pulled for ${claims.app}: propose the change on the dashboard`,
       },
     };

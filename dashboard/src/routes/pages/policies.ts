@@ -59,7 +59,14 @@ function note(value: unknown): string | null {
   return value.trim().slice(0, MAX_NOTE);
 }
 
-/** The proposed text checked as a policy, or ERR_POLICY_INVALID saying where it is wrong. */
+/**
+ * The proposed text checked as a policy, or ERR_POLICY_INVALID saying where it is wrong.
+ *
+ * @example
+ * ```ts
+ * checkProposal('{"version": 1}'); // { version: 1, allow: [], ignore: { headers: [], jsonPaths: [] } }
+ * ```
+ */
 export function checkProposal(text: unknown): ReplayPolicy {
   if (typeof text !== "string" || !text.trim())
     throw new DashboardError("ERR_POLICY_INVALID", "The policy is empty", {
@@ -245,6 +252,14 @@ async function review(
   );
 }
 
+/**
+ * The `/w/:ws/policies` routes.
+ *
+ * @example
+ * ```ts
+ * app.route("/w/:ws/policies", policyRoutes(clock));
+ * ```
+ */
 export function policyRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", wsAccess("viewer"));

@@ -7,11 +7,13 @@
  * @module
  */
 import {
+  POLICY_MAX_AGE_S,
   POLICY_MAX_LENGTH,
   POLICY_TYPE,
   PolicyClaims,
   policyDigest,
   TOKEN_ALGORITHM,
+  TOKEN_CLOCK_SKEW_S,
   type AgentTokenClaims,
   type PolicyDiagnosticCode,
   type PolicyView,
@@ -51,7 +53,7 @@ function refusal(err: unknown): AgentError {
  */
 export async function verifyPolicy(
   jws: string,
-  options: { jwks: string | undefined; app: string; ws: string },
+  options: { jwks: string | undefined; app: string; ws: string; now?: () => number },
 ): Promise<{ policy: ReplayPolicy; claims: PolicyClaims }> {
   if (jws.length > POLICY_MAX_LENGTH || !COMPACT_JWS.test(jws))
     throw new AgentError("ERR_POLICY_MALFORMED", "The signed policy is not a compact JWS");
@@ -79,6 +81,15 @@ export async function verifyPolicy(
     throw new AgentError("ERR_POLICY_APP", "The policy was signed for another app");
   if (policyDigest(claims.policy) !== claims.digest)
     throw new AgentError("ERR_POLICY_DIGEST", "The policy's digest does not match its content");
+  const now = Math.floor((options.now?.() ?? Date.now()) / 1000);
+  if (
+    claims.iat > now + TOKEN_CLOCK_SKEW_S ||
+    now - claims.iat > POLICY_MAX_AGE_S + TOKEN_CLOCK_SKEW_S
+  )
+    throw new AgentError(
+      "ERR_POLICY_EXPIRED",
+      `The signed policy is not from the last ${POLICY_MAX_AGE_S} s (a stale copy, or clock skew)`,
+    );
   return { policy: claims.policy, claims };
 }
 

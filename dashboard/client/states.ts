@@ -199,6 +199,7 @@ const AGENT_STATES: Record<AgentErrorCode, Explained> = {
   ERR_POLICY_APP: POLICY_IGNORED,
   ERR_POLICY_WORKSPACE: POLICY_IGNORED,
   ERR_POLICY_DIGEST: POLICY_IGNORED,
+  ERR_POLICY_EXPIRED: POLICY_IGNORED,
   ERR_ORIGIN_KEYS_INVALID: [
     "bad",
     "The agent's trace verification keys are misconfigured",

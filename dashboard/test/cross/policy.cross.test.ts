@@ -300,6 +300,8 @@ describe("reviewed replay policy: dashboard → agent", () => {
       ["ERR_POLICY_APP", await forged({ ...good, app: "billing", digest, iat })],
       ["ERR_POLICY_WORKSPACE", await forged({ ...good, ws: "globex", digest, iat })],
       ["ERR_POLICY_DIGEST", await forged({ ...good, digest: "0".repeat(64), iat })],
+      // A copy signed an hour ago (a superseded version captured then): signed with a past time.
+      ["ERR_POLICY_EXPIRED", await forged({ ...good, digest, iat: iat - 3600 })],
       ["ERR_POLICY_TYPE", await forged({ ...good, digest, iat }, "JWT")],
       ["ERR_POLICY_TYPE", (await issue("preflight")).token],
       [

@@ -17,6 +17,11 @@ export { DENY_ALL, parsePolicy, POLICY_FILE, ReplayPolicy } from "../replay/poli
 
 /** JWS header `typ` of a signed policy; agent tokens are `JWT`, so neither passes for the other. */
 export const POLICY_TYPE = "fluxrun-policy+jwt";
+/**
+ * Seconds a signed policy is accepted after its `iat`: the dashboard signs a fresh one with each
+ * replay token, so a superseded version captured earlier cannot be passed with a later token.
+ */
+export const POLICY_MAX_AGE_S = 60;
 /** Characters of a signed policy at most (checked before any parsing). */
 export const POLICY_MAX_LENGTH = 8192;
 /** Where `fluxrun policy pull` writes the signed form, beside the worker's config. */
@@ -105,6 +110,8 @@ export const POLICY_DIAGNOSTICS = {
   ERR_POLICY_WORKSPACE: 422,
   /** The digest claim is not the policy's digest. */
   ERR_POLICY_DIGEST: 422,
+  /** Signed more than {@link POLICY_MAX_AGE_S} ago (or in the future): a stale copy. */
+  ERR_POLICY_EXPIRED: 422,
 } as const;
 export type PolicyDiagnosticCode = keyof typeof POLICY_DIAGNOSTICS;
 

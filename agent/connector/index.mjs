@@ -107,8 +107,7 @@ export async function startConnector(options = {}) {
           FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(signing.privateKey)),
           FLUX_DASHBOARD_JWKS: jwks ? JSON.stringify(jwks) : "",
           FLUX_AGENT_ID: agentId,
-          FLUX_ALLOWED_ORIGINS:
-            options.allowedOrigins ?? "http://127.0.0.1:8789,http://localhost:8789",
+          FLUX_ALLOWED_ORIGINS: options.allowedOrigins ?? DEFAULT_ORIGINS,
           // Paired: the workspaces and keys come from the pairings (FLUX_CONNECTOR), per request.
           FLUX_WORKSPACES: pairingMode ? "" : (options.workspaces ?? "default"),
           FLUX_ORIGIN_KEYS: JSON.stringify(origin),
@@ -159,6 +158,18 @@ export async function startConnector(options = {}) {
     refused: () => refused,
     dispose: () => mf.dispose(),
   };
+}
+
+const DEFAULT_ORIGINS = "http://127.0.0.1:8789,http://localhost:8789";
+
+function withOrigin(list, url) {
+  let origin;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    return list;
+  }
+  return list.split(",").includes(origin) ? list : `${list},${origin}`;
 }
 
 function legacyJwksFile(cwd) {
@@ -294,7 +305,8 @@ export async function agentCommand(argv, io) {
     ...(values["verify-key"] ? { verifyKey: values["verify-key"] } : {}),
     ...(values["dashboard-jwks"] ? { dashboardJwks: values["dashboard-jwks"] } : {}),
     ...(values["agent-id"] ? { agentId: values["agent-id"] } : {}),
-    ...(values["allowed-origins"] ? { allowedOrigins: values["allowed-origins"] } : {}),
+    // The dashboard the claim code's link opens may call this agent (CORS) to pair.
+    allowedOrigins: values["allowed-origins"] ?? withOrigin(DEFAULT_ORIGINS, values.dashboard),
     ...(values.workspaces ? { workspaces: values.workspaces } : {}),
     ...(values["persist-to"] ? { persistTo: values["persist-to"] } : {}),
     ...(values.pair ? { pair: true } : {}),

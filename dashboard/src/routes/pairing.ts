@@ -37,7 +37,7 @@ import type { Clock } from "../deps.js";
 import { DashboardError, type DashboardErrorCode } from "../errors.js";
 import { publicJwks } from "../auth/issuer.js";
 import { membershipsOf } from "../db/users.js";
-import { setAgent } from "../db/workspaces.js";
+import { getWorkspace, setAgent } from "../db/workspaces.js";
 import {
   createPairing,
   getPairing,
@@ -105,7 +105,17 @@ async function refuse(
 async function startPairing(c: Context<AppEnv>, clock: Clock): Promise<Response> {
   const p = requirePrincipal(c);
   const req = await jsonBody(c, PairingStartRequest);
-  await checkWorkspace(c, req.ws, "responder");
+  const { role } = await checkWorkspace(c, req.ws, "responder");
+  const current = await getWorkspace(c.env.DB, req.ws);
+  if (role !== "admin" && current?.agentOrigin && !loopbackOrigin(current.agentOrigin))
+    return refuse(
+      c,
+      req.ws,
+      null,
+      "ERR_FORBIDDEN",
+      "This workspace uses a deployed agent: only an admin may replace it with a local one",
+      "Ask a workspace admin to pair, or to clear Admin → Agent",
+    );
   const now = clock.now();
   const attempts = await pairingAttemptsSince(
     c.env.DB,
@@ -205,7 +215,7 @@ async function confirmPairing(c: Context<AppEnv>, clock: Clock): Promise<Respons
   const req = await jsonBody(c, PairingConfirmRequest);
   const row = await getPairing(c.env.DB, id);
   if (!row || row.userId !== p.userId)
-    throw new DashboardError("ERR_NOT_FOUND", "No such pairing of yours");
+    return refuse(c, null, null, "ERR_NOT_FOUND", "No such pairing of yours");
   await checkWorkspace(c, row.ws, "responder");
   const now = clock.now();
   if (row.state !== "pending")

@@ -25,6 +25,7 @@ import { generateTraceKeys } from "fluxrun/trace";
 import type { Env } from "../../src/env.js";
 import { issueAgentToken, signingKey } from "../../src/auth/issuer.js";
 import { createApiToken, ensureUser, setMember } from "../../src/db/users.js";
+import { createWorkspace } from "../../src/db/workspaces.js";
 import { signingJwk } from "../_helpers.js";
 import { writeConfig } from "../../../runtime/test/_helpers.js";
 import { dashboardDb, dashboardWorker } from "./_parts.js";
@@ -434,6 +435,32 @@ describe("claim-code pairing: connector ⇄ dashboard", () => {
       .bind(id)
       .first<{ allowed: number }>();
     expect(revoked?.allowed).toBe(1);
+  });
+
+  it("lets only an admin replace a workspace's deployed agent with a local one", async () => {
+    const now = Date.now();
+    await createWorkspace(
+      db,
+      { id: "deployed", name: "Deployed", agentOrigin: "https://agent.example", agentId: "prod" },
+      now,
+    );
+    const user = await responder();
+    const who = await ensureUser(db, user.email, { now, id: () => crypto.randomUUID() });
+    await setMember(db, "deployed", who.id, "responder", now);
+    const c = await connector();
+    await c.pairing.newCode();
+    const h = await hello(c);
+    const start = (token: string) =>
+      dash(token, "/api/pairings", {
+        ws: "deployed",
+        code: "ABCD-EFGH",
+        agent: { origin: c.url, id: h.agentId, signingKey: h.signingKey, nonce: h.nonce },
+      });
+    expect((await start(user.token)).body.error?.code).toBe("ERR_FORBIDDEN");
+    const adminUser = await responder();
+    const admin = await ensureUser(db, adminUser.email, { now, id: () => crypto.randomUUID() });
+    await setMember(db, "deployed", admin.id, "admin", now);
+    expect((await start(adminUser.token)).status).toBe(200);
   });
 
   it("stays on loopback: refuses a non-loopback connector, and listens on loopback only", async () => {

@@ -31,7 +31,7 @@ import {
   verifyToken,
 } from "./auth.js";
 import { AgentError } from "./errors.js";
-import { forwardPairing, pairingTrust } from "./pairing.js";
+import { forwardPairing, pairingProblems, pairingTrust } from "./pairing.js";
 import { findTrace, openStored, originKeys, privateKey, readStored } from "./traces.js";
 import { unlockFields } from "./unlock.js";
 
@@ -350,7 +350,8 @@ async function health(env: AgentEnv): Promise<HealthResponse> {
     problems.push(
       "Set FLUX_WORKSPACES to the dashboard workspace(s) whose traces this agent serves (ws or ws/app, comma-separated)",
     );
-  result.ok = problems.length === 0;
+  if (env.FLUX_CONNECTOR) result.problems = pairingProblems(problems);
+  result.ok = result.problems.length === 0;
   return result;
 }
 

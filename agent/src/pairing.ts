@@ -192,3 +192,23 @@ export async function forwardPairing(c: Ctx): Promise<Response> {
     headers: { "content-type": "application/json", "cache-control": "no-store" },
   });
 }
+
+/**
+ * A pairing connector's health problems: while it is paired with nothing, "pair it" replaces the
+ * advice to set FLUX_DASHBOARD_JWKS and FLUX_WORKSPACES (pairing sets both).
+ *
+ * @example
+ * ```ts
+ * pairingProblems(["Set FLUX_DASHBOARD_JWKS to …", "Set FLUX_WORKSPACES to …"]); // ["Not paired: …"]
+ * ```
+ */
+export function pairingProblems(problems: readonly string[]): string[] {
+  const rest = problems.filter(
+    (p) => !p.startsWith("Set FLUX_DASHBOARD_JWKS") && !p.startsWith("Set FLUX_WORKSPACES"),
+  );
+  if (rest.length === problems.length) return [...problems];
+  return [
+    ...rest,
+    "Not paired with a dashboard workspace: run `fluxrun agent --pair` and enter its claim code under Pair a local agent",
+  ];
+}

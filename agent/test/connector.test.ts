@@ -56,6 +56,13 @@ describe("local connector", () => {
         key: { loaded: true, kid: keys.kid },
         replayBinding: { bound: true },
         bucket: { bound: true },
+        // No dashboard JWKS given: a pairing connector, not yet paired.
+        workspaces: [],
+        problems: [
+          expect.stringMatching(
+            /^Not paired with a dashboard workspace: run `fluxrun agent --pair`/,
+          ),
+        ],
       });
     } finally {
       await connector.dispose();

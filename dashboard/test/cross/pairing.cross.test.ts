@@ -262,7 +262,36 @@ describe("claim-code pairing: connector ⇄ dashboard", () => {
     expect(audit.results.map((r) => r.action)).toEqual(["pairing.requested", "pairing.succeeded"]);
     const local = readFileSync(join(c.cwd, ".fluxrun/pairing-audit.ndjson"), "utf8");
     expect(local).toMatch(/"event":"paired"/);
-    for (const log of [JSON.stringify(audit.results), local]) {
+    // The agent's own audit (its D1), exported with an audit token of the paired dashboard.
+    const k = await signingKey({ FLUX_DASHBOARD_SIGNING_KEY: dashboardKey } as Env);
+    const auditToken = (
+      await issueAgentToken(
+        k,
+        {
+          aud: c.agentId,
+          sub: user.email,
+          ws: "default",
+          app: "shop-api",
+          trace: "*",
+          act: "audit",
+        },
+        { now: Date.now(), jti: crypto.randomUUID() },
+      )
+    ).token;
+    const agentLog = await (
+      await atAgent(c, "/v1/audit", { headers: { authorization: `Bearer ${auditToken}` } })
+    ).text();
+    const rows = agentLog
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { action: string; outcome: string; code: string | null });
+    expect(rows).toContainEqual(
+      expect.objectContaining({ action: "pair", outcome: "allowed", code: null }),
+    );
+    expect(rows).toContainEqual(
+      expect.objectContaining({ action: "unlock", outcome: "denied", code: "ERR_NOT_PAIRED" }),
+    );
+    for (const log of [JSON.stringify(audit.results), local, agentLog]) {
       expect(log).not.toContain(normalized);
       expect(log).not.toContain(code);
     }

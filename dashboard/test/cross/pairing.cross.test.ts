@@ -508,6 +508,12 @@ describe("claim-code pairing: connector ⇄ dashboard", () => {
       },
     });
     expect(res.body.error?.code).toBe("ERR_PAIRING_AGENT");
+    const short = await dash(user.token, "/api/pairings", {
+      ws: "default",
+      code: "ABCD-EFG",
+      agent: { origin: c.url, id: h.agentId, signingKey: h.signingKey, nonce: h.nonce },
+    });
+    expect(short.body.error?.code).toBe("ERR_PAIRING_CODE_FORMAT");
     await expect(startConnector({ host: "0.0.0.0", cwd: c.cwd, pair: true })).rejects.toThrow(
       /loopback only/,
     );

@@ -8,6 +8,7 @@
 import * as z from "zod/mini";
 import { PreflightReport, ReplayReport, TraceOriginView } from "./report.js";
 import { TRACE_ID } from "./storage.js";
+import { PAIRING_AGENT_ERRORS } from "./pairing.js";
 import {
   AGENT_KEY_VAR,
   REPLAY_AUTH_AUDIENCE,
@@ -184,6 +185,7 @@ export const AGENT_ERRORS = {
   ERR_WORKSPACES_NOT_CONFIGURED: 503,
   ERR_REPLAY_UNAVAILABLE: 503,
   ERR_ORIGIN_KEYS_INVALID: 503,
+  ...PAIRING_AGENT_ERRORS,
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;
 export const AGENT_ERROR_CODES = Object.keys(AGENT_ERRORS) as AgentErrorCode[];

@@ -15,6 +15,7 @@ import { ingestRoutes } from "./routes/ingest.js";
 import { pageRoutes } from "./routes/pages/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { apiRoutes } from "./routes/api.js";
+import { pairingRoutes } from "./routes/pairing.js";
 import { auditor, render, wantsJson } from "./routes/_shared.js";
 import { securityHeaders } from "./routes/_security.js";
 import { h } from "./views/html.js";
@@ -83,6 +84,7 @@ export function createApp(options: { clock?: Clock } = {}): Hono<AppEnv> {
   app.use("*", auditor(clock));
   app.route("/", pageRoutes(clock));
   app.route("/", adminRoutes(clock));
+  app.route("/", pairingRoutes(clock));
   app.route("/api", apiRoutes(clock));
   return app;
 }

@@ -9,6 +9,7 @@ import * as z from "zod/mini";
 import { PreflightReport, ReplayReport, TraceOriginView } from "./report.js";
 import { TRACE_ID } from "./storage.js";
 import { POLICY_DIAGNOSTICS } from "./policy.js";
+import { PAIRING_AGENT_ERRORS } from "./pairing.js";
 import {
   AGENT_KEY_VAR,
   REPLAY_AUTH_AUDIENCE,
@@ -189,6 +190,7 @@ export const AGENT_ERRORS = {
   ERR_TOKEN_TYPE: 401,
   /** Why a signed policy was ignored: never answered, reported and audited (see module:policy). */
   ...POLICY_DIAGNOSTICS,
+  ...PAIRING_AGENT_ERRORS,
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;
 export const AGENT_ERROR_CODES = Object.keys(AGENT_ERRORS) as AgentErrorCode[];

@@ -16,6 +16,7 @@ import { agent, dashboard, issue } from "./api.js";
 import { busy, byId, el, pageConfig } from "./dom.js";
 import { decode, revealedTag, secretGate, view } from "./evidence.js";
 import { asState, FluxState, showState } from "./states.js";
+import { siteLines } from "./sites.js";
 
 const cfg = pageConfig<ExecutionConfig>();
 const callCtx = { agentId: cfg.agentId, timeoutMs: cfg.timeouts.call };
@@ -123,6 +124,7 @@ function divergenceRow(d: Divergence, i: number): HTMLTableRowElement {
       d.actual !== undefined
         ? el("div", { cls: "small mono", text: `actual: ${compact(d.actual)}` })
         : null,
+      ...siteLines(d, cfg.sourceMaps, { ws: cfg.ws, trace: cfg.trace }),
       d.closest
         ? el("div", {
             cls: "small muted",

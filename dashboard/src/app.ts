@@ -15,6 +15,7 @@ import { ingestRoutes } from "./routes/ingest.js";
 import { pageRoutes } from "./routes/pages/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { apiRoutes } from "./routes/api.js";
+import { sourceMapApi, sourceMapPages } from "./routes/sourcemaps.js";
 import { auditor, render, wantsJson } from "./routes/_shared.js";
 import { securityHeaders } from "./routes/_security.js";
 import { h } from "./views/html.js";
@@ -84,5 +85,7 @@ export function createApp(options: { clock?: Clock } = {}): Hono<AppEnv> {
   app.route("/", pageRoutes(clock));
   app.route("/", adminRoutes(clock));
   app.route("/api", apiRoutes(clock));
+  app.route("/", sourceMapPages(clock));
+  app.route("/api", sourceMapApi(clock));
   return app;
 }

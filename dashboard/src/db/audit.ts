@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   "issue.state",
   "reindex",
   "ingest.denied",
+  "sourcemap.uploaded",
+  "sourcemap.denied",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -44,6 +44,12 @@ export interface FluxOptions {
    * FLUX_SIGNING_KEY`, never in the config. Default: env.FLUX_SIGNING_KEY; unsigned without one.
    */
   signingKey?: string | SigningJwk;
+  /**
+   * The release (script version) that ran, in summaries, for search and source maps. Default:
+   * env.FLUX_RELEASE, else the `id` of a version metadata binding named CF_VERSION_METADATA
+   * (`[version_metadata] binding = "CF_VERSION_METADATA"` in wrangler.toml).
+   */
+  release?: string;
   /** Called when a trace could not be stored; the response is never affected. */
   onError?: (error: FluxError) => void;
 }

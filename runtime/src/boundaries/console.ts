@@ -1,5 +1,6 @@
 /**
- * Console calls: level and arguments (sealed). Output still goes to the real console.
+ * Console calls: level and arguments (sealed). Output still goes to the real console. The site
+ * of a call that logs an Error is the error's own stack: where it was thrown.
  * @module
  */
 import { currentSession } from "../internal/session.js";
@@ -31,7 +32,8 @@ export const consoleBoundary: GlobalBoundary = {
             "console",
             args.map(recordable),
             err ? { error: err.name } : {},
-            captureSite(patched),
+            // A logged error's site is where it was thrown (the logger's line says little).
+            err && typeof err.stack === "string" ? { stack: err.stack } : captureSite(patched),
           );
           if (session.mode === "replay") return;
         }

@@ -254,8 +254,12 @@ export async function httpExchange(
 
 /** The fetch trigger: the request (with `request.cf`) in, the response out. */
 export function fetchTrigger(request: Request, route: string): Trigger<Response> {
+  const cfRay = request.headers.get("cf-ray");
+  const colo = (request as { cf?: { colo?: unknown } }).cf?.colo;
   return {
     handler: "fetch",
+    ...(cfRay ? { cfRay } : {}),
+    ...(typeof colo === "string" && colo ? { colo } : {}),
     method: request.method,
     route,
     op: request.method,

@@ -16,19 +16,8 @@ import { frameKey } from "./fingerprint.js";
 
 export { OUTCOMES, type Outcome };
 
-/** The summary's deployment facts (optional: traces recorded before the runtime wrote them). */
-interface Deployment {
-  /** The release or script version that ran. */
-  release?: string;
-  /** The request's `cf-ray`, and the Cloudflare colo that served it. */
-  cfRay?: string;
-  colo?: string;
-  /** The thrown error's top user frame, as the runtime writes it (bundle position + function). */
-  topFrame?: string;
-}
-
 /** An index row: the storage contract's {@link IndexedSummary}, placed in a workspace and bucket. */
-export interface ExecutionRow extends Omit<IndexedSummary, "errorClass">, Deployment {
+export interface ExecutionRow extends Omit<IndexedSummary, "errorClass"> {
   ws: string | null;
   statusClass: number;
   /** The trace's storage key. */

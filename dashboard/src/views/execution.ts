@@ -154,8 +154,7 @@ function waterfall(head: TraceHead, showReads: boolean, sm: MappedSites): Html {
 
 /** The release or script version that ran: the index's, else the trace summary's. */
 export function releaseOf(row: ExecutionRow, head: TraceHead | null): string | null {
-  const v = row.release ?? (head?.summary as { release?: unknown } | undefined)?.release;
-  return typeof v === "string" && v ? v : null;
+  return row.release || head?.summary.release || null;
 }
 
 /** One frame: in source when a map covers it (the bundle position on hover), else as recorded. */

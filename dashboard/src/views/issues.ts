@@ -68,7 +68,7 @@ export function issuesView(d: IssuesData): Html {
           i,
         ) => h`<tr class="row" data-issue="${i.id}" data-href="/w/${d.ws}/executions/${i.lastTrace}">
         <td><a href="/w/${d.ws}/executions/${i.lastTrace}" title="open the latest execution"><span class="mono oc-exception">${i.error}</span></a>
-          <div class="small"><span class="mono">${i.method}</span> <a href="/w/${d.ws}/executions?app=${encodeURIComponent(i.app)}&amp;route=${encodeURIComponent(i.route)}&amp;outcome=">${i.route}</a> <span class="muted">· ${i.app}</span></div></td>
+          <div class="small"><span class="mono">${i.method}</span> <a href="/w/${d.ws}/executions?app=${encodeURIComponent(i.app)}&amp;route=${encodeURIComponent(i.route)}&amp;outcome=">${i.route}</a> <span class="muted">· ${i.app}</span></div>${i.topFrame ? h`<div class="small mono muted" data-top-frame title="the top user frame of the latest execution (deployed bundle)">at ${i.topFrame}</div>` : null}</td>
         <td class="num" data-count="${i.count}"><b>${formatCount(i.count)}</b></td>
         <td>${sparkline(d.trends.get(i.id) ?? [])}</td>
         <td class="small nowrap" title="${formatTime(i.firstSeen)} UTC">${ago(i.firstSeen, d.now)}</td>

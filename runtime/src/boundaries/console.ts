@@ -33,7 +33,11 @@ export const consoleBoundary: GlobalBoundary = {
             args.map(recordable),
             err ? { error: err.name } : {},
             // A logged error's site is where it was thrown (the logger's line says little).
-            err && typeof err.stack === "string" ? { stack: err.stack } : captureSite(patched),
+            err && typeof err.stack === "string"
+              ? { stack: err.stack }
+              : session.sites
+                ? captureSite(patched)
+                : undefined,
           );
           if (session.mode === "replay") return;
         }

@@ -77,6 +77,8 @@ export interface Trigger<T = unknown> {
 
 export interface Recording {
   session: RecordSession;
+  /** Drawn at the start: an execution the sample leaves out is kept only if it fails. */
+  sampled: boolean;
   id: string;
   start: number;
   trigger: Trigger<never>;
@@ -88,13 +90,21 @@ export function beginRecording<T>(
   env: Record<string, unknown>,
   resolved: ResolvedOptions,
 ): Recording {
+  const sampled = resolved.sample >= 1 || mathRandom() < resolved.sample;
   const session = new RecordSession({
     limits: resolved.limits,
     env,
     maskHeaders: resolved.maskHeaders,
+    sites: sampled,
   });
   const start = now();
-  const recording = { session, id: newTraceId(start), start, trigger: trigger as Trigger<never> };
+  const recording = {
+    session,
+    sampled,
+    id: newTraceId(start),
+    start,
+    trigger: trigger as Trigger<never>,
+  };
   const payload = runInSession(undefined, () => trigger.capture(session.limits.maxBodyBytes));
   if (payload instanceof Promise) session.pushLater("request", trigger.op, trigger.target, payload);
   else session.push("request", trigger.op, trigger.target, payload);
@@ -332,16 +342,13 @@ export function finishRecording(
       const { session } = rec;
       // From here on the trace is fixed: late, untracked work is counted as dropped.
       session.close();
-      // Sampling is decided before anything is encoded or sealed: a dropped trace costs nothing more.
-      if (
-        resolved.sample < 1 &&
-        summarize(rec, target, false).outcome === "ok" &&
-        mathRandom() >= resolved.sample
-      ) {
+      // Sampling was drawn at the start; an execution left out is still kept when it failed.
+      if (!rec.sampled && summarize(rec, target, false).outcome === "ok") {
         stats.sampledOut++;
         return;
       }
       session.resolveSites();
+      session.markTruncated();
       const payloadBytes = await encodePayloads(session);
       const truncatedPayloads = session.events.filter((e) => e.truncated).length;
       const summary = summarize(rec, target, truncatedPayloads > 0 || session.droppedEvents > 0);

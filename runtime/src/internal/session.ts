@@ -94,6 +94,11 @@ export interface CompareRules {
 /** What boundaries need from the session of the running execution. */
 export interface Session {
   readonly mode: "record" | "replay";
+  /**
+   * Whether boundaries capture call sites: false in an execution the sample left out at its
+   * start (kept only if it fails, with its failure's own stack as the site).
+   */
+  readonly sites: boolean;
   readonly limits: SessionLimits;
   /** The real env of the execution (bindings unwrapped), for fluxENV. */
   readonly env: Record<string, unknown>;

@@ -37,10 +37,15 @@ export interface ExecutionConfig {
     release: string | null;
     mapped: boolean;
     sites: Record<string, CallSite>;
+    /** Releases of the app with a source map, the newest upload first. */
+    releases: string[];
   };
 }
 
-/** `POST /api/w/:ws/executions/:trace/sites`: frames in source (null where no map covers one). */
+/**
+ * `POST /api/w/:ws/executions/:trace/sites {frames, release?}`: frames in source with the maps of
+ * `release` (default: the execution's), null where no map covers one.
+ */
 export interface MappedFrames {
   release: string | null;
   mapped: boolean;

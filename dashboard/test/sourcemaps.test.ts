@@ -244,6 +244,47 @@ describe("source-map uploads", () => {
     expect(other.status).toBe(404);
   });
 
+  it("maps the replayed build's frames with the release the responder names", async () => {
+    const up = await upload(s.tokens.acmeResponder, bundled.map, {
+      app: "shop-api",
+      release: "v2",
+      bundle: "index.js",
+    });
+    expect(up.status).toBe(201);
+    const sites = async (release: string) =>
+      (await (
+        await app.request(
+          `/api/w/acme/executions/${FAILED}/sites`,
+          bearer(s.tokens.acmeViewer, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              frames: [["priceOf", "index.js", bundled.line, bundled.column]],
+              release,
+            }),
+          }),
+          env,
+        )
+      ).json()) as { release: string; mapped: boolean; frames: unknown[] };
+    expect(await sites("v2")).toMatchObject({ release: "v2", mapped: true });
+    expect((await sites("v2")).frames[0]).toEqual([
+      "priceOf",
+      "src/orders.ts",
+      3,
+      expect.any(Number),
+    ]);
+    expect(await sites("v9")).toEqual({ release: "v9", mapped: false, frames: [null] });
+    const page = await (
+      await app.request(`/w/acme/executions/${FAILED}`, bearer(s.tokens.acmeResponder), env)
+    ).text();
+    expect(page).toContain('"releases":["v2"]');
+    const v2 = await t.db
+      .prepare("SELECT r2_key AS key FROM source_maps WHERE release = 'v2'")
+      .first<{ key: string }>();
+    await t.bucket.delete(v2!.key);
+    await t.db.prepare("DELETE FROM source_maps WHERE release = 'v2'").run();
+  });
+
   it("replaces the map of the same app and bundle, keeping one object", async () => {
     const res = await upload(s.tokens.acmeAdmin, bundled.map);
     expect(((await res.json()) as { replaced: boolean }).replaced).toBe(true);

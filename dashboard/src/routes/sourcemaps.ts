@@ -8,6 +8,7 @@
  */
 import {
   MAX_SOURCE_MAP_BYTES,
+  RELEASE,
   SourceMapUpload,
   type CallSite,
   type SourceMapUploaded,
@@ -148,6 +149,8 @@ const Frames = z.object({
   frames: z
     .array(z.tuple([z.string(), z.string(), z.int(), z.int()]))
     .check(z.minLength(1), z.maxLength(64)),
+  /** The release whose maps to use (the replayed build's); default: the execution's. */
+  release: z.optional(z.string().check(z.regex(RELEASE))),
 });
 
 /** `/api` routes: the CLI's upload, and frame mapping for the execution page. */
@@ -181,12 +184,15 @@ export function sourceMapApi(clock: Clock): Hono<AppEnv> {
     }
     const parsed = Frames.safeParse(raw);
     if (!parsed.success) {
-      throw new DashboardError("ERR_BAD_REQUEST", "Send { frames: [[fn, file, line, column]] }");
+      throw new DashboardError(
+        "ERR_BAD_REQUEST",
+        "Send { frames: [[fn, file, line, column]], release? } (at most 64 frames)",
+      );
     }
     const mapper = await siteMapper(c.env.DB, c.env.FLUX_TRACES, {
       ws,
       app: row.app,
-      release: row.release ?? null,
+      release: parsed.data.release ?? row.release ?? null,
     });
     const frames = await mapper.mapFrames(parsed.data.frames as CallSite[]);
     return c.json({ release: mapper.release, mapped: mapper.maps.length > 0, frames });

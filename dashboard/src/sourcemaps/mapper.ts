@@ -110,6 +110,8 @@ export interface MappedSites {
   bundles: string[];
   /** Mapped frames by {@link siteKey} (frames no map covers are absent). */
   sites: ReadonlyMap<string, CallSite>;
+  /** Releases of the app with a map (for the replayed build's frames), the newest first. */
+  releases: string[];
 }
 
 /**
@@ -117,13 +119,14 @@ export interface MappedSites {
  *
  * @example
  * ```ts
- * const mapped = await mapSites(mapper, head.events);
+ * const mapped = await mapSites(mapper, head.events, await releasesWithMaps(db, ws, app));
  * mapped.sites.get(siteKey(exception.site[0]));
  * ```
  */
 export async function mapSites(
   mapper: SiteMapper,
   events: readonly { site?: readonly CallSite[] | undefined }[],
+  releases: string[] = [],
 ): Promise<MappedSites> {
   const unique = new Map<string, CallSite>();
   for (const e of events) for (const f of e.site ?? []) unique.set(siteKey(f), f);
@@ -134,5 +137,5 @@ export async function mapSites(
     const m = mapped[i];
     if (m) sites.set(siteKey(f), m);
   });
-  return { release: mapper.release, bundles: mapper.maps.map((m) => m.bundle), sites };
+  return { release: mapper.release, bundles: mapper.maps.map((m) => m.bundle), sites, releases };
 }

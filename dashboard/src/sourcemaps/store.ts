@@ -183,3 +183,15 @@ export async function mapsForRelease(
     .all<SourceMapRow>();
   return results;
 }
+
+/** The releases of an app with a source map, the newest upload first. */
+export async function releasesWithMaps(db: D1Database, ws: string, app: string): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT release FROM source_maps WHERE ws = ? AND app = ? AND release != ''
+       GROUP BY release ORDER BY max(uploaded_at) DESC LIMIT 50`,
+    )
+    .bind(ws, app)
+    .all<{ release: string }>();
+  return results.map((r) => r.release);
+}

@@ -382,6 +382,7 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
         release,
         mapped: d.sites.bundles.length > 0,
         sites: Object.fromEntries(d.sites.sites),
+        releases: d.sites.releases,
       },
     },
   };

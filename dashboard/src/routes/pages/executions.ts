@@ -32,6 +32,7 @@ import { stateBox } from "../../views/layout.js";
 import { listView, RANGES, type ListQuery } from "../../views/list.js";
 import { configScript, executionView, releaseOf } from "../../views/execution.js";
 import { mapSites, siteMapper } from "../../sourcemaps/mapper.js";
+import { releasesWithMaps } from "../../sourcemaps/store.js";
 import { executionScript, listScript } from "../../views/client.js";
 import { bindingMissing, noTracesYet } from "../../views/setup.js";
 import { agentTimeouts, render, wsAccess } from "../_shared.js";
@@ -173,6 +174,7 @@ async function showExecution(c: Context<AppEnv>): Promise<Response> {
       release: releaseOf(row, head),
     }),
     head?.events ?? [],
+    canAct ? await releasesWithMaps(c.env.DB, ws, row.app) : [],
   );
   const view = executionView({
     ws,

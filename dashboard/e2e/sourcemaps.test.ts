@@ -5,9 +5,11 @@
  * --outdir dist --upload-source-maps` writes one, and runs as two releases (r1, r2). A responder
  * uploads r1's map through the Source maps page; r1's failure then reads `src/orders.ts:<line>`
  * with the bundle position on hover, r2's shows the no-map state; search finds an execution by
- * its cf-ray; the two throwing functions form two issues.
+ * its cf-ray; the two throwing functions form two issues. The real agent replays r1's failure
+ * through the repaired build (its map uploaded as release `fix` through the API): the report names
+ * the extra call's site in source once the responder picks the replayed build's release.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +22,7 @@ import { bundleWorker, workerBuildOptions } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
 import { migrate } from "../test/_helpers.js";
 import { pinned } from "../../runtime/test/_miniflare.js";
-import { DEV_TOKEN } from "./_stack.js";
+import { AGENT_ID, DEV_TOKEN, freePort, startAgent } from "./_stack.js";
 
 const SHOTS = process.env.FLUX_E2E_SCREENSHOTS ?? "/tmp/fluxrun-e2e";
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -28,6 +30,8 @@ const HERE = new URL(".", import.meta.url).pathname;
 const RAY = "8f1e2d3c4b5a6978-SJC";
 
 let mf: Miniflare;
+let agentMf: Miniflare;
+let live = 0;
 let dashboard: string;
 let bucket: R2Bucket;
 let browser: Browser;
@@ -35,15 +39,21 @@ let page: Page;
 /** The deployed bundle's map (wrangler's --outdir output), and the line `priceOf` throws on. */
 let map: string;
 let priceLine: number;
+/** The repaired build's map, and the line of its prices-service fetch. */
+let fixedMap: string;
+let fetchLine: number;
 
 /** The orders worker as wrangler would deploy it: one bundle, its source map beside it. */
-async function deployBundle(): Promise<{ script: string; map: string }> {
+async function deployBundle(
+  define: Record<string, string> = {},
+): Promise<{ script: string; map: string }> {
   const out = await build(
     workerBuildOptions(join(HERE, "fixture/orders/src/index.ts"), {
       outfile: join(HERE, "fixture/orders/dist/index.js"),
       sourcemap: "external" as const,
       sourcesContent: false,
       keepNames: true,
+      define,
     }),
   );
   const file = (suffix: string) => out.outputFiles.find((f) => f.path.endsWith(suffix))!.text;
@@ -71,16 +81,18 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const keys = await generateTraceKeys();
   const signing = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  const [dashScript, deployed] = await Promise.all([
+  const [dashScript, deployed, repaired, agentScript] = await Promise.all([
     bundleWorker(join(HERE, "../src/index.ts")),
     deployBundle(),
+    deployBundle({ __FIXED__: "true" }),
+    bundleWorker(join(HERE, "../../agent/src/index.ts")),
   ]);
   map = deployed.map;
-  priceLine =
-    (await import("node:fs"))
-      .readFileSync(join(HERE, "fixture/orders/src/orders.ts"), "utf8")
-      .split("\n")
-      .findIndex((l) => l.includes("order.price!.amount * 100")) + 1;
+  fixedMap = repaired.map;
+  const source = readFileSync(join(HERE, "fixture/orders/src/orders.ts"), "utf8").split("\n");
+  priceLine = source.findIndex((l) => l.includes("order.price!.amount * 100")) + 1;
+  fetchLine = source.findIndex((l) => l.includes("await fetch(")) + 1;
+  const agentPort = await freePort();
   const release = (name: string, FLUX_RELEASE: string) => ({
     name,
     modules: [{ type: "ESModule" as const, path: "index.js", contents: deployed.script }],
@@ -89,10 +101,11 @@ beforeAll(async () => {
     r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
     bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), FLUX_RELEASE },
   });
+  const r2Persist = await mkdtemp(join(tmpdir(), "fluxrun-e2e-maps-"));
   mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
-    r2Persist: await mkdtemp(join(tmpdir(), "fluxrun-e2e-maps-")),
+    r2Persist,
     workers: [
       {
         name: "dashboard",
@@ -106,6 +119,8 @@ beforeAll(async () => {
           FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
           FLUX_DEFAULT_WORKSPACE: "default",
           FLUX_DASHBOARD_SIGNING_KEY: JSON.stringify(await exportJWK(signing.privateKey)),
+          FLUX_AGENT_ORIGIN: `http://127.0.0.1:${agentPort}`,
+          FLUX_AGENT_ID: AGENT_ID,
         },
       },
       release("orders-r1", "r1"),
@@ -115,6 +130,18 @@ beforeAll(async () => {
   dashboard = (await mf.ready).toString().replace(/\/$/, "");
   await migrate(pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database));
   bucket = pinned((await mf.getR2Bucket("FLUX_TRACES", "dashboard")) as unknown as R2Bucket);
+  // The real agent, replaying through the repaired build; the network it tries is refused.
+  agentMf = await startAgent({
+    port: agentPort,
+    allowedOrigin: dashboard,
+    jwks: await (await fetch(`${dashboard}/.well-known/jwks.json`)).text(),
+    privateJwk: keys.privateJwk,
+    r2Persist,
+    agentScript,
+    fixedScript: repaired.script,
+    paymentsUrl: "http://127.0.0.1:9",
+    onLive: () => live++,
+  });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -130,6 +157,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await agentMf?.dispose();
   await mf?.dispose();
 });
 
@@ -252,5 +280,35 @@ describe("source maps in the dashboard", () => {
     const none = page.locator('#error-frames [data-sourcemap="none"]');
     expect(await none.textContent()).toContain("No source map for release r2");
     expect(await page.locator("#error-frames li[data-mapped]").count()).toBe(0);
+  });
+  it("names the replayed extra call's site in source, with the replayed build's map", async () => {
+    const upload = await fetch(
+      `${dashboard}/api/sourcemaps?app=orders&release=fix&bundle=index.js`,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${DEV_TOKEN}`, "content-type": "application/json" },
+        body: fixedMap,
+      },
+    );
+    expect(upload.status).toBe(201);
+    await page.goto(`${dashboard}/w/default/executions?q=${encodeURIComponent(RAY)}`);
+    await page.locator("#executions tbody tr").first().click();
+    await page.waitForURL(/\/executions\/[0-9a-f]{32}$/);
+    await page.click("#replay-btn");
+    await page.waitForSelector("#verdict", { timeout: 60_000 });
+    expect(await page.getAttribute("#verdict", "data-verdict")).toBe("diverged");
+    const line = page.locator('#report tr[data-code="extra_call"] [data-site="replayed"]');
+    expect(await line.textContent()).toMatch(/^extra_call at .+ \(replayed call\)$/);
+    expect(await line.getAttribute("title")).toMatch(/^bundle: app\.js:\d+:\d+/);
+    await page.selectOption("#replay-release", "fix");
+    await page.waitForFunction(
+      (expected) =>
+        document
+          .querySelector('#report tr[data-code="extra_call"] [data-site="replayed"]')
+          ?.textContent?.startsWith(expected),
+      `extra_call at src/orders.ts:${fetchLine} priceOf`,
+    );
+    expect(live).toBe(0);
+    await page.screenshot({ path: `${SHOTS}/replay-sites.png`, fullPage: true });
   });
 });

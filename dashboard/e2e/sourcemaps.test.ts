@@ -42,6 +42,7 @@ let priceLine: number;
 /** The repaired build's map, and the line of its prices-service fetch. */
 let fixedMap: string;
 let fetchLine: number;
+let taxLine: number;
 
 /** The orders worker as wrangler would deploy it: one bundle, its source map beside it. */
 async function deployBundle(
@@ -92,6 +93,7 @@ beforeAll(async () => {
   const source = readFileSync(join(HERE, "fixture/orders/src/orders.ts"), "utf8").split("\n");
   priceLine = source.findIndex((l) => l.includes("order.price!.amount * 100")) + 1;
   fetchLine = source.findIndex((l) => l.includes("await fetch(")) + 1;
+  taxLine = source.findIndex((l) => l.includes("order.price!.amount * rate")) + 1;
   const agentPort = await freePort();
   const release = (name: string, FLUX_RELEASE: string) => ({
     name,
@@ -268,6 +270,18 @@ describe("source maps in the dashboard", () => {
     expect(await site.textContent()).toContain(`src/orders.ts:${priceLine}`);
     expect(await overflow()).toBe(0);
     await page.screenshot({ path: `${SHOTS}/execution-mapped.png`, fullPage: true });
+  });
+
+  it("shows each issue's top frame in source where its latest release has a map", async () => {
+    await page.goto(`${dashboard}/w/default/issues`);
+    // taxOf's latest failure ran r1 (mapped); priceOf's ran r2, which has no map.
+    const mapped = page.locator('[data-top-frame="mapped"]');
+    expect(await mapped.count()).toBe(1);
+    expect(await mapped.textContent()).toBe(`at src/orders.ts:${taxLine} taxOf`);
+    expect(await mapped.getAttribute("title")).toMatch(/^bundle: taxOf \(.*index\.js:\d+:\d+\)$/);
+    expect(await page.locator('[data-top-frame="bundle"]').textContent()).toMatch(
+      /^at priceOf \(.*index\.js:\d+:\d+\)$/,
+    );
   });
 
   it("shows the no-map state for a release without a map", async () => {

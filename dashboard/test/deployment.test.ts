@@ -12,6 +12,7 @@ import { storeRows } from "../src/indexer/store.js";
 import { listExecutions, searchTerms, type ExecutionRow } from "../src/db/executions.js";
 import { issuesOf, issueTrends } from "../src/db/issues.js";
 import { frameKey } from "../src/db/fingerprint.js";
+import { parseFrame } from "../src/sourcemaps/mapper.js";
 import type { Env } from "../src/env.js";
 import {
   bearer,
@@ -151,6 +152,9 @@ describe("the top frame in the issue fingerprint", () => {
     expect(frameKey("<anonymous> (index.js:5:1)")).toBe("index.js:5:1");
     expect(frameKey(undefined)).toBeNull();
     expect(frameKey("  ")).toBeNull();
+    expect(parseFrame("priceOf (index.js:120:7)")).toEqual(["priceOf", "index.js", 120, 7]);
+    expect(parseFrame("file:///srv/index.js:1:2")).toEqual(["", "file:///srv/index.js", 1, 2]);
+    expect(parseFrame("not a frame")).toBeNull();
   });
 });
 

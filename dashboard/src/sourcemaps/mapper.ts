@@ -139,3 +139,59 @@ export async function mapSites(
   });
   return { release: mapper.release, bundles: mapper.maps.map((m) => m.bundle), sites, releases };
 }
+
+const FRAME_TEXT = /^(?:(.*?) \()?([^()\s]+):(\d+):(\d+)\)?$/;
+
+/**
+ * A summary's top frame (`fn (file:line:col)` or `file:line:col`) as a call site, or null when it
+ * is not one.
+ *
+ * @example
+ * ```ts
+ * parseFrame("priceOf (index.js:120:7)"); // ["priceOf", "index.js", 120, 7]
+ * ```
+ */
+export function parseFrame(text: string): CallSite | null {
+  const m = FRAME_TEXT.exec(text.trim());
+  return m ? [m[1] ?? "", m[2]!, Number(m[3]), Number(m[4])] : null;
+}
+
+/**
+ * The top frames of issues in source: each mapped with the maps of its latest execution's release.
+ * Issues whose frame no map covers are absent.
+ *
+ * @example
+ * ```ts
+ * const frames = await mapTopFrames(env.DB, env.FLUX_TRACES, ws, issues);
+ * frames.get(issue.id); // ["priceOf", "src/orders.ts", 42, 7]
+ * ```
+ */
+export async function mapTopFrames(
+  db: D1Database,
+  bucket: R2Bucket | undefined,
+  ws: string,
+  issues: readonly { id: number; app: string; lastTrace: string; topFrame: string | null }[],
+): Promise<Map<number, CallSite>> {
+  const out = new Map<number, CallSite>();
+  const framed = issues.filter((i) => i.topFrame && parseFrame(i.topFrame));
+  if (!bucket || !framed.length) return out;
+  const { results } = await db
+    .prepare(
+      `SELECT trace_id AS traceId, release FROM executions
+       WHERE ws = ? AND trace_id IN (${framed.map(() => "?").join(",")})`,
+    )
+    .bind(ws, ...framed.map((i) => i.lastTrace))
+    .all<{ traceId: string; release: string | null }>();
+  const releaseOf = new Map(results.map((r) => [r.traceId, r.release]));
+  const mappers = new Map<string, Promise<SiteMapper>>();
+  await Promise.all(
+    framed.map(async (i) => {
+      const release = releaseOf.get(i.lastTrace) ?? null;
+      const k = `${i.app}\u0000${release ?? ""}`;
+      if (!mappers.has(k)) mappers.set(k, siteMapper(db, bucket, { ws, app: i.app, release }));
+      const [mapped] = await (await mappers.get(k)!).mapFrames([parseFrame(i.topFrame!)!]);
+      if (mapped) out.set(i.id, mapped);
+    }),
+  );
+  return out;
+}

@@ -165,7 +165,8 @@ function frameItem(frame: CallSite, sm: MappedSites): Html {
   if (!mapped) {
     return h`<li class="mono small"><b>${fn || "(anonymous)"}</b> <span class="muted">${bundle}</span></li>`;
   }
-  return h`<li class="mono small" data-mapped="1"><b>${mapped[0] || fn || "(anonymous)"}</b> <span class="src" title="${`bundle: ${bundle}`}" data-bundle="${bundle}">${mapped[1]}:${mapped[2]}</span></li>`;
+  const library = mapped[1].includes("node_modules/");
+  return h`<li class="mono small${library ? " muted" : ""}" data-mapped="1"><b>${mapped[0] || fn || "(anonymous)"}</b> <span class="src" title="${`bundle: ${bundle}`}" data-bundle="${bundle}">${mapped[1]}:${mapped[2]}</span>${library ? h` <span class="tag">dependency</span>` : null}</li>`;
 }
 
 /** Whether the frames read in source, and where to upload a map when they do not. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { currentSession } from "../internal/session.js";
-import { consoleMethods } from "../internal/originals.js";
+import { consoleMethods } from "../originals.js";
 import { errorData, inDataModel, safeString } from "../internal/values.js";
 import { captureSite } from "../internal/site.js";
 import type { GlobalBoundary } from "./_boundary.js";

@@ -3,7 +3,7 @@
  * @module
  */
 import { currentSession, runInSession } from "../internal/session.js";
-import { fetch as originalFetch } from "../internal/originals.js";
+import { fetch as originalFetch } from "../originals.js";
 import { captureSite } from "../internal/site.js";
 import type { GlobalBoundary } from "./_boundary.js";
 import { httpExchange, httpTarget } from "./http.js";

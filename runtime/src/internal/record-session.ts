@@ -10,7 +10,7 @@
  * @module
  */
 import type { EventKind, TraceEvent } from "../trace/schema.js";
-import { perfNow } from "./originals.js";
+import { perfNow } from "../originals.js";
 import {
   currentParent,
   DEFAULT_LIMITS,

@@ -13,7 +13,7 @@ import { CborWriter } from "../trace/_encode.js";
 import type { HandlerKind, Outcome, TraceEvent, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
 import { loadSigner, type SigningJwk } from "../trace/_sign.js";
-import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
+import { consoleMethods, mathRandom, newTraceId, now } from "../originals.js";
 import { runInSession, sessionsReady } from "./session.js";
 import { formatFrame, parseStack } from "./site.js";
 import { RecordSession } from "./record-session.js";

@@ -11,6 +11,9 @@ import { FluxError } from "../errors.js";
 import type { EventKind, TraceEvent } from "../trace/schema.js";
 import type { VirtualClock } from "./clock.js";
 import type { RawSite } from "./site.js";
+import type { SessionLimits } from "../options.js";
+
+export { DEFAULT_LIMITS, type SessionLimits } from "../options.js";
 
 type ClearInfo = NonNullable<TraceEvent["info"]>;
 
@@ -73,18 +76,6 @@ export interface ReadSpec<T> {
   /** A missing recorded read is not a divergence (the env shape of an old trace). */
   quiet?: boolean;
 }
-
-export interface SessionLimits {
-  maxEvents: number;
-  maxBodyBytes: number;
-  maxTraceBytes: number;
-}
-
-export const DEFAULT_LIMITS: SessionLimits = {
-  maxEvents: 5000,
-  maxBodyBytes: 256 * 1024,
-  maxTraceBytes: 4 * 1024 * 1024,
-};
 
 /** Rules a replay compares requests with: header names and JSON paths to ignore. */
 export interface CompareRules {

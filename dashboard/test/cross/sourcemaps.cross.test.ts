@@ -4,7 +4,7 @@
  * text; the dashboard's refusals (role, foreign app, bad map) reach the CLI with their codes; the
  * CLI's own checks (no token, plain http to a remote host, no file) stop before sending anything.
  */
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
@@ -90,6 +90,29 @@ describe("fluxrun sourcemaps upload against the dashboard", () => {
     expect(audit.results).toEqual([
       { actor: s.emails.acmeResponder, action: "sourcemap.uploaded" },
     ]);
+  });
+
+  it("uploads every map of a deploy's outdir in one command", async () => {
+    const chunk = JSON.parse(await readFile(join(dir, "index.js.map"), "utf8")) as object;
+    await writeFile(join(dir, "chunk.js.map"), JSON.stringify({ ...chunk, file: "chunk.js" }));
+    const res = await run(
+      ["index.js.map", "chunk.js.map", "--app", "shop-api", "--release", "v43", "--json"],
+      { FLUX_DASHBOARD_URL: dashboard, FLUX_DASHBOARD_TOKEN: s.tokens.acmeAdmin },
+    );
+    expect(res.code).toBe(0);
+    const saved = JSON.parse(res.out) as { bundle: string; release: string }[];
+    expect(saved.map((m) => [m.release, m.bundle])).toEqual([
+      ["v43", "index.js"],
+      ["v43", "chunk.js"],
+    ]);
+    const both = await run(
+      ["index.js.map", "chunk.js.map", "--app", "shop-api", "--bundle", "x.js"],
+      {
+        FLUX_DASHBOARD_URL: dashboard,
+        FLUX_DASHBOARD_TOKEN: s.tokens.acmeAdmin,
+      },
+    );
+    expect(both.err).toContain("fluxrun: ERR_CONFIG: --bundle names one map's bundle");
   });
 
   it.each([

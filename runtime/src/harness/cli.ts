@@ -23,6 +23,7 @@ import { readTrace } from "../trace/seal.js";
 import { initApp, formatInit, gitignoreCovers, writeKeyPair } from "./init.js";
 import { pullTraces, parseFilters, s3FromEnvironment } from "./pull.js";
 import { uploadSourceMap } from "./sourcemaps.js";
+import type { SourceMapUploaded } from "../contract/sourcemap.js";
 
 const USAGE = `Usage:
   fluxrun init [--dry-run] [--bucket fluxrun-traces] [--app name]
@@ -34,7 +35,7 @@ const USAGE = `Usage:
   fluxrun guard <trace.cbor> --out <dir> [--redacted] [--verify-key file]
   fluxrun keygen [--out dir]
   fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key private.jwk] ...
-  fluxrun sourcemaps upload <file.map> --app name [--release r] [--bundle index.js]
+  fluxrun sourcemaps upload <file.map>... --app name [--release r] [--bundle index.js]
                [--dashboard https://…] [--token fxd_…]
 
 Every command also takes:
@@ -558,7 +559,7 @@ async function pullCommand(args: string[], io: Io): Promise<number> {
   return result.skipped.length ? 2 : 0;
 }
 
-/** `fluxrun sourcemaps upload <file.map> --app A [--release R]`: one map to the dashboard. */
+/** `fluxrun sourcemaps upload <file.map>... --app A [--release R]`: maps to the dashboard, in turn. */
 async function sourcemapsCommand(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== "upload") throw new UsageError();
@@ -573,7 +574,10 @@ async function sourcemapsCommand(args: string[], io: Io): Promise<number> {
     },
     ignored: { config: noConfig, entry: noConfig, env: noConfig, key: "no trace key is needed" },
   });
-  const file = resolve(io.cwd, onlyArgument(p.positionals));
+  if (!p.positionals.length) throw new UsageError();
+  if (p.positionals.length > 1 && p.str("bundle")) {
+    throw new FluxError("ERR_CONFIG", "--bundle names one map's bundle: upload one file with it");
+  }
   const app = p.str("app");
   if (!app) throw new FluxError("ERR_CONFIG", "sourcemaps upload needs --app (as in withFlux)");
   const dashboard = p.str("dashboard") ?? io.env.FLUX_DASHBOARD_URL;
@@ -590,20 +594,24 @@ async function sourcemapsCommand(args: string[], io: Io): Promise<number> {
       "A dashboard API token is needed: $FLUX_DASHBOARD_TOKEN (create one on your account page)",
     );
   }
-  const saved = await uploadSourceMap({
-    file,
-    app,
-    release: p.str("release"),
-    bundle: p.str("bundle"),
-    dashboard,
-    token,
-  });
-  if (p.flag("json")) io.out(JSON.stringify(saved, null, 2));
-  else {
-    io.out(
-      `${saved.replaced ? "Replaced" : "Uploaded"} the source map of ${saved.app} ${saved.release ? `release ${saved.release}` : "(no release)"}, bundle ${saved.bundle}: ${saved.sources} sources, ${saved.bytes} bytes stored (sha256 ${saved.sha256.slice(0, 16)}…)`,
-    );
+  const all: SourceMapUploaded[] = [];
+  for (const file of p.positionals) {
+    const saved = await uploadSourceMap({
+      file: resolve(io.cwd, file),
+      app,
+      release: p.str("release"),
+      bundle: p.str("bundle"),
+      dashboard,
+      token,
+    });
+    all.push(saved);
+    if (!p.flag("json")) {
+      io.out(
+        `${saved.replaced ? "Replaced" : "Uploaded"} the source map of ${saved.app} ${saved.release ? `release ${saved.release}` : "(no release)"}, bundle ${saved.bundle}: ${saved.sources} sources, ${saved.bytes} bytes stored (sha256 ${saved.sha256.slice(0, 16)}…)`,
+      );
+    }
   }
+  if (p.flag("json")) io.out(JSON.stringify(all.length === 1 ? all[0] : all, null, 2));
   return 0;
 }
 

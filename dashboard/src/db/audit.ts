@@ -25,6 +25,8 @@ export const AUDIT_ACTIONS = [
   "issue.state",
   "reindex",
   "ingest.denied",
+  "sourcemap.uploaded",
+  "sourcemap.denied",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -27,6 +27,8 @@ export const FLUX_ERROR_CODES = [
   "ERR_REPLAY_LIVE_NETWORK",
   "ERR_REPLAY_ENVELOPE",
   "ERR_REPLAY_BUNDLE",
+  "ERR_SOURCE_MAP",
+  "ERR_DASHBOARD_REFUSED",
   "ERR_INTERNAL",
   /** `fluxrun policy pull`: the dashboard refused, was unreachable, or answered something else. */
   "ERR_POLICY_PULL",

@@ -30,6 +30,8 @@ export const AUDIT_ACTIONS = [
   "policy.rejected",
   "policy.denied",
   "policy.signed",
+  "sourcemap.uploaded",
+  "sourcemap.denied",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,6 +1,6 @@
 /**
  * The `fluxrun` command line: `init`, `pull`, `replay`, `preflight`, `guard`, `keygen`, `agent`,
- * `policy pull`.
+ * `policy pull`, `sourcemaps upload`.
  * Every command takes one option set (`--config`, `--entry`, `--env`, `--key`, `--json`); an
  * option a command has no use for is ignored with a note.
  * @module
@@ -23,6 +23,8 @@ import { readTrace } from "../trace/seal.js";
 import { initApp, formatInit, gitignoreCovers, writeKeyPair } from "./init.js";
 import { pullTraces, parseFilters, s3FromEnvironment } from "./pull.js";
 import { localPolicyView, pullPolicy } from "./policy.js";
+import { uploadSourceMap } from "./sourcemaps.js";
+import type { SourceMapUploaded } from "../contract/sourcemap.js";
 
 const USAGE = `Usage:
   fluxrun init [--dry-run] [--bucket fluxrun-traces] [--app name]
@@ -36,6 +38,8 @@ const USAGE = `Usage:
   fluxrun keygen [--out dir]
   fluxrun agent [--pair] [--dashboard url] [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] ...
   fluxrun agent pairings | unpair <id>   (the local agent's claim-code pairings)
+  fluxrun sourcemaps upload <file.map>... --app name [--release r] [--bundle index.js]
+               [--dashboard https://…] [--token fxd_…]
 
 Every command also takes:
   --config <file>   the wrangler config (default: wrangler.json, .jsonc or .toml here or above)
@@ -55,6 +59,9 @@ forged trace of an app with a key is refused, and without a key it replays marke
 Call sites in a report are shown in source: the replay's with its own bundle's map, the recorded
 ones with --source-map (the deployed bundle's map, e.g. wrangler deploy --outdir dist), else a
 <bundle>.map beside the recorded bundle path when it exists here (wrangler dev's .wrangler/tmp).
+sourcemaps upload sends a deployed bundle's map to the dashboard (which maps recorded frames with
+it): --dashboard, else $FLUX_DASHBOARD_URL; --token, else $FLUX_DASHBOARD_TOKEN (prefer the variable:
+arguments show in process lists), a dashboard API token of a responder of the app's workspace.
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
 policy pull writes the app's approved policy (dashboard → Policies) as fluxrun.policy.json next to
 the config and its signed form as .fluxrun/policy.jws; replay reports a policy file that differs
@@ -616,6 +623,62 @@ async function policyCommand(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
+/** `fluxrun sourcemaps upload <file.map>... --app A [--release R]`: maps to the dashboard, in turn. */
+async function sourcemapsCommand(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "upload") throw new UsageError();
+  const noConfig = "sourcemaps upload reads no worker config";
+  const p = parseCommand("sourcemaps upload", rest, io, {
+    own: {
+      app: { type: "string" },
+      release: { type: "string" },
+      bundle: { type: "string" },
+      dashboard: { type: "string" },
+      token: { type: "string" },
+    },
+    ignored: { config: noConfig, entry: noConfig, env: noConfig, key: "no trace key is needed" },
+  });
+  if (!p.positionals.length) throw new UsageError();
+  if (p.positionals.length > 1 && p.str("bundle")) {
+    throw new FluxError("ERR_CONFIG", "--bundle names one map's bundle: upload one file with it");
+  }
+  const app = p.str("app");
+  if (!app) throw new FluxError("ERR_CONFIG", "sourcemaps upload needs --app (as in withFlux)");
+  const dashboard = p.str("dashboard") ?? io.env.FLUX_DASHBOARD_URL;
+  if (!dashboard) {
+    throw new FluxError(
+      "ERR_CONFIG",
+      "Name the dashboard: --dashboard <url> or $FLUX_DASHBOARD_URL",
+    );
+  }
+  const token = p.str("token") ?? io.env.FLUX_DASHBOARD_TOKEN;
+  if (!token) {
+    throw new FluxError(
+      "ERR_CONFIG",
+      "A dashboard API token is needed: $FLUX_DASHBOARD_TOKEN (create one on your account page)",
+    );
+  }
+  const all: SourceMapUploaded[] = [];
+  for (const file of p.positionals) {
+    const saved = await uploadSourceMap({
+      file: resolve(io.cwd, file),
+      app,
+      release: p.str("release"),
+      bundle: p.str("bundle"),
+      dashboard,
+      token,
+    });
+    all.push(saved);
+    if (!p.flag("json")) {
+      io.out(
+        `${saved.replaced ? "Replaced" : "Uploaded"} the source map of ${saved.app} ${saved.release ? `release ${saved.release}` : "(no release)"}, bundle ${saved.bundle}: ${saved.sources} sources, ${saved.bytes} bytes stored (sha256 ${saved.sha256.slice(0, 16)}…)`,
+      );
+    }
+  }
+  if (p.flag("json")) io.out(JSON.stringify(all.length === 1 ? all[0] : all, null, 2));
+  return 0;
+}
+
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -637,6 +700,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await agentCommand(rest, io);
       case "policy":
         return await policyCommand(rest, io);
+      case "sourcemaps":
+        return await sourcemapsCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -28,6 +28,8 @@ export {
   TOKEN_MAX_LENGTH,
 };
 const bounded = z.string().check(z.minLength(1), z.maxLength(256));
+/** Characters of an approval statement at most (it rides inside a token of at most 4096). */
+export const APPROVAL_MAX_LENGTH = 2560;
 
 /** Actions a dashboard token can authorize. `audit` exports the agent's audit log. */
 export const AGENT_ACTIONS = ["unlock", "replay", "preflight", "audit"] as const;
@@ -74,6 +76,11 @@ export const AgentTokenClaims = z.object({
   jti: bounded,
   /** For act `unlock`: when present, the only fields the token allows. */
   fields: z.optional(Fields),
+  /**
+   * For a risky action (see `approval.ts`): the dashboard-signed approval statement (a compact
+   * JWS, `typ` `fluxrun-approval+jwt`) the agent verifies and matches against this token.
+   */
+  apr: z.optional(z.string().check(z.minLength(1), z.maxLength(APPROVAL_MAX_LENGTH))),
 });
 export type AgentTokenClaims = z.infer<typeof AgentTokenClaims>;
 
@@ -184,6 +191,19 @@ export const AGENT_ERRORS = {
   ERR_WORKSPACES_NOT_CONFIGURED: 503,
   ERR_REPLAY_UNAVAILABLE: 503,
   ERR_ORIGIN_KEYS_INVALID: 503,
+  /** A risky action (secret unlock, production replay) without an approval statement. */
+  ERR_APPROVAL_REQUIRED: 403,
+  /** The approval statement is malformed, of another type, or not signed by the dashboard. */
+  ERR_APPROVAL_INVALID: 403,
+  ERR_APPROVAL_EXPIRED: 403,
+  /** The approval id was already spent at this agent. */
+  ERR_APPROVAL_REUSED: 403,
+  /** The approval names another action, trace, field set, workspace, app, agent or requester. */
+  ERR_APPROVAL_MISMATCH: 403,
+  /** A second-person approval whose approver is the requester. */
+  ERR_APPROVAL_SELF: 403,
+  /** The approval's mode is below the agent's floor (FLUX_APPROVAL_MIN). */
+  ERR_APPROVAL_MODE: 403,
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;
 export const AGENT_ERROR_CODES = Object.keys(AGENT_ERRORS) as AgentErrorCode[];

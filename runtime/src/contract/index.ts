@@ -6,7 +6,8 @@
  *   {@link module:summary} reading that metadata back;
  * - {@link module:ingest} the HTTP sink's batches to the dashboard's `POST /v1/ingest`;
  * - {@link module:report} the replay report, divergences and the preflight report;
- * - {@link module:agent} agent tokens, the agent's HTTP API and error codes, replay authorization.
+ * - {@link module:agent} agent tokens, the agent's HTTP API and error codes, replay authorization;
+ * - {@link module:approval} risky actions, approval modes and the signed approval statement.
  *
  * @example
  * ```ts
@@ -19,3 +20,4 @@ export * from "./summary.js";
 export * from "./ingest.js";
 export * from "./report.js";
 export * from "./agent.js";
+export * from "./approval.js";

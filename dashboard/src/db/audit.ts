@@ -21,6 +21,12 @@ export const AUDIT_ACTIONS = [
   "issue.state",
   "reindex",
   "ingest.denied",
+  "approval.requested",
+  "approval.granted",
+  "approval.denied",
+  "approval.refused",
+  "approval.used",
+  "approval.settings",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -37,6 +37,7 @@ import { guardCommand, guardFor, guardsOf, isRepaired, saveGuard } from "../db/g
 import { agentOf, checkWorkspace, requirePrincipal, wsAccess } from "./_shared.js";
 import { listQuery, parseFilter } from "./pages/executions.js";
 import { loadHead } from "./setup.js";
+import { approvalStatement } from "./approvals.js";
 import { RANGES } from "../views/list.js";
 
 const TraceId = z.string().check(z.regex(TRACE_ID));
@@ -45,6 +46,8 @@ const TokenRequest = z.object({
   trace: TraceId,
   act: z.enum(TRACE_ACTIONS),
   fields: z.optional(z.array(FieldPath).check(z.minLength(1), z.maxLength(MAX_UNLOCK_FIELDS))),
+  /** The id of a second person's approval, for an action that needs one. */
+  approval: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
 });
 
 const GuardRequest = z.object({ trace: TraceId, report: z.unknown() });
@@ -107,7 +110,7 @@ async function traceAccess(
 /** `POST /api/tokens`: a single-use agent token for one action on one trace. */
 async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
   const p = requirePrincipal(c);
-  const { trace, act, fields } = await body(c, TokenRequest);
+  const { trace, act, fields, approval } = await body(c, TokenRequest);
   if (act === "unlock" && !fields) {
     throw new DashboardError(
       "ERR_BAD_REQUEST",
@@ -158,6 +161,15 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
   const key = await signingKey(c.env).catch((err: DashboardError) =>
     deny("signing key unavailable", err),
   );
+  const apr = await approvalStatement(c, clock, {
+    row,
+    ws,
+    act,
+    fields,
+    approval,
+    key,
+    aud: agent.id,
+  });
   const issued = await issueAgentToken(
     key,
     {
@@ -168,6 +180,7 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
       trace,
       act,
       ...(fields ? { fields } : {}),
+      ...(apr ? { apr: apr.statement } : {}),
     },
     { now: clock.now(), jti: clock.id() },
   );
@@ -182,6 +195,7 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
       aud: agent.id,
       app: row.app,
       exp: issued.exp,
+      ...(apr ? { risk: apr.risk, approval: apr.id } : {}),
     },
   });
   c.header("Cache-Control", "no-store");

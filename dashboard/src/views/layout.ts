@@ -16,7 +16,17 @@ export interface Shell {
   ws?: string | null;
   role?: Role | null;
   active?:
-    "issues" | "executions" | "overview" | "guards" | "diagnostics" | "admin" | "account" | null;
+    | "issues"
+    | "executions"
+    | "overview"
+    | "guards"
+    | "diagnostics"
+    | "admin"
+    | "account"
+    | "approvals"
+    | null;
+  /** Approval requests waiting in this workspace (shown to responders and admins). */
+  approvals?: number | null;
 }
 
 const CSS = `
@@ -110,6 +120,7 @@ function nav(shell: Shell): Html {
     ${item("overview", `${base}/overview`, "Overview")}
     ${item("guards", `${base}/guards`, "Guards")}
     ${item("diagnostics", `${base}/diagnostics`, "Diagnostics")}
+    ${shell.approvals != null ? h`<a href="${base}/approvals" class="${shell.active === "approvals" ? "on" : ""}" id="nav-approvals">Approvals${shell.approvals ? h` <span class="badge st-4" id="nav-approvals-count">${shell.approvals}</span>` : null}</a>` : null}
     ${shell.role === "admin" ? item("admin", `${base}/admin`, "Admin") : null}
   </nav>`;
 }

@@ -35,12 +35,16 @@ export const APPROVAL_MODE_RANK: Readonly<Record<ApprovalMode, number>> = {
   second_person: 2,
 };
 
-/** The secure defaults of a workspace that set nothing. */
+/**
+ * The defaults of a workspace that set nothing: a secret needs a second person, a production
+ * replay a recent sign-in. Exporting the audit log and changing agent settings already need the
+ * admin role, so they default to `allow`; an admin tightens them on the Approvals page.
+ */
 export const DEFAULT_APPROVAL_MODES: Readonly<Record<RiskyAction, ApprovalMode>> = {
   unlock_secret: "second_person",
   replay_production: "reconfirm",
-  audit_export: "reconfirm",
-  agent_settings: "reconfirm",
+  audit_export: "allow",
+  agent_settings: "allow",
 };
 
 /** An approval lives this long at most after it is granted, in seconds. */

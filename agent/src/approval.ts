@@ -112,7 +112,8 @@ export async function checkApproval(
     a.ws !== claims.ws ||
     a.app !== claims.app ||
     a.req !== claims.sub ||
-    (claims.act === "unlock" && !sameFields(a.fields, claims.fields))
+    (claims.act === "unlock" &&
+      (!a.fields?.length || !claims.fields || !sameFields(a.fields, claims.fields)))
   )
     throw new AgentError(
       "ERR_APPROVAL_MISMATCH",

@@ -29,21 +29,25 @@ async function current(id: string): Promise<ApprovalView> {
 
 function stateBox(box: HTMLElement, a: ApprovalView, text: string, kind: string): void {
   box.replaceChildren(
-    el("div", { cls: `state ${kind}`, id: "approval-state", "data-state": a.state }, [
-      el("h2", { text }),
-      el("p", {
-        cls: "small",
-        text: `Request ${a.id} · ${a.act} · ${a.fields.length ? a.fields.join(", ") : "whole action"}`,
-      }),
-      a.approver ? el("p", { text: `Decided by ${a.approver}` }) : null,
-      a.state === "pending"
-        ? el("p", {}, [
-            "Another responder or admin approves it on the ",
-            el("a", { href: `/w/${encodeURIComponent(a.ws)}/approvals`, text: "Approvals page" }),
-            ". This page updates by itself.",
-          ])
-        : null,
-    ]),
+    el(
+      "div",
+      { cls: `state ${kind}`, id: "approval-state", "data-state": a.state, "data-id": a.id },
+      [
+        el("h2", { text }),
+        el("p", {
+          cls: "small",
+          text: `Request ${a.id} · ${a.act} · ${a.fields.length ? a.fields.join(", ") : "whole action"}`,
+        }),
+        a.approver ? el("p", { text: `Decided by ${a.approver}` }) : null,
+        a.state === "pending"
+          ? el("p", {}, [
+              "Another responder or admin approves it on the ",
+              el("a", { href: `/w/${encodeURIComponent(a.ws)}/approvals`, text: "Approvals page" }),
+              ". This page updates by itself.",
+            ])
+          : null,
+      ],
+    ),
   );
 }
 

@@ -29,6 +29,8 @@ export interface Stack {
   agent: AgentHandle;
   /** The shared trace bucket (Node-side stub, pinned). */
   bucket: R2Bucket;
+  /** The dashboard's D1 (Node-side stub, pinned): tests move stored times instead of waiting. */
+  db: D1Database;
   record(path: string, init?: RequestInit): Promise<Response>;
   waitForTraces(n: number): Promise<void>;
   dispose(): Promise<void>;
@@ -197,7 +199,8 @@ export async function startStack(): Promise<Stack> {
     ],
   });
   const dashboardUrl = (await mf.ready).toString().replace(/\/$/, "");
-  await migrate(pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database));
+  const db = pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database);
+  await migrate(db);
   const jwks = await (await fetch(`${dashboardUrl}/.well-known/jwks.json`)).text();
   let live = 0;
   const agentOptions = {
@@ -237,6 +240,7 @@ export async function startStack(): Promise<Stack> {
     dashboard: dashboardUrl,
     agent,
     bucket,
+    db,
     async record(path, init) {
       try {
         const res = (await appWorker.fetch(

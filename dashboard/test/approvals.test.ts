@@ -53,7 +53,14 @@ beforeAll(async () => {
   await sweep(t.db, t.bucket, { now: T0 });
 });
 afterAll(async () => t?.dispose());
-beforeEach(() => clock.set(T0));
+beforeEach(async () => {
+  clock.set(T0);
+  // Each test starts from the workspace's defaults, whatever the one before it set.
+  await t.db.batch([
+    t.db.prepare("DELETE FROM approval_settings WHERE ws = 'acme'"),
+    t.db.prepare("DELETE FROM approval_policy WHERE ws = 'acme'"),
+  ]);
+});
 
 type Who = keyof Seeded["tokens"];
 
@@ -73,12 +80,17 @@ async function code(res: Response): Promise<[number, string]> {
 }
 
 /** Sets the acme workspace's modes (the rest at their defaults), as an admin's form does. */
-async function settings(form: Record<string, string>): Promise<void> {
-  const res = await app.request(
-    `${ORIGIN}/w/acme/approvals/settings`,
+async function settings(form: Record<string, string>, approval?: string): Promise<void> {
+  const res = await settingsPost(form, approval);
+  expect(res.status).toBe(200);
+}
+
+function settingsPost(form: Record<string, string>, approval?: string): Promise<Response> {
+  return app.request(
+    `${ORIGIN}/w/acme/approvals/settings${approval ? `?approval=${approval}` : ""}`,
     bearer(s.tokens.acmeAdmin, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
       body: new URLSearchParams({
         mode_unlock_secret: "second_person",
         mode_replay_production: "reconfirm",
@@ -90,7 +102,6 @@ async function settings(form: Record<string, string>): Promise<void> {
     }),
     env,
   );
-  expect(res.status).toBe(200);
 }
 
 async function request(who: Who, fields = SECRET): Promise<ApprovalView> {
@@ -107,8 +118,6 @@ async function auditActions(): Promise<{ action: string; detail: string | null }
 }
 
 describe("defaults", () => {
-  beforeEach(() => settings({}));
-
   it("a secret needs a second person; other fields need nothing", async () => {
     expect(
       await code(
@@ -141,8 +150,6 @@ describe("defaults", () => {
 });
 
 describe("a second person's approval", () => {
-  beforeEach(() => settings({}));
-
   it("is requested, refused to the requester and to viewers, approved by another, used once", async () => {
     const asked = await request("acmeResponder");
     expect(asked).toMatchObject({ state: "pending", fields: ["0.body", "1"], act: "unlock" });
@@ -275,6 +282,28 @@ describe("a second person's approval", () => {
   });
 });
 
+describe("races", () => {
+  it("an approve and a deny racing one request: exactly one decides it", async () => {
+    const asked = await request("acmeResponder");
+    const both = await Promise.all([
+      call("acmeAdmin", `/api/approvals/${asked.id}/approve`, {}),
+      call("acmeAdmin", `/api/approvals/${asked.id}/deny`, {}),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+  });
+
+  it("two tokens racing one approval: exactly one is issued", async () => {
+    const asked = await request("acmeResponder");
+    expect((await call("acmeAdmin", `/api/approvals/${asked.id}/approve`, {})).status).toBe(200);
+    const body = { trace: A, act: "unlock", fields: SECRET, approval: asked.id };
+    const both = await Promise.all([
+      call("acmeResponder", "/api/tokens", body),
+      call("acmeResponder", "/api/tokens", body),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+  });
+});
+
 describe("re-confirmation", () => {
   beforeEach(() => settings({ mode_unlock_secret: "reconfirm", reconfirm_minutes: "5" }));
 
@@ -352,6 +381,42 @@ describe("production replay and the dashboard's own risky actions", () => {
       .apr;
     expect(decodeJwt(apr)).toMatchObject({ risk: "replay_production", mode: "allow" });
     await settings({});
+  });
+
+  it("settings behind a second person: requested on the page, approved by another, used once", async () => {
+    await settings({ mode_agent_settings: "second_person" });
+    expect(await code(await settingsPost({}))).toEqual([403, "ERR_APPROVAL_REQUIRED"]);
+    const asked = await app.request(
+      `${ORIGIN}/w/acme/approvals/request`,
+      bearer(s.tokens.acmeAdmin, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "risk=agent_settings",
+      }),
+      env,
+    );
+    expect(asked.status).toBe(303);
+    const { id } = (await t.db
+      .prepare(
+        "SELECT id FROM approvals WHERE risk = 'agent_settings' AND state = 'pending' ORDER BY rowid DESC",
+      )
+      .first<{ id: string }>())!;
+    const page = await (await call("acmeAdmin", "/w/acme/approvals")).text();
+    expect(page).toContain(`<tr data-approval="${id}" data-state="pending">`);
+    const approved = await app.request(
+      `${ORIGIN}/w/acme/approvals/${id}/approve`,
+      bearer(s.tokens.acmeResponder, { method: "POST" }),
+      env,
+    );
+    expect(approved.headers.get("location")).toBe("/w/acme/approvals?done=approved");
+    const ready = await (await call("acmeAdmin", "/w/acme/approvals")).text();
+    expect(ready).toContain(`action="/w/acme/approvals/settings?approval=${id}"`);
+    expect(ready).toContain(`action="/w/acme/admin/agent?approval=${id}"`);
+    await settings({ mode_agent_settings: "second_person" }, id);
+    expect(await code(await settingsPost({ mode_agent_settings: "second_person" }, id))).toEqual([
+      409,
+      "ERR_APPROVAL_USED",
+    ]);
   });
 
   it("the audit export behind a second person: one approval, one export", async () => {

@@ -296,6 +296,23 @@ export async function pendingCount(db: D1Database, ws: string, now: number): Pro
   return r?.n ?? 0;
 }
 
+/** A user's requests in a workspace that are still live (pending, or approved and unused). */
+export async function liveApprovalsOf(
+  db: D1Database,
+  ws: string,
+  userId: string,
+  now: number,
+): Promise<Approval[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT * FROM approvals WHERE ws = ? AND requester_id = ? AND state IN ('pending', 'approved')
+       AND expires_at > ? ORDER BY created_at DESC LIMIT 50`,
+    )
+    .bind(ws, userId, now)
+    .all<Row>();
+  return results.map(fromRow);
+}
+
 /** The newest decided or spent requests of a workspace (for the approvals page). */
 export async function recentApprovals(
   db: D1Database,

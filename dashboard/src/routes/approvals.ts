@@ -8,20 +8,16 @@
  * @module
  */
 import {
-  AGENT_ACTIONS,
-  FieldPath,
-  MAX_UNLOCK_FIELDS,
+  ApprovalRequest,
   RECONFIRM_MINUTES,
   RISKY_ACTIONS,
   riskyFields,
-  TRACE_ID,
   type AgentAction,
   type RiskyAction,
   type TraceAction,
 } from "fluxrun/contract";
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import * as z from "zod/mini";
 import type { AppEnv } from "../env.js";
 import type { Clock } from "../deps.js";
 import { DashboardError } from "../errors.js";
@@ -35,6 +31,7 @@ import {
   decideApproval,
   getApproval,
   isMode,
+  liveApprovalsOf,
   pendingApprovals,
   recentApprovals,
   savePolicy,
@@ -48,15 +45,6 @@ import { stateBox } from "../views/layout.js";
 import type { Html } from "../views/html.js";
 import { readBody, render, requirePrincipal, wsAccess } from "./_shared.js";
 import { loadHead } from "./setup.js";
-
-const ApprovalRequest = z.object({
-  /** A trace action: the trace; a workspace action (`audit_export`, `agent_settings`): `ws`. */
-  trace: z.optional(z.string().check(z.regex(TRACE_ID))),
-  act: z.optional(z.enum(AGENT_ACTIONS)),
-  fields: z.optional(z.array(FieldPath).check(z.minLength(1), z.maxLength(MAX_UNLOCK_FIELDS))),
-  ws: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
-  risk: z.optional(z.enum(RISKY_ACTIONS)),
-});
 
 const WORKSPACE_RISKS: readonly RiskyAction[] = ["audit_export", "agent_settings"];
 
@@ -162,10 +150,15 @@ function parsed<T>(
   return r.data as T;
 }
 
-/** `POST /api/approvals`: a pending request for exactly one risky action. */
+/**
+ * `POST /api/approvals`: a pending request for exactly one risky action. From the Approvals
+ * page's form (`/w/:ws/approvals/request`), it redirects back to that page.
+ */
 async function requestApproval(c: Context<AppEnv>, clock: Clock): Promise<Response> {
   const p = requirePrincipal(c);
-  const body = parsed(ApprovalRequest, await readBody(c));
+  const pageWs = c.req.param("ws");
+  const raw = await readBody(c);
+  const body = parsed(ApprovalRequest, pageWs === undefined ? raw : { ws: pageWs, risk: raw.risk });
   let target: {
     ws: string;
     risk: RiskyAction;
@@ -225,6 +218,8 @@ async function requestApproval(c: Context<AppEnv>, clock: Clock): Promise<Respon
     allowed: true,
     detail: { approval: a.id, risk: a.risk, act: a.act, fields: a.fields },
   });
+  if (pageWs !== undefined)
+    return c.redirect(`/w/${encodeURIComponent(a.ws)}/approvals?done=requested`, 303);
   c.header("Cache-Control", "no-store");
   return c.json(approvalView(a, clock.now()), 201);
 }
@@ -302,8 +297,10 @@ async function showApprovals(
   const ws = c.get("ws");
   const role = c.get("role");
   const now = clock.now();
-  const [pending, recent, policy] = await Promise.all([
+  const me = requirePrincipal(c);
+  const [pending, mine, recent, policy] = await Promise.all([
     pendingApprovals(c.env.DB, ws, now),
+    liveApprovalsOf(c.env.DB, ws, me.userId, now),
     recentApprovals(c.env.DB, ws),
     approvalPolicy(c.env.DB, ws),
   ]);
@@ -315,17 +312,25 @@ async function showApprovals(
           id: "approval-done",
           code: done,
         })
-      : null);
+      : done === "requested"
+        ? stateBox(
+            "info",
+            "Approval requested",
+            "Another responder or admin decides it here; reload to see the decision.",
+            { id: "approval-done", code: done },
+          )
+        : null);
   return render(
     c,
     { title: "Approvals", ws, active: "approvals" },
     approvalsView({
       ws,
-      me: requirePrincipal(c).email,
+      me: me.email,
       canApprove: atLeast(role, "responder"),
       isAdmin: role === "admin",
       now,
       pending,
+      mine,
       recent,
       policy,
       flash,
@@ -404,6 +409,7 @@ export function approvalRoutes(clock: Clock): Hono<AppEnv> {
   app.post("/w/:ws/approvals/settings", wsAccess("admin"), riskGate(clock, "agent_settings"), (c) =>
     saveSettings(c, clock),
   );
+  app.post("/w/:ws/approvals/request", wsAccess("admin"), (c) => requestApproval(c, clock));
   app.post("/w/:ws/approvals/:id/approve", wsAccess("viewer"), (c) => decide(c, clock, true));
   app.post("/w/:ws/approvals/:id/deny", wsAccess("viewer"), (c) => decide(c, clock, false));
   return app;

@@ -36,6 +36,8 @@ export interface ApprovalsPage {
   isAdmin: boolean;
   now: number;
   pending: Approval[];
+  /** The viewer's own live requests (pending, or approved and not yet used). */
+  mine: Approval[];
   recent: Approval[];
   policy: ApprovalPolicy;
   flash: Html | null;
@@ -63,6 +65,40 @@ function pendingRow(p: ApprovalsPage, a: Approval): Html {
   </tr>`;
 }
 
+/** How to use an approved workspace action: the export link, or the settings form carrying it. */
+function use(p: ApprovalsPage, a: Approval): Html {
+  if (a.state !== "approved") return h`<span class="small muted">waiting for a decision</span>`;
+  const ws = encodeURIComponent(p.ws);
+  const id = encodeURIComponent(a.id);
+  if (a.risk === "audit_export")
+    return h`<a class="btn" data-use="${a.id}" href="/w/${ws}/admin/audit.ndjson?approval=${id}">Export the audit log</a>`;
+  if (a.risk === "agent_settings")
+    return h`<form method="post" action="/w/${ws}/admin/agent?approval=${id}" class="actions" data-use="${a.id}">
+      <input name="origin" placeholder="Agent endpoint" aria-label="Agent endpoint"><input name="id" placeholder="Agent id" aria-label="Agent id">
+      <button type="submit">Save agent</button></form>
+      <p class="small muted">Or save the approval settings below: the form uses this approval.</p>`;
+  return h`<span class="small muted">approved: the execution page uses it</span>`;
+}
+
+function mine(p: ApprovalsPage): Html {
+  const request = p.isAdmin
+    ? h`<form method="post" action="/w/${encodeURIComponent(p.ws)}/approvals/request" class="actions" id="approval-request-form">
+        <select name="risk" aria-label="Action">
+          <option value="audit_export">${RISK_LABELS.audit_export}</option>
+          <option value="agent_settings">${RISK_LABELS.agent_settings}</option>
+        </select><button type="submit" class="sec">Request approval</button></form>`
+    : null;
+  if (!p.mine.length && !request) return h``;
+  return h`<div class="panel" id="mine"><h2>Your requests</h2>${
+    p.mine.length
+      ? h`<table><tbody>${p.mine.map(
+          (a) =>
+            h`<tr data-approval="${a.id}" data-state="${a.state}"><td>${what(a)}</td><td>${a.state}${a.approver ? h` by ${a.approver}` : null}<div class="small muted">until ${formatTime(a.expiresAt)}</div></td><td>${use(p, a)}</td></tr>`,
+        )}</tbody></table>`
+      : null
+  }${request ? h`<p class="small muted">Exporting the audit log or changing settings, when this workspace needs a second person for it:</p>${request}` : null}</div>`;
+}
+
 function settings(p: ApprovalsPage): Html {
   const rows = RISKY_ACTIONS.map(
     (risk) =>
@@ -78,7 +114,9 @@ function settings(p: ApprovalsPage): Html {
   const table = h`<table id="approval-settings"><thead><tr><th>Action</th><th>Needs</th></tr></thead><tbody>${rows}</tbody></table>`;
   if (!p.isAdmin)
     return h`${table}<p class="small muted">Re-confirmation window: ${p.policy.reconfirmMinutes} min · agent ${p.policy.agentProduction ? "is" : "is not"} marked production.</p>`;
-  return h`<form method="post" action="/w/${encodeURIComponent(p.ws)}/approvals/settings" id="approval-settings-form">
+  const granted = p.mine.find((a) => a.risk === "agent_settings" && a.state === "approved");
+  const action = `/w/${encodeURIComponent(p.ws)}/approvals/settings${granted ? `?approval=${encodeURIComponent(granted.id)}` : ""}`;
+  return h`<form method="post" action="${action}" id="approval-settings-form">
     ${table}
     <p><label>Re-confirmation window (minutes since sign-in) <input type="number" name="reconfirm_minutes" min="${RECONFIRM_MINUTES.min}" max="${RECONFIRM_MINUTES.max}" value="${p.policy.reconfirmMinutes}"></label></p>
     <p><label><input type="checkbox" name="agent_production" value="true" ${p.policy.agentProduction ? raw("checked") : null}> This workspace's agent is a production agent (set <code>FLUX_AGENT_PRODUCTION=true</code> on it too)</label></p>
@@ -97,6 +135,7 @@ export function approvalsView(p: ApprovalsPage): Html {
       ? h`<table id="pending"><thead><tr><th>Request</th><th>Requested by</th><th>When</th><th></th></tr></thead><tbody>${p.pending.map((a) => pendingRow(p, a))}</tbody></table>`
       : h`<p class="muted" id="no-pending">Nothing is waiting.</p>`
   }</div>
+  ${mine(p)}
   <div class="panel"><h2>Recent</h2>${
     p.recent.length
       ? h`<table id="recent"><thead><tr><th>Request</th><th>Requested by</th><th>State</th><th>Decided by</th></tr></thead><tbody>${p.recent.map(

@@ -7,6 +7,7 @@
  * @module
  */
 import * as z from "zod/mini";
+import { AGENT_ACTIONS, FieldPath, MAX_UNLOCK_FIELDS, TOKEN_ISSUER } from "./agent.js";
 import { TRACE_ID } from "./storage.js";
 
 /**
@@ -67,16 +68,16 @@ const bounded = z.string().check(z.minLength(1), z.maxLength(256));
  * `jti` is the approval id, spent once by the agent.
  */
 export const ApprovalClaims = z.object({
-  iss: z.literal("fluxrun-dashboard"),
+  iss: z.literal(TOKEN_ISSUER),
   aud: bounded,
   ws: bounded,
   app: bounded,
   trace: z.union([z.string().check(z.regex(TRACE_ID)), z.literal("*")]),
-  act: z.enum(["unlock", "replay", "preflight", "audit"]),
+  act: z.enum(AGENT_ACTIONS),
   risk: z.enum(RISKY_ACTIONS),
   mode: z.enum(APPROVAL_MODES),
   /** The fields the approval covers (sorted), for act `unlock`. */
-  fields: z.optional(z.array(z.string()).check(z.maxLength(20))),
+  fields: z.optional(z.array(FieldPath).check(z.maxLength(MAX_UNLOCK_FIELDS))),
   /** Who asked (the agent token's `sub` must be this user). */
   req: bounded,
   /** Who approved: another user for `second_person`; the requester for `reconfirm` and `allow`. */
@@ -89,6 +90,19 @@ export const ApprovalClaims = z.object({
   jti: bounded,
 });
 export type ApprovalClaims = z.infer<typeof ApprovalClaims>;
+
+/**
+ * `POST /api/approvals` body: a trace action (`trace`, `act`, and the `fields` of an unlock), or
+ * a workspace action (`ws` and `risk`: `audit_export` or `agent_settings`).
+ */
+export const ApprovalRequest = z.object({
+  trace: z.optional(z.string().check(z.regex(TRACE_ID))),
+  act: z.optional(z.enum(AGENT_ACTIONS)),
+  fields: z.optional(z.array(FieldPath).check(z.minLength(1), z.maxLength(MAX_UNLOCK_FIELDS))),
+  ws: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  risk: z.optional(z.enum(RISKY_ACTIONS)),
+});
+export type ApprovalRequest = z.infer<typeof ApprovalRequest>;
 
 /** States of an approval request on the dashboard. */
 export const APPROVAL_STATES = ["pending", "approved", "denied", "used", "expired"] as const;

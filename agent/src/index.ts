@@ -24,7 +24,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { JWK } from "jose";
 import { preflight, replayThrough, TRACE_FORMAT_VERSION } from "./_fluxrun.js";
-import { checkApproval } from "./approval.js";
+import { approvalFloor, checkApproval } from "./approval.js";
 import { audit, exportAudit, type AuditEntry } from "./audit.js";
 import {
   bearer,
@@ -325,6 +325,10 @@ async function health(env: AgentEnv): Promise<HealthResponse> {
     bucket: { bound: !!env.FLUX_TRACES, reachable: false },
     replayBinding: { bound: !!env.APP },
     allowedOrigins: origins(env),
+    approvals: {
+      production: env[AGENT_PRODUCTION_VAR] === "true",
+      floor: approvalFloor(env.FLUX_APPROVAL_MIN),
+    },
     problems,
   };
   try {

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   AgentErrorBody,
   ApprovalView,
+  HealthResponse,
   ReplayResponse,
   UnlockResponse,
 } from "fluxrun/contract";
@@ -355,6 +356,10 @@ describe("approvals: dashboard → agent", () => {
   });
 
   it("a production agent refuses a replay without an approval; the same token replays elsewhere", async () => {
+    const health = (await (
+      await (await agentMf.getWorker("agent-prod")).fetch("http://prod.test/v1/health")
+    ).json()) as HealthResponse;
+    expect(health.approvals).toEqual({ production: true, floor: "reconfirm" });
     const prod = await agent<AgentErrorBody>("agent-prod", "/v1/replay", await token("replay"), {
       trace: traceId,
     });

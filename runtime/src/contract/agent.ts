@@ -147,6 +147,11 @@ export const HealthResponse = z.object({
   bucket: z.object({ bound: z.boolean(), reachable: z.boolean(), error: Problem }),
   replayBinding: z.object({ bound: z.boolean() }),
   allowedOrigins: z.array(z.string()),
+  /**
+   * Approvals (see `approval.ts`): whether the agent is production (FLUX_AGENT_PRODUCTION) and the
+   * lowest approval mode it accepts (FLUX_APPROVAL_MIN). Optional: older agents do not send it.
+   */
+  approvals: z.optional(z.object({ production: z.boolean(), floor: z.string() })),
   /** What to fix, in words. Empty when ok. */
   problems: z.array(z.string()),
 });

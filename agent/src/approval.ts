@@ -24,7 +24,14 @@ import { errors, jwtVerify } from "jose";
 import { issuerKeys } from "./auth.js";
 import { AgentError } from "./errors.js";
 
-/** The lowest mode the agent accepts: `FLUX_APPROVAL_MIN`, `reconfirm` when unset or unknown. */
+/**
+ * The lowest mode the agent accepts: `FLUX_APPROVAL_MIN`, `reconfirm` when unset or unknown.
+ *
+ * @example
+ * ```ts
+ * approvalFloor(env.FLUX_APPROVAL_MIN); // "reconfirm"
+ * ```
+ */
 export function approvalFloor(value: string | undefined): ApprovalMode {
   return (APPROVAL_MODES as readonly string[]).includes(value ?? "")
     ? (value as ApprovalMode)

@@ -386,6 +386,21 @@ describe("production replay and the dashboard's own risky actions", () => {
   it("settings behind a second person: requested on the page, approved by another, used once", async () => {
     await settings({ mode_agent_settings: "second_person" });
     expect(await code(await settingsPost({}))).toEqual([403, "ERR_APPROVAL_REQUIRED"]);
+    const agentForm = (query = "") =>
+      app.request(
+        `${ORIGIN}/w/acme/admin/agent${query}`,
+        bearer(s.tokens.acmeAdmin, {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            accept: "application/json",
+          },
+          body: "origin=https%3A%2F%2Fagent.acme.example&id=acme-agent",
+        }),
+        env,
+      );
+    expect(await code(await agentForm())).toEqual([403, "ERR_APPROVAL_REQUIRED"]);
+    expect((await call("acmeAdmin", "/w/acme/admin")).status).toBe(200);
     const asked = await app.request(
       `${ORIGIN}/w/acme/approvals/request`,
       bearer(s.tokens.acmeAdmin, {

@@ -87,12 +87,26 @@ function fromRow(r: Row): Approval {
   };
 }
 
-/** True when `v` is a risky action name. */
+/**
+ * True when `v` is a risky action name.
+ *
+ * @example
+ * ```ts
+ * isRisk("unlock_secret"); // true
+ * ```
+ */
 export function isRisk(v: unknown): v is RiskyAction {
   return typeof v === "string" && (RISKY_ACTIONS as readonly string[]).includes(v);
 }
 
-/** True when `v` is a mode name. */
+/**
+ * True when `v` is a mode name.
+ *
+ * @example
+ * ```ts
+ * isMode(form.mode_unlock_secret); // "allow" | "reconfirm" | "second_person" → true
+ * ```
+ */
 export function isMode(v: unknown): v is ApprovalMode {
   return typeof v === "string" && (APPROVAL_MODES as readonly string[]).includes(v);
 }
@@ -157,7 +171,14 @@ export async function savePolicy(
   ]);
 }
 
-/** A new pending request. */
+/**
+ * A new pending request (its fields sorted), lapsing {@link PENDING_TTL_MS} after `now`.
+ *
+ * @example
+ * ```ts
+ * const a = await createApproval(db, { id, ws, risk, act, trace, app, fields, requesterId, requester }, now);
+ * ```
+ */
 export async function createApproval(
   db: D1Database,
   a: Pick<
@@ -200,7 +221,14 @@ export async function createApproval(
   };
 }
 
-/** One request by id, or null. */
+/**
+ * One request by id, or null.
+ *
+ * @example
+ * ```ts
+ * const a = await getApproval(db, c.req.param("id"));
+ * ```
+ */
 export async function getApproval(db: D1Database, id: string): Promise<Approval | null> {
   const r = await db.prepare("SELECT * FROM approvals WHERE id = ?").bind(id).first<Row>();
   return r ? fromRow(r) : null;
@@ -237,7 +265,14 @@ export async function decideApproval(
   return (r.meta.changes ?? 0) === 1;
 }
 
-/** Spends a granted, unexpired approval; false when it was used, denied or expired meanwhile. */
+/**
+ * Spends a granted, unexpired approval; false when it was used, denied or expired meanwhile.
+ *
+ * @example
+ * ```ts
+ * if (!(await useApproval(db, id, now))) throw new DashboardError("ERR_APPROVAL_USED", "…");
+ * ```
+ */
 export async function useApproval(db: D1Database, id: string, now: number): Promise<boolean> {
   const r = await db
     .prepare(
@@ -248,13 +283,27 @@ export async function useApproval(db: D1Database, id: string, now: number): Prom
   return (r.meta.changes ?? 0) === 1;
 }
 
-/** The state a viewer sees: pending and approved requests past their expiry are `expired`. */
+/**
+ * The state a viewer sees: pending and approved requests past their expiry are `expired`.
+ *
+ * @example
+ * ```ts
+ * stateOf(a, now); // "expired" once now >= a.expiresAt, for a pending or approved request
+ * ```
+ */
 export function stateOf(a: Approval, now: number): ApprovalState {
   if ((a.state === "pending" || a.state === "approved") && a.expiresAt <= now) return "expired";
   return a.state;
 }
 
-/** The public view of a request. */
+/**
+ * The public view of a request (what `GET /api/approvals/:id` answers).
+ *
+ * @example
+ * ```ts
+ * return c.json(approvalView(a, clock.now()));
+ * ```
+ */
 export function approvalView(a: Approval, now: number): ApprovalView {
   return {
     id: a.id,
@@ -270,7 +319,14 @@ export function approvalView(a: Approval, now: number): ApprovalView {
   };
 }
 
-/** Pending, unexpired requests of a workspace, oldest first. */
+/**
+ * Pending, unexpired requests of a workspace, oldest first.
+ *
+ * @example
+ * ```ts
+ * const waiting = await pendingApprovals(db, "acme", now);
+ * ```
+ */
 export async function pendingApprovals(
   db: D1Database,
   ws: string,
@@ -285,7 +341,14 @@ export async function pendingApprovals(
   return results.map(fromRow);
 }
 
-/** How many requests of a workspace wait for a decision. */
+/**
+ * How many requests of a workspace wait for a decision (the nav's count).
+ *
+ * @example
+ * ```ts
+ * await pendingCount(db, "acme", now); // 2
+ * ```
+ */
 export async function pendingCount(db: D1Database, ws: string, now: number): Promise<number> {
   const r = await db
     .prepare(
@@ -296,7 +359,14 @@ export async function pendingCount(db: D1Database, ws: string, now: number): Pro
   return r?.n ?? 0;
 }
 
-/** A user's requests in a workspace that are still live (pending, or approved and unused). */
+/**
+ * A user's requests in a workspace that are still live (pending, or approved and unused).
+ *
+ * @example
+ * ```ts
+ * const mine = await liveApprovalsOf(db, "acme", principal.userId, now);
+ * ```
+ */
 export async function liveApprovalsOf(
   db: D1Database,
   ws: string,
@@ -313,7 +383,14 @@ export async function liveApprovalsOf(
   return results.map(fromRow);
 }
 
-/** The newest decided or spent requests of a workspace (for the approvals page). */
+/**
+ * The newest decided or spent requests of a workspace (for the approvals page).
+ *
+ * @example
+ * ```ts
+ * const recent = await recentApprovals(db, "acme", { limit: 20 });
+ * ```
+ */
 export async function recentApprovals(
   db: D1Database,
   ws: string,

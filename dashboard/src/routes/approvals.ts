@@ -51,6 +51,11 @@ const WORKSPACE_RISKS: readonly RiskyAction[] = ["audit_export", "agent_settings
 /**
  * The risky action a trace action is, or null: an unlock naming a secret field (the trace head
  * says which), a replay when the workspace marks its agent production.
+ *
+ * @example
+ * ```ts
+ * await traceRisk(c, row, "unlock", ["4"], policy); // "unlock_secret" when event 4 is an env read
+ * ```
  */
 export async function traceRisk(
   c: Context<AppEnv>,
@@ -70,6 +75,11 @@ export async function traceRisk(
 /**
  * For a token request: clears the risky action it is (if any) and returns the signed approval
  * statement the token carries, with the risk and the clearance id (for the audit).
+ *
+ * @example
+ * ```ts
+ * const apr = await approvalStatement(c, clock, { row, ws, act, fields, approval, key, aud });
+ * ```
  */
 export async function approvalStatement(
   c: Context<AppEnv>,
@@ -391,6 +401,14 @@ async function saveSettings(c: Context<AppEnv>, clock: Clock): Promise<Response>
   });
 }
 
+/**
+ * The approval routes (API and pages), mounted at the root.
+ *
+ * @example
+ * ```ts
+ * app.route("/", approvalRoutes(clock));
+ * ```
+ */
 export function approvalRoutes(clock: Clock): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post("/api/approvals", (c) => requestApproval(c, clock));

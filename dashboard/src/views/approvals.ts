@@ -15,7 +15,14 @@ import { stateOf } from "../db/approvals.js";
 import { formatTime } from "./format.js";
 import { h, raw, type Html } from "./html.js";
 
-/** What each risky action is, in words. */
+/**
+ * What each risky action is, in words.
+ *
+ * @example
+ * ```ts
+ * RISK_LABELS.replay_production; // "Replay through a production agent"
+ * ```
+ */
 export const RISK_LABELS: Readonly<Record<RiskyAction, string>> = {
   unlock_secret: "Reveal a secret (env value), a masked header or a sensitive field",
   replay_production: "Replay through a production agent",
@@ -124,7 +131,14 @@ function settings(p: ApprovalsPage): Html {
   </form>`;
 }
 
-/** The whole page body. */
+/**
+ * The whole page body.
+ *
+ * @example
+ * ```ts
+ * render(c, { title: "Approvals", ws, active: "approvals" }, approvalsView(data));
+ * ```
+ */
 export function approvalsView(p: ApprovalsPage): Html {
   return h`<h1>Approvals</h1>
   <p class="sub">Higher-risk actions need what this workspace chose below. An approval covers one action on one trace and field set, once, for at most 10 minutes.</p>

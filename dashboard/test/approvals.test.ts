@@ -85,7 +85,7 @@ async function settings(form: Record<string, string>, approval?: string): Promis
   expect(res.status).toBe(200);
 }
 
-function settingsPost(form: Record<string, string>, approval?: string): Promise<Response> {
+async function settingsPost(form: Record<string, string>, approval?: string): Promise<Response> {
   return app.request(
     `${ORIGIN}/w/acme/approvals/settings${approval ? `?approval=${approval}` : ""}`,
     bearer(s.tokens.acmeAdmin, {

@@ -31,4 +31,4 @@ export {
 } from "./sink/queue-spool.js";
 export type { TraceSpool, SpoolAdmission } from "./sink/_spool.js";
 export type { TraceSink, SealedTrace, SinkDropError } from "./sink/_sink.js";
-export type { SessionLimits } from "./internal/session.js";
+export type { SessionLimits } from "./options.js";

@@ -3,10 +3,22 @@
  * @module
  */
 import type { FluxError } from "./errors.js";
-import type { SessionLimits } from "./internal/session.js";
 import type { TraceSink } from "./sink/_sink.js";
 import type { PublicJwk } from "./trace/keys.js";
 import type { SigningJwk } from "./trace/_sign.js";
+
+/** The size budget of one execution's trace. */
+export interface SessionLimits {
+  maxEvents: number;
+  maxBodyBytes: number;
+  maxTraceBytes: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = {
+  maxEvents: 5000,
+  maxBodyBytes: 256 * 1024,
+  maxTraceBytes: 4 * 1024 * 1024,
+};
 
 /** Header names whose values are always masked. */
 export const DEFAULT_MASK_HEADERS: readonly string[] = [
@@ -44,6 +56,12 @@ export interface FluxOptions {
    * FLUX_SIGNING_KEY`, never in the config. Default: env.FLUX_SIGNING_KEY; unsigned without one.
    */
   signingKey?: string | SigningJwk;
+  /**
+   * The release (script version) that ran, in summaries, for search and source maps. Default:
+   * env.FLUX_RELEASE, else the `id` of a version metadata binding named CF_VERSION_METADATA
+   * (`[version_metadata] binding = "CF_VERSION_METADATA"` in wrangler.toml).
+   */
+  release?: string;
   /** Called when a trace could not be stored; the response is never affected. */
   onError?: (error: FluxError) => void;
 }

@@ -73,7 +73,13 @@ const BINDINGS = {
 export async function startRecorder(
   fixture: string,
   vars: Record<string, string>,
-  options: { keys?: Keys; define?: Record<string, string>; script?: string } = {},
+  options: {
+    keys?: Keys;
+    define?: Record<string, string>;
+    script?: string;
+    /** More bindings of any kind Miniflare takes (JSON values, say). */
+    bindings?: Record<string, unknown>;
+  } = {},
 ): Promise<Recorder> {
   const keys = options.keys ?? (await generateTraceKeys());
   const script =
@@ -83,7 +89,7 @@ export async function startRecorder(
     modules: [{ type: "ESModule", path: "worker.js", contents: script }],
     compatibilityDate: "2026-04-20",
     compatibilityFlags: ["nodejs_compat"],
-    bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), ...vars },
+    bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), ...vars, ...options.bindings },
     ...BINDINGS,
   });
   await mf.ready;

@@ -107,6 +107,26 @@ describe("sampling", () => {
     }
   });
 
+  it("draws the sample at the start: an execution left out captures no call sites, yet a failure is kept whole", async () => {
+    const sites = async (define: Record<string, string>) => {
+      const w = await start(define);
+      try {
+        await w.get("/fail-kv");
+        await w.stats(1);
+        const res = await w.mf.dispatchFetch("http://o.test/_trace?route=/fail-kv");
+        const { head } = readTrace(new Uint8Array(await res.arrayBuffer()));
+        const kv = head.events.find((e) => e.kind === "binding" && e.target === "KV");
+        expect(kv, "the KV read is recorded either way").toBeDefined();
+        return kv!.site;
+      } finally {
+        await w.mf.dispose();
+      }
+    };
+    expect(await sites({ __SAMPLE__: "0" })).toBeUndefined();
+    const kept = await sites({});
+    expect(kept?.[0]?.[1]).toMatch(/w\.js$/);
+  });
+
   it("refuses a sample rate outside 0..1", async () => {
     const { withFlux } = await import("../src/adapter/workers.js");
     expect(() => withFlux({ fetch: () => new Response() }, { sample: 2 })).toThrow(RangeError);

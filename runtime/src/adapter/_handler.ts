@@ -89,6 +89,7 @@ export function wrapFetchHandler<I>(
     sink,
     publicKey: options.publicKey ?? host.env("FLUX_PUBLIC_KEY"),
     signingKey: options.signingKey ?? host.env("FLUX_SIGNING_KEY"),
+    release: options.release ?? host.env("FLUX_RELEASE"),
   };
 
   const settings: ExecutionSettings = {

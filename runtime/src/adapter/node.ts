@@ -6,7 +6,7 @@
  * @module
  */
 import { setEnvFallback } from "../boundaries/env.js";
-import { consoleMethods } from "../internal/originals.js";
+import { consoleMethods } from "../originals.js";
 import {
   flush,
   replayTrace,

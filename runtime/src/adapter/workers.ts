@@ -53,7 +53,17 @@ function storeTarget(resolved: ResolvedOptions, env: Env): StoreTarget {
       resolved.options.sink ?? (env.FLUX_TRACES ? r2Sink(env.FLUX_TRACES as R2Bucket) : undefined),
     publicKey: resolved.options.publicKey ?? (env.FLUX_PUBLIC_KEY as string | undefined),
     signingKey: resolved.options.signingKey ?? (env.FLUX_SIGNING_KEY as string | undefined),
+    release: resolved.options.release ?? releaseOf(env),
   };
+}
+
+/** FLUX_RELEASE, else the id of a version metadata binding named CF_VERSION_METADATA. */
+function releaseOf(env: Env): string | undefined {
+  if (typeof env.FLUX_RELEASE === "string" && env.FLUX_RELEASE) return env.FLUX_RELEASE;
+  const meta = env.CF_VERSION_METADATA as { id?: unknown } | undefined;
+  return typeof meta === "object" && meta !== null && typeof meta.id === "string" && meta.id
+    ? meta.id
+    : undefined;
 }
 
 function settings(

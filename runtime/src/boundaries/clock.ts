@@ -4,7 +4,7 @@
  * @module
  */
 import { currentSession, type Session } from "../internal/session.js";
-import { OriginalDate, now, perfNow } from "../internal/originals.js";
+import { OriginalDate, now, perfNow } from "../originals.js";
 import type { GlobalBoundary } from "./_boundary.js";
 
 let lastNow = 0;

@@ -1,9 +1,10 @@
 /**
- * Console calls: level and arguments (sealed). Output still goes to the real console.
+ * Console calls: level and arguments (sealed). Output still goes to the real console. The site
+ * of a call that logs an Error is the error's own stack: where it was thrown.
  * @module
  */
 import { currentSession } from "../internal/session.js";
-import { consoleMethods } from "../internal/originals.js";
+import { consoleMethods } from "../originals.js";
 import { errorData, inDataModel, safeString } from "../internal/values.js";
 import { captureSite } from "../internal/site.js";
 import type { GlobalBoundary } from "./_boundary.js";
@@ -31,7 +32,12 @@ export const consoleBoundary: GlobalBoundary = {
             "console",
             args.map(recordable),
             err ? { error: err.name } : {},
-            captureSite(patched),
+            // A logged error's site is where it was thrown (the logger's line says little).
+            err && typeof err.stack === "string"
+              ? { stack: err.stack }
+              : session.sites
+                ? captureSite(patched)
+                : undefined,
           );
           if (session.mode === "replay") return;
         }

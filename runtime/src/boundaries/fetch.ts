@@ -3,7 +3,7 @@
  * @module
  */
 import { currentSession, runInSession } from "../internal/session.js";
-import { fetch as originalFetch } from "../internal/originals.js";
+import { fetch as originalFetch } from "../originals.js";
 import { captureSite } from "../internal/site.js";
 import type { GlobalBoundary } from "./_boundary.js";
 import { httpExchange, httpTarget } from "./http.js";
@@ -25,7 +25,7 @@ function fluxFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Respon
     kind: "fetch",
     target: httpTarget(request.url),
     request,
-    site: captureSite(fluxFetch),
+    site: session.sites ? captureSite(fluxFetch) : undefined,
     // The host's own fetch may read the clock (Node's does): outside the session, so those
     // reads are not the handler's.
     live: (r) => runInSession(undefined, () => originalFetch(r)),

@@ -73,12 +73,17 @@ export function buildResponse(data: HttpResponseData): Response {
     statusText: data.statusText,
     headers: toHeaders(data.headers),
   });
+  return Object.defineProperties(response, responseFacts(data, response.type));
+}
+
+/** What a constructed Response cannot be given, as properties: URL, `redirected`, `type`. */
+function responseFacts(data: HttpResponseData, constructedType: string): PropertyDescriptorMap {
   const facts: PropertyDescriptorMap = {};
   if (data.url) facts.url = { value: data.url, enumerable: false };
   if (data.redirected) facts.redirected = { value: true, enumerable: false };
-  if (data.type && data.type !== response.type)
+  if (data.type && data.type !== constructedType)
     facts.type = { value: data.type, enumerable: false };
-  return Object.defineProperties(response, facts);
+  return facts;
 }
 
 /** Reads a response copy into sealed data without touching the one handed back. */
@@ -191,7 +196,15 @@ async function readOnce(response: Response, limit: number): Promise<Response> {
   if (response.url) data.url = response.url;
   if (response.redirected) data.redirected = true;
   if (response.type && response.type !== "default") data.type = response.type;
-  const rebuilt = buildResponse(data);
+  // Rebuilt on the live Headers (a native copy) rather than on the recorded pairs.
+  const rebuilt = Object.defineProperties(
+    new Response((data.body as Uint8Array).slice(), {
+      status: data.status,
+      statusText: data.statusText,
+      headers: response.headers,
+    }),
+    responseFacts(data, "default"),
+  );
   readWhole.set(rebuilt, data);
   return rebuilt;
 }
@@ -254,8 +267,12 @@ export async function httpExchange(
 
 /** The fetch trigger: the request (with `request.cf`) in, the response out. */
 export function fetchTrigger(request: Request, route: string): Trigger<Response> {
+  const cfRay = request.headers.get("cf-ray");
+  const colo = (request as { cf?: { colo?: unknown } }).cf?.colo;
   return {
     handler: "fetch",
+    ...(cfRay ? { cfRay } : {}),
+    ...(typeof colo === "string" && colo ? { colo } : {}),
     method: request.method,
     route,
     op: request.method,

@@ -3,7 +3,7 @@
  * @module
  */
 import { currentSession } from "../internal/session.js";
-import { getRandomValues, mathRandom, randomUUID } from "../internal/originals.js";
+import { getRandomValues, mathRandom, randomUUID } from "../originals.js";
 import { toBytes } from "../internal/values.js";
 import type { GlobalBoundary } from "./_boundary.js";
 

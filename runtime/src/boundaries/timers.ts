@@ -12,7 +12,7 @@ import {
   clearTimeout as hostClearTimeout,
   setInterval as hostSetInterval,
   setTimeout as hostSetTimeout,
-} from "../internal/originals.js";
+} from "../originals.js";
 import type { GlobalBoundary } from "./_boundary.js";
 
 type Callback = (...args: unknown[]) => void;

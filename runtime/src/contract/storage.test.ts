@@ -176,6 +176,18 @@ describe("summary metadata", () => {
       { traceId: "nope" },
       { outcome: "weird" as TraceSummary["outcome"] },
       { handler: "weird" as TraceSummary["handler"] },
+      {
+        release: "v42",
+        cfRay: "8f0c1d2e3f4a5b6c-LHR",
+        colo: "LHR",
+        topFrame: "priceOf (index.js:7:9)",
+      },
+      {
+        release: "r".repeat(90),
+        cfRay: "c".repeat(90),
+        colo: "X".repeat(20),
+        topFrame: "f".repeat(300),
+      },
     ];
     for (const over of table) {
       const s = summary(over);
@@ -192,6 +204,34 @@ describe("summary metadata", () => {
         expect(Object.keys(summaryMetadata(s))).toEqual(Object.keys(expected));
       }
     }
+  });
+
+  it("adds release, cf-ray, colo and the top frame only while they fit R2's 2 KiB", () => {
+    const facts = {
+      release: "3f2a9c1e-5b7d-4e2f-9a1b-0c8d7e6f5a4b",
+      cfRay: "8f0c1d2e3f4a5b6c-LHR",
+      colo: "LHR",
+      topFrame: `priceOf (${"src/".repeat(40)}index.js:11997:42)`,
+    };
+    const roomy = summaryMetadata(summary(facts));
+    expect(readSummaryMetadata(roomy)).toMatchObject(facts);
+    const full = summary({
+      ...facts,
+      route: "/r".repeat(300),
+      errorClass: "E".repeat(300),
+      entry: "C".repeat(300),
+      method: "M".repeat(32),
+      runtime: "r".repeat(64),
+      fetches: Array.from({ length: 60 }, (_, i) => ({ host: `h${i}.example.com`, method: "GET" })),
+    });
+    const meta = summaryMetadata(full);
+    const size = Object.entries(meta).reduce((n, [k, v]) => n + k.length + v.length, 0);
+    expect(size).toBeLessThanOrEqual(2048);
+    // The short facts still fit; the long frame does not, and nothing else was cut for it.
+    expect(meta).toMatchObject({ release: facts.release, cfRay: facts.cfRay, colo: "LHR" });
+    expect(meta.topFrame).toBeUndefined();
+    expect(meta.errorClass).toBe("E".repeat(256));
+    expect(readSummaryMetadata(meta)).toMatchObject({ release: facts.release, colo: "LHR" });
   });
 
   it("projects the summary: events summed, hosts distinct, durations to the microsecond", () => {

@@ -192,5 +192,36 @@ export function summaryMetadata(summary: TraceSummary): Record<string, string> {
     out.handler = s.handler;
   }
   if (s.entry !== undefined) out.entry = String(s.entry).slice(0, 256);
+  // Search facts, added while they fit R2's 2 KiB of metadata (the trace head has them anyway).
+  let size = 0;
+  for (const k in out) size += k.length + utf8Length(out[k]!);
+  for (const [k, max] of OPTIONAL_FACTS) {
+    const value = s[k];
+    if (value === undefined) continue;
+    const v = String(value).slice(0, max);
+    const added = k.length + utf8Length(v);
+    if (size + added > METADATA_BYTES) continue;
+    out[k] = v;
+    size += added;
+  }
   return out;
+}
+
+/** R2's limit on an object's custom metadata, keys and values. */
+const METADATA_BYTES = 2048;
+
+const OPTIONAL_FACTS: readonly [keyof TraceSummary & string, number][] = [
+  ["release", 64],
+  ["cfRay", 64],
+  ["colo", 16],
+  ["topFrame", 200],
+];
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3;
+  }
+  return n;
 }

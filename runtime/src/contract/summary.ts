@@ -61,6 +61,14 @@ export const SummaryMetadata = z.object({
   handler: z.optional(z.enum(HANDLER_KINDS)),
   /** The Durable Object or entrypoint class that ran it. */
   entry: z.optional(text(256)),
+  /** The release (script version) that ran. */
+  release: z.optional(text(64)),
+  /** The request's `cf-ray` header. */
+  cfRay: z.optional(text(64)),
+  /** The data center that ran it. */
+  colo: z.optional(text(16)),
+  /** The top frame of the failure's stack (`fn (file:line:col)`, deployed bundle). */
+  topFrame: z.optional(text(200)),
 });
 
 /** What an index knows of a trace without reading it: the decoded {@link SummaryMetadata}. */

@@ -7,7 +7,7 @@
  * a call and a timer end as recorded. Time is microseconds since the execution started.
  * @module
  */
-import { setTimeout as hostSetTimeout } from "./originals.js";
+import { setTimeout as hostSetTimeout } from "../originals.js";
 
 interface Scheduled {
   /** Virtual time it is due, in microseconds. */

@@ -10,7 +10,7 @@
  * @module
  */
 import type { EventKind, TraceEvent } from "../trace/schema.js";
-import { perfNow } from "./originals.js";
+import { perfNow } from "../originals.js";
 import {
   currentParent,
   DEFAULT_LIMITS,
@@ -27,6 +27,7 @@ import { readSite, type RawSite } from "./site.js";
 
 export class RecordSession implements Session {
   readonly mode = "record" as const;
+  readonly sites: boolean;
   readonly limits: SessionLimits;
   readonly env: Record<string, unknown>;
   readonly maskHeaders: ReadonlySet<string>;
@@ -46,7 +47,10 @@ export class RecordSession implements Session {
     limits?: Partial<SessionLimits>;
     env?: Record<string, unknown>;
     maskHeaders?: ReadonlySet<string>;
+    /** Capture call sites (default true). */
+    sites?: boolean;
   }) {
+    this.sites = options.sites ?? true;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.env = options.env ?? {};
     this.maskHeaders = options.maskHeaders ?? new Set();
@@ -125,6 +129,19 @@ export class RecordSession implements Session {
     this.#sites.clear();
   }
 
+  /**
+   * Flags the events whose payload holds a truncation marker (a body over the budget): done once,
+   * for a kept trace, instead of on every call.
+   */
+  markTruncated(): void {
+    for (const event of this.events) {
+      const p = this.payloads[event.seq];
+      // A call's result must be whole for replay to serve it; its request may be cut.
+      const served = event.end === undefined ? p : (p as { result?: unknown } | undefined)?.result;
+      if (served !== undefined && isTruncatedDeep(served)) event.truncated = true;
+    }
+  }
+
   /** Adds an event whose payload arrives later; the trace waits for it. */
   pushLater(
     kind: EventKind,
@@ -137,7 +154,6 @@ export class RecordSession implements Session {
     if (event) {
       this.track(
         payload.then((data) => {
-          if (isTruncatedDeep(data)) event.truncated = true;
           this.payloads[event.seq] = data;
         }),
       );
@@ -185,7 +201,6 @@ export class RecordSession implements Session {
       this.#complete(event, t0);
       if (captured.status !== undefined) event.status = captured.status;
       const setPayload = (data: unknown) => {
-        if (isTruncatedDeep(data)) event.truncated = true;
         this.payloads[event.seq] = { request: spec.request, result: data };
       };
       if (captured.data instanceof Promise) this.track(captured.data.then(setPayload));
@@ -209,7 +224,6 @@ export class RecordSession implements Session {
       if (event) {
         this.#complete(event, t0);
         this.payloads[event.seq] = { request: spec.request, result: value };
-        if (isTruncatedDeep(value)) event.truncated = true;
       }
       return value;
     } catch (err) {

@@ -10,12 +10,12 @@ import { countDrop, dropReasonOf, traceKey, type TraceSink } from "../sink/_sink
 import { sealV2 } from "../trace/_writer.js";
 import { encodeCbor } from "../trace/_cbor.js";
 import { CborWriter } from "../trace/_encode.js";
-import type { HandlerKind, Outcome, TraceHead, TraceSummary } from "../trace/schema.js";
+import type { HandlerKind, Outcome, TraceEvent, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
 import { loadSigner, type SigningJwk } from "../trace/_sign.js";
-import { consoleMethods, mathRandom, newTraceId, now } from "./originals.js";
+import { consoleMethods, mathRandom, newTraceId, now } from "../originals.js";
 import { runInSession, sessionsReady } from "./session.js";
-import { parseStack } from "./site.js";
+import { formatFrame, parseStack } from "./site.js";
 import { RecordSession } from "./record-session.js";
 import { errorData, recordable, sha256Hex, type Unencodable } from "./values.js";
 
@@ -68,12 +68,17 @@ export interface Trigger<T = unknown> {
   capture(limit: number): unknown;
   /** The result event of a normal return. */
   result(value: T, limit: number): { op: string; status?: number; payload: unknown };
+  /** Clear facts of the trigger for search: the `cf-ray` header and `request.cf.colo`. */
+  cfRay?: string;
+  colo?: string;
   /** An API the trigger itself uses that replay cannot serve (an incoming WebSocket upgrade). */
   unsupported?: { op: string; target: string };
 }
 
 export interface Recording {
   session: RecordSession;
+  /** Drawn at the start: an execution the sample leaves out is kept only if it fails. */
+  sampled: boolean;
   id: string;
   start: number;
   trigger: Trigger<never>;
@@ -85,13 +90,21 @@ export function beginRecording<T>(
   env: Record<string, unknown>,
   resolved: ResolvedOptions,
 ): Recording {
+  const sampled = resolved.sample >= 1 || mathRandom() < resolved.sample;
   const session = new RecordSession({
     limits: resolved.limits,
     env,
     maskHeaders: resolved.maskHeaders,
+    sites: sampled,
   });
   const start = now();
-  const recording = { session, id: newTraceId(start), start, trigger: trigger as Trigger<never> };
+  const recording = {
+    session,
+    sampled,
+    id: newTraceId(start),
+    start,
+    trigger: trigger as Trigger<never>,
+  };
   const payload = runInSession(undefined, () => trigger.capture(session.limits.maxBodyBytes));
   if (payload instanceof Promise) session.pushLater("request", trigger.op, trigger.target, payload);
   else session.push("request", trigger.op, trigger.target, payload);
@@ -140,6 +153,8 @@ export interface StoreTarget {
   publicKey: string | PublicJwk | undefined;
   /** The Ed25519 key traces are signed with (their origin); unsigned without one. */
   signingKey: string | SigningJwk | undefined;
+  /** The release (script version) that ran, when known. */
+  release?: string | undefined;
 }
 
 /** How an adapter runs one recorded execution. */
@@ -186,7 +201,7 @@ export async function recordExecution<T>(
   return value;
 }
 
-function summarize(rec: Recording, app: string, runtime: string, truncated: boolean): TraceSummary {
+function summarize(rec: Recording, target: StoreTarget, truncated: boolean): TraceSummary {
   const { trigger } = rec;
   const { session } = rec;
   const counts: Record<string, number> = {};
@@ -195,6 +210,8 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
   let errorClass: string | undefined;
   // Frameworks such as Hono catch the error, log it and answer 500: the logged class stands in.
   let loggedError: string | undefined;
+  let thrownAt: TraceEvent["site"];
+  let loggedAt: TraceEvent["site"];
   for (const e of session.events) {
     counts[e.kind] = (counts[e.kind] ?? 0) + 1;
     if (e.kind === "fetch" && fetches.length < 32) {
@@ -204,14 +221,18 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
       );
     }
     if (e.kind === "response") status = e.status ?? 0;
-    if (e.kind === "exception") errorClass = e.error;
-    else if (e.kind === "console" && e.op === "error" && e.error && loggedError === undefined)
+    if (e.kind === "exception") {
+      errorClass = e.error;
+      thrownAt = e.site;
+    } else if (e.kind === "console" && e.op === "error" && e.error && loggedError === undefined) {
       loggedError = e.error;
+      loggedAt = e.site;
+    }
   }
   const outcome: Outcome = errorClass !== undefined ? "exception" : status >= 500 ? "error" : "ok";
   const summary: TraceSummary = {
     traceId: rec.id,
-    app,
+    app: target.app,
     route: trigger.route,
     method: trigger.method,
     status: errorClass !== undefined ? 500 : status,
@@ -221,12 +242,23 @@ function summarize(rec: Recording, app: string, runtime: string, truncated: bool
     eventCounts: counts,
     fetches,
     truncated,
-    runtime,
+    runtime: target.runtime,
   };
   if (trigger.handler !== "fetch") summary.handler = trigger.handler;
   if (trigger.entry !== undefined) summary.entry = trigger.entry;
-  if (errorClass !== undefined) summary.errorClass = errorClass;
-  else if (outcome === "error" && loggedError !== undefined) summary.errorClass = loggedError;
+  if (target.release) summary.release = target.release.slice(0, 64);
+  if (trigger.cfRay) summary.cfRay = trigger.cfRay.slice(0, 64);
+  if (trigger.colo) summary.colo = trigger.colo.slice(0, 16);
+  let top: TraceEvent["site"];
+  if (errorClass !== undefined) {
+    summary.errorClass = errorClass;
+    top = thrownAt;
+  } else if (outcome === "error" && loggedError !== undefined) {
+    summary.errorClass = loggedError;
+    top = loggedAt;
+  }
+  const frame = top?.[0];
+  if (frame) summary.topFrame = formatFrame(frame).slice(0, 200);
   return summary;
 }
 
@@ -310,24 +342,16 @@ export function finishRecording(
       const { session } = rec;
       // From here on the trace is fixed: late, untracked work is counted as dropped.
       session.close();
-      // Sampling is decided before anything is encoded or sealed: a dropped trace costs nothing more.
-      if (
-        resolved.sample < 1 &&
-        summarize(rec, target.app, target.runtime, false).outcome === "ok" &&
-        mathRandom() >= resolved.sample
-      ) {
+      // Sampling was drawn at the start; an execution left out is still kept when it failed.
+      if (!rec.sampled && summarize(rec, target, false).outcome === "ok") {
         stats.sampledOut++;
         return;
       }
       session.resolveSites();
+      session.markTruncated();
       const payloadBytes = await encodePayloads(session);
       const truncatedPayloads = session.events.filter((e) => e.truncated).length;
-      const summary = summarize(
-        rec,
-        target.app,
-        target.runtime,
-        truncatedPayloads > 0 || session.droppedEvents > 0,
-      );
+      const summary = summarize(rec, target, truncatedPayloads > 0 || session.droppedEvents > 0);
       if (!target.sink)
         throw new FluxError(
           "ERR_CONFIG",

@@ -11,6 +11,9 @@ import { FluxError } from "../errors.js";
 import type { EventKind, TraceEvent } from "../trace/schema.js";
 import type { VirtualClock } from "./clock.js";
 import type { RawSite } from "./site.js";
+import type { SessionLimits } from "../options.js";
+
+export { DEFAULT_LIMITS, type SessionLimits } from "../options.js";
 
 type ClearInfo = NonNullable<TraceEvent["info"]>;
 
@@ -74,18 +77,6 @@ export interface ReadSpec<T> {
   quiet?: boolean;
 }
 
-export interface SessionLimits {
-  maxEvents: number;
-  maxBodyBytes: number;
-  maxTraceBytes: number;
-}
-
-export const DEFAULT_LIMITS: SessionLimits = {
-  maxEvents: 5000,
-  maxBodyBytes: 256 * 1024,
-  maxTraceBytes: 4 * 1024 * 1024,
-};
-
 /** Rules a replay compares requests with: header names and JSON paths to ignore. */
 export interface CompareRules {
   ignore: { headers: readonly string[]; jsonPaths: readonly string[] };
@@ -94,6 +85,11 @@ export interface CompareRules {
 /** What boundaries need from the session of the running execution. */
 export interface Session {
   readonly mode: "record" | "replay";
+  /**
+   * Whether boundaries capture call sites: false in an execution the sample left out at its
+   * start (kept only if it fails, with its failure's own stack as the site).
+   */
+  readonly sites: boolean;
   readonly limits: SessionLimits;
   /** The real env of the execution (bindings unwrapped), for fluxENV. */
   readonly env: Record<string, unknown>;

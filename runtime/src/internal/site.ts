@@ -74,6 +74,12 @@ export function readSite(site: RawSite): Frame[] {
     ]);
 }
 
+/** A frame as one line: `fn (file:line:col)`, or `file:line:col` for an anonymous one. */
+export function formatFrame([fn, file, line, column]: Frame): string {
+  const at = `${file}:${line}:${column}`;
+  return fn ? `${fn} (${at})` : at;
+}
+
 const FRAME_LINE = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?\s*$/;
 
 /** Frames from a formatted V8 stack (`at fn (file:line:col)`), the message line skipped. */

@@ -10,7 +10,7 @@ import {
   REPLAY_AUTH_TYPE,
 } from "../contract/_agent-constants.js";
 import { hex, sha256 } from "../internal/_sha256.js";
-import { newTraceId, now } from "../internal/originals.js";
+import { newTraceId, now } from "../originals.js";
 
 /**
  * Signs a replay envelope for an app (agent side).

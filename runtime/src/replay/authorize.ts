@@ -21,7 +21,7 @@ import type { ReplayAuthClaims } from "../contract/agent.js";
 import { FluxError } from "../errors.js";
 import { check, int, obj, oneOf, str, type Shape } from "../internal/_shape.js";
 import { hex, sha256 } from "../internal/_sha256.js";
-import { now } from "../internal/originals.js";
+import { now } from "../originals.js";
 import { REPLAY_HEADER, REPLAY_SECRET_VAR } from "./_wire.js";
 
 export { AGENT_KEY_VAR, REPLAY_AUTH_HEADER };

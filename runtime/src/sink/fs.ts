@@ -5,7 +5,7 @@
  * @module
  */
 import { FluxError } from "../errors.js";
-import { newTraceId } from "../internal/originals.js";
+import { newTraceId } from "../originals.js";
 import { loadFs } from "./_fs.js";
 import type { SealedTrace, TraceSink } from "./_sink.js";
 

@@ -21,7 +21,7 @@ import {
   type SinkDropReason,
   type SinkDrops,
 } from "../contract/ingest.js";
-import { fetch as hostFetch, mathRandom } from "../internal/originals.js";
+import { fetch as hostFetch, mathRandom } from "../originals.js";
 import { countDrop, sinkDrop, type SealedTrace, type TraceSink } from "./_sink.js";
 import type { TraceSpool } from "./_spool.js";
 import { Delivery, type Attempt, type SendFn } from "./_http/delivery.js";

@@ -93,6 +93,14 @@ export const TraceSummary = z.object({
   handler: z.optional(z.enum(HANDLER_KINDS)),
   /** The class that ran it, for a Durable Object or a named entrypoint. */
   entry: z.optional(z.string().check(z.maxLength(256))),
+  /** The release (script version) that ran, when known. */
+  release: z.optional(z.string().check(z.maxLength(64))),
+  /** The incoming request's `cf-ray` header. */
+  cfRay: z.optional(z.string().check(z.maxLength(64))),
+  /** The data center that ran it (`request.cf.colo`). */
+  colo: z.optional(z.string().check(z.maxLength(16))),
+  /** The top frame of the failure's stack, `fn (file:line:col)` of the deployed bundle. */
+  topFrame: z.optional(z.string().check(z.maxLength(200))),
 });
 export type TraceSummary = z.infer<typeof TraceSummary>;
 

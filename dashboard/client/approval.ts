@@ -112,6 +112,6 @@ export async function issueApproved(
       "Request again if you still need it.",
     );
   }
-  stateBox(box, a, "Approved: using it now", "good");
+  stateBox(box, a, `Approved: this ${a.act} uses it, once`, "good");
   return issue({ ...request, approval: a.id });
 }

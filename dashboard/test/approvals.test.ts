@@ -10,6 +10,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JW
 import { APPROVAL_TYPE, type ApprovalView } from "fluxrun/contract";
 import { createApp } from "../src/app.js";
 import { sweep } from "../src/indexer/sweep.js";
+import { APPROVAL_RETENTION_MS, getApproval, pruneApprovals } from "../src/db/approvals.js";
 import type { Env } from "../src/env.js";
 import {
   bearer,
@@ -279,6 +280,16 @@ describe("a second person's approval", () => {
     expect(own).not.toContain(`data-approve="${asked.id}"`);
     const viewer = await (await call("acmeViewer", "/w/acme/issues")).text();
     expect(viewer).not.toContain("nav-approvals");
+  });
+});
+
+describe("retention", () => {
+  it("the cron drops requests 30 days past their expiry, and nothing younger", async () => {
+    const asked = await request("acmeResponder");
+    await pruneApprovals(t.db, { now: asked.expiresAt + APPROVAL_RETENTION_MS - 1 });
+    expect(await getApproval(t.db, asked.id)).not.toBeNull();
+    await pruneApprovals(t.db, { now: asked.expiresAt + APPROVAL_RETENTION_MS + 1 });
+    expect(await getApproval(t.db, asked.id)).toBeNull();
   });
 });
 

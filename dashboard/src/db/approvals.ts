@@ -383,6 +383,24 @@ export async function liveApprovalsOf(
   return results.map(fromRow);
 }
 
+/** Approval rows are kept this long after they lapse (the audit log keeps the history). */
+export const APPROVAL_RETENTION_MS = 30 * 86_400_000;
+
+/**
+ * Deletes requests that lapsed more than {@link APPROVAL_RETENTION_MS} ago (the cron does this).
+ *
+ * @example
+ * ```ts
+ * await pruneApprovals(env.DB, { now: Date.now() });
+ * ```
+ */
+export async function pruneApprovals(db: D1Database, options: { now: number }): Promise<void> {
+  await db
+    .prepare("DELETE FROM approvals WHERE expires_at < ?")
+    .bind(options.now - APPROVAL_RETENTION_MS)
+    .run();
+}
+
 /**
  * The newest decided or spent requests of a workspace (for the approvals page).
  *

@@ -358,6 +358,20 @@ describe("re-confirmation", () => {
       fields: SECRET,
     });
     expect(await code(res)).toEqual([403, "ERR_REAUTH_REQUIRED"]);
+    const badReferer = await app.request(
+      `${ORIGIN}/api/tokens`,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${s.tokens.acmeResponder}`,
+          "content-type": "application/json",
+          referer: "::not a url::",
+        },
+        body: JSON.stringify({ trace: A, act: "unlock", fields: SECRET }),
+      },
+      env,
+    );
+    expect(await code(badReferer)).toEqual([403, "ERR_REAUTH_REQUIRED"]);
     const jar = await session(s.tokens.acmeResponder);
     clock.set(T0 + 4 * 60_000);
     const fresh = await viaSession(jar);

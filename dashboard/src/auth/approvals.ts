@@ -77,6 +77,15 @@ export async function signedInAt(
   return row?.created_at ?? null;
 }
 
+/** The path of a URL header (the page to come back to after signing in), or null. */
+function pathOf(url: string | undefined): string | null {
+  try {
+    return url ? new URL(url).pathname : null;
+  } catch {
+    return null;
+  }
+}
+
 function sameFields(a: readonly string[], b: readonly string[]): boolean {
   const x = [...a].sort();
   const y = [...b].sort();
@@ -120,14 +129,14 @@ export async function clearRisk(
   if (mode === "reconfirm") {
     const at = await signedInAt(c, { now });
     if (at === null || now - at > policy.reconfirmMinutes * 60_000) {
-      const next = c.req.header("referer");
+      const next = pathOf(c.req.header("referer"));
       return refuse(
         "sign-in too old",
         new DashboardError(
           "ERR_REAUTH_REQUIRED",
           `This needs a sign-in within the last ${policy.reconfirmMinutes} minutes`,
           {
-            fix: `Sign in again (${next ? `/login?next=${new URL(next).pathname}` : "/login"}), then retry`,
+            fix: `Sign in again (${next ? `/login?next=${encodeURIComponent(next)}` : "/login"}), then retry`,
           },
         ),
       );

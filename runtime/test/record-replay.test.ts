@@ -201,6 +201,43 @@ describe("replay", () => {
   );
 });
 
+describe("an execution the sample left out", () => {
+  it("hands the app the live response, keeps nothing when it ends ok, and keeps a failure whole and replayable", async () => {
+    const r = await startRecorder(
+      "basic/index.ts",
+      { UPSTREAM: upstream.url, SECRET_TOKEN: "x" },
+      { define: { __SAMPLE__: "0" } },
+    );
+    try {
+      const ok = await r.fetch("/fetch-then?status=200");
+      expect(await ok.json()).toEqual({ path: "/then", url: `${upstream.url}/then` });
+      const failed = await r.fetch("/fetch-then?status=503");
+      expect(failed.status).toBe(503);
+      await failed.text();
+      const [only, ...others] = await r.traces(1);
+      expect(others).toEqual([]);
+      expect(only!.meta).toMatchObject({ route: "/fetch-then", status: "503", outcome: "error" });
+      const { head } = readTrace(only!.bytes);
+      const fetched = head.events.find((e) => e.kind === "fetch")!;
+      // Read after the fact from the copy it held: sizes too, but no call site.
+      expect(fetched.info?.resBytes).toBeGreaterThan(0);
+      expect(fetched.site).toBeUndefined();
+      const cfg = await writeConfig("basic/index.ts", { UPSTREAM: upstream.url });
+      const replayer = await Replayer.start({ config: cfg });
+      try {
+        const before = upstream.hits();
+        const report = await replayer.replay(only!.bytes, r.keys.privateJwk);
+        expect(report.verdict).toBe("match");
+        expect(upstream.hits()).toBe(before);
+      } finally {
+        await replayer.dispose();
+      }
+    } finally {
+      await r.dispose();
+    }
+  });
+});
+
 describe("concurrency", () => {
   it("keeps 60 interleaved requests apart, in recording and in replay", async () => {
     const slow = await startUpstream(15);

@@ -35,7 +35,7 @@ export const consoleBoundary: GlobalBoundary = {
             // A logged error's site is where it was thrown (the logger's line says little).
             err && typeof err.stack === "string"
               ? { stack: err.stack }
-              : session.sites
+              : session.sampled
                 ? captureSite(patched)
                 : undefined,
           );

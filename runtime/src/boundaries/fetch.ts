@@ -25,7 +25,7 @@ function fluxFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Respon
     kind: "fetch",
     target: httpTarget(request.url),
     request,
-    site: session.sites ? captureSite(fluxFetch) : undefined,
+    site: session.sampled ? captureSite(fluxFetch) : undefined,
     // The host's own fetch may read the clock (Node's does): outside the session, so those
     // reads are not the handler's.
     live: (r) => runInSession(undefined, () => originalFetch(r)),

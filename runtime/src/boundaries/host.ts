@@ -29,7 +29,7 @@ export const fluxHost = {
     const session = currentSession();
     if (!session) return Promise.resolve().then(fn);
     return session.call<T>({
-      site: session.sites ? captureSite(fluxHost.call) : undefined,
+      site: session.sampled ? captureSite(fluxHost.call) : undefined,
       kind: "host",
       op: "call",
       target: name,

@@ -3,7 +3,7 @@
  * into sealed data, and build real Request/Response objects back from it.
  * @module
  */
-import type { CallSpec, Session } from "../internal/session.js";
+import { Deferred, type CallSpec, type Session } from "../internal/session.js";
 import type { Trigger } from "../internal/recorder.js";
 import type { RawSite } from "../internal/site.js";
 import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
@@ -88,7 +88,44 @@ function responseFacts(data: HttpResponseData, constructedType: string): Propert
 
 /** Reads a response copy into sealed data without touching the one handed back. */
 export function captureResponse(response: Response, limit: number): Promise<HttpResponseData> {
+  return responseData(response, response.body ? response.clone() : null, limit);
+}
+
+/**
+ * A response with no body or a declared length within the limit: a copy of it can wait unread
+ * until the execution ends (the copy buffers at most that much). A stream of unknown length is
+ * read as it comes instead, so an unread copy never holds a whole download.
+ */
+function boundedBody(response: Response, limit: number): boolean {
+  if ((response as { webSocket?: unknown }).webSocket) return false;
+  if (!response.body) return true;
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  return declared >= 0 && declared <= limit;
+}
+
+/**
+ * In an execution the sample left out, a bounded response's body is read from its copy only if
+ * the execution fails ({@link Deferred}); otherwise the copy is cancelled unread. Null when the
+ * body must be read now.
+ */
+export function deferredResponse(
+  response: Response,
+  limit: number,
+  describe: (data: HttpResponseData) => HttpResponseData = (d) => d,
+): Deferred | null {
+  if (!boundedBody(response, limit)) return null;
   const copy = response.body ? response.clone() : null;
+  return new Deferred(
+    () => responseData(response, copy, limit).then(describe),
+    () => void copy?.body?.cancel().catch(() => {}),
+  );
+}
+
+function responseData(
+  response: Response,
+  copy: Response | null,
+  limit: number,
+): Promise<HttpResponseData> {
   return (copy ? readBody(copy, limit) : Promise.resolve(null)).then((body) => {
     const data: HttpResponseData = {
       status: response.status,
@@ -233,7 +270,11 @@ export async function httpExchange(
     target: options.target,
     write: !isSafeMethod(request.method),
     request: data,
-    live: async () => readOnce(await options.live(request), limit),
+    // Read whole at once only when the trace is likely kept; left out, the app gets the live one.
+    live: async () => {
+      const response = await options.live(request);
+      return session.sampled ? readOnce(response, limit) : response;
+    },
     capture(response, addInfo) {
       const described = (res: HttpResponseData) => {
         const resMasked = maskedNames(session, res.headers);
@@ -252,9 +293,12 @@ export async function httpExchange(
         return res;
       };
       const whole = readWhole.get(response);
+      const later = whole || session.sampled ? null : deferredResponse(response, limit, described);
       return {
         value: response,
-        data: whole ? described(whole) : captureResponse(response, limit).then(described),
+        data: whole
+          ? described(whole)
+          : (later ?? captureResponse(response, limit).then(described)),
         status: response.status,
       };
     },
@@ -278,10 +322,12 @@ export function fetchTrigger(request: Request, route: string): Trigger<Response>
     op: request.method,
     target: route,
     capture: (limit) => captureRequest(request, limit),
-    result: (response, limit) => ({
+    result: (response, limit, sampled) => ({
       op: String(response.status),
       status: response.status,
-      payload: captureResponse(response, limit),
+      payload:
+        (sampled || response.status >= 500 ? null : deferredResponse(response, limit)) ??
+        captureResponse(response, limit),
     }),
   };
 }

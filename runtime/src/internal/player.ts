@@ -95,7 +95,7 @@ type Payload = { request?: unknown; result?: unknown; error?: unknown } | undefi
 
 export class Player implements Session {
   readonly mode = "replay" as const;
-  readonly sites = true;
+  readonly sampled = true;
   readonly limits: SessionLimits;
   readonly env: Record<string, unknown>;
   readonly maskHeaders: ReadonlySet<string>;

@@ -14,6 +14,7 @@ import { perfNow } from "../originals.js";
 import {
   currentParent,
   DEFAULT_LIMITS,
+  Deferred,
   runNested,
   streamKey,
   type CallSpec,
@@ -27,7 +28,7 @@ import { readSite, type RawSite } from "./site.js";
 
 export class RecordSession implements Session {
   readonly mode = "record" as const;
-  readonly sites: boolean;
+  readonly sampled: boolean;
   readonly limits: SessionLimits;
   readonly env: Record<string, unknown>;
   readonly maskHeaders: ReadonlySet<string>;
@@ -38,6 +39,8 @@ export class RecordSession implements Session {
   #dropped = 0;
   #closed = false;
   #pending: Promise<unknown>[] = [];
+  /** Payloads put off until the outcome is known: event seq, the read, and whether it is a result. */
+  #deferred: { seq: number; payload: Deferred; result: boolean }[] = [];
   readonly #readTargets = new Set<string>();
   /** Captured, unread call sites by event seq: read only if the trace is kept. */
   readonly #sites = new Map<number, RawSite>();
@@ -47,10 +50,10 @@ export class RecordSession implements Session {
     limits?: Partial<SessionLimits>;
     env?: Record<string, unknown>;
     maskHeaders?: ReadonlySet<string>;
-    /** Capture call sites (default true). */
-    sites?: boolean;
+    /** False when the sample left the execution out (default true): see {@link Session.sampled}. */
+    sampled?: boolean;
   }) {
-    this.sites = options.sites ?? true;
+    this.sampled = options.sampled ?? true;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.env = options.env ?? {};
     this.maskHeaders = options.maskHeaders ?? new Set();
@@ -129,6 +132,26 @@ export class RecordSession implements Session {
     this.#sites.clear();
   }
 
+  /** Reads the payloads put off until the outcome was known: the trace is kept. */
+  async materialize(): Promise<void> {
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    await Promise.all(
+      deferred.map(async ({ seq, payload, result }) => {
+        const data = await payload.read();
+        this.payloads[seq] = result
+          ? { ...(this.payloads[seq] as { request: unknown }), result: data }
+          : data;
+      }),
+    );
+  }
+
+  /** Drops the payloads put off until the outcome was known: the trace is not kept. */
+  discard(): void {
+    for (const { payload } of this.#deferred) payload.drop();
+    this.#deferred = [];
+  }
+
   /**
    * Flags the events whose payload holds a truncation marker (a body over the budget): done once,
    * for a kept trace, instead of on every call.
@@ -147,11 +170,15 @@ export class RecordSession implements Session {
     kind: EventKind,
     op: string,
     target: string,
-    payload: Promise<unknown>,
+    payload: Promise<unknown> | Deferred,
     extra: Partial<TraceEvent> = {},
   ): TraceEvent | null {
     const event = this.push(kind, op, target, undefined, extra);
-    if (event) {
+    if (!event) {
+      if (payload instanceof Deferred) payload.drop();
+    } else if (payload instanceof Deferred) {
+      this.#deferred.push({ seq: event.seq, payload, result: false });
+    } else {
       this.track(
         payload.then((data) => {
           this.payloads[event.seq] = data;
@@ -203,8 +230,13 @@ export class RecordSession implements Session {
       const setPayload = (data: unknown) => {
         this.payloads[event.seq] = { request: spec.request, result: data };
       };
-      if (captured.data instanceof Promise) this.track(captured.data.then(setPayload));
+      if (captured.data instanceof Deferred) {
+        this.payloads[event.seq] = { request: spec.request };
+        this.#deferred.push({ seq: event.seq, payload: captured.data, result: true });
+      } else if (captured.data instanceof Promise) this.track(captured.data.then(setPayload));
       else setPayload(captured.data);
+    } else if (captured.data instanceof Deferred) {
+      captured.data.drop();
     }
     return captured.value;
   }

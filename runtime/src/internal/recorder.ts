@@ -14,7 +14,7 @@ import type { HandlerKind, Outcome, TraceEvent, TraceHead, TraceSummary } from "
 import type { PublicJwk } from "../trace/keys.js";
 import { loadSigner, type SigningJwk } from "../trace/_sign.js";
 import { consoleMethods, mathRandom, newTraceId, now } from "../originals.js";
-import { runInSession, sessionsReady } from "./session.js";
+import { Deferred, runInSession, sessionsReady } from "./session.js";
 import { formatFrame, parseStack } from "./site.js";
 import { RecordSession } from "./record-session.js";
 import { errorData, recordable, sha256Hex, type Unencodable } from "./values.js";
@@ -66,8 +66,15 @@ export interface Trigger<T = unknown> {
   target: string;
   /** The request event's sealed payload (read outside the session: FluxRun's own work). */
   capture(limit: number): unknown;
-  /** The result event of a normal return. */
-  result(value: T, limit: number): { op: string; status?: number; payload: unknown };
+  /**
+   * The result event of a normal return. With `sampled` false, the payload may be a
+   * {@link Deferred}: read only if the execution turns out to have failed.
+   */
+  result(
+    value: T,
+    limit: number,
+    sampled: boolean,
+  ): { op: string; status?: number; payload: unknown };
   /** Clear facts of the trigger for search: the `cf-ray` header and `request.cf.colo`. */
   cfRay?: string;
   colo?: string;
@@ -95,7 +102,7 @@ export function beginRecording<T>(
     limits: resolved.limits,
     env,
     maskHeaders: resolved.maskHeaders,
-    sites: sampled,
+    sampled,
   });
   const start = now();
   const recording = {
@@ -117,9 +124,11 @@ export function beginRecording<T>(
 /** Records a normal return (a Response's body is read from a copy, in the background). */
 export function recordResult<T>(rec: Recording, value: T): void {
   const trigger = rec.trigger as unknown as Trigger<T>;
-  const r = runInSession(undefined, () => trigger.result(value, rec.session.limits.maxBodyBytes));
+  const r = runInSession(undefined, () =>
+    trigger.result(value, rec.session.limits.maxBodyBytes, rec.sampled),
+  );
   const extra = r.status === undefined ? {} : { status: r.status };
-  if (r.payload instanceof Promise) {
+  if (r.payload instanceof Promise || r.payload instanceof Deferred) {
     rec.session.pushLater("response", r.op, trigger.route, r.payload, extra);
   } else rec.session.push("response", r.op, trigger.route, r.payload, extra);
 }
@@ -344,9 +353,11 @@ export function finishRecording(
       session.close();
       // Sampling was drawn at the start; an execution left out is still kept when it failed.
       if (!rec.sampled && summarize(rec, target, false).outcome === "ok") {
+        session.discard();
         stats.sampledOut++;
         return;
       }
+      await session.materialize();
       session.resolveSites();
       session.markTruncated();
       const payloadBytes = await encodePayloads(session);
@@ -388,6 +399,9 @@ export function finishRecording(
       } catch {
         // a failing onError must not break the request either
       }
+    } finally {
+      // Copies still held (the trace failed before it read them) are let go.
+      rec.session.discard();
     }
   });
 }

@@ -17,6 +17,17 @@ export { DEFAULT_LIMITS, type SessionLimits } from "../options.js";
 
 type ClearInfo = NonNullable<TraceEvent["info"]>;
 
+/**
+ * A payload read only if the trace is kept: an execution the sample left out holds a copy of a
+ * body and reads it once it failed, or drops it (cancels the copy) once it ended ok.
+ */
+export class Deferred {
+  constructor(
+    readonly read: () => Promise<unknown>,
+    readonly drop: () => void,
+  ) {}
+}
+
 /** How an async boundary call is recorded and replayed. */
 export interface CallSpec<T> {
   kind: EventKind;
@@ -86,10 +97,11 @@ export interface CompareRules {
 export interface Session {
   readonly mode: "record" | "replay";
   /**
-   * Whether boundaries capture call sites: false in an execution the sample left out at its
-   * start (kept only if it fails, with its failure's own stack as the site).
+   * False in an execution the sample left out when it started: it is kept only if it fails, so
+   * boundaries capture no call sites and put off reading bodies ({@link Deferred}) until the
+   * outcome is known. Always true in replay.
    */
-  readonly sites: boolean;
+  readonly sampled: boolean;
   readonly limits: SessionLimits;
   /** The real env of the execution (bindings unwrapped), for fluxENV. */
   readonly env: Record<string, unknown>;

@@ -151,7 +151,7 @@ function liveCall<S>(
 
 /** Where the app called `fn`, when an execution is running. */
 function siteOf(fn: (...a: never[]) => unknown): RawSite | undefined {
-  return currentSession()?.sites ? captureSite(fn) : undefined;
+  return currentSession()?.sampled ? captureSite(fn) : undefined;
 }
 
 function runCall<S>(

@@ -272,6 +272,11 @@ Send traffic:
 Replay the recorded traces:
   npx fluxrun pull                       (local R2 → .fluxrun/traces/<app>/<day>/<hour>/)
   npx fluxrun replay .fluxrun/traces     (key: .fluxrun/agent-private.jwk)
+
+The agent above trusts this dashboard's key directly (dev). To pair a local connector instead
+(README, "Pairing the local agent"), in another terminal:
+  npx fluxrun agent --pair --port 8790 --persist-to .wrangler/state
+then enter its claim code at http://127.0.0.1:8789/pair (or open the link it prints).
 Ctrl-C stops everything.`);
 if (demo) {
   const { sendTraffic } = await import("./traffic.mjs");

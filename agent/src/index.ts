@@ -35,6 +35,7 @@ import {
   verifyToken,
 } from "./auth.js";
 import { AgentError } from "./errors.js";
+import { forwardPairing, pairingProblems, pairingTrust } from "./pairing.js";
 import { findTrace, openStored, originKeys, privateKey, readStored } from "./traces.js";
 import { unlockFields } from "./unlock.js";
 
@@ -59,6 +60,8 @@ export interface AgentEnv {
   FLUX_AUDIT?: D1Database;
   FLUX_JTI?: DurableObjectNamespace<import("./jti.js").JtiStore>;
   APP?: Fetcher;
+  /** The local connector's Node side (claim-code pairing); absent on a deployed agent. */
+  FLUX_CONNECTOR?: Fetcher;
 }
 
 type Ctx = Context<{ Bindings: AgentEnv }>;
@@ -391,11 +394,15 @@ async function health(env: AgentEnv): Promise<HealthResponse> {
     problems.push(
       "Set FLUX_WORKSPACES to the dashboard workspace(s) whose traces this agent serves (ws or ws/app, comma-separated)",
     );
-  result.ok = problems.length === 0;
+  if (env.FLUX_CONNECTOR) result.problems = pairingProblems(problems);
+  result.ok = result.problems.length === 0;
   return result;
 }
 
 const app = new Hono<{ Bindings: AgentEnv }>();
+
+// A paired local connector: this request's keys, workspaces and origins come from its pairings.
+app.use("/v1/*", pairingTrust());
 
 // Browsers may call only from the configured dashboard origins; anything else is refused and
 // audited. Requests without an Origin (scripts, the CLI) pass.
@@ -433,6 +440,8 @@ app.post("/v1/unlock", (c) => authorized(c, unlock));
 app.post("/v1/replay", (c) => authorized(c, replay));
 app.post("/v1/preflight", (c) => authorized(c, preflightAction));
 app.get("/v1/audit", (c) => authorized(c, auditExport));
+app.get("/v1/pair", (c) => forwardPairing(c));
+app.post("/v1/pair", (c) => forwardPairing(c));
 app.get("/v1/health", async (c) =>
   c.json(await health(c.env), 200, { "cache-control": "no-store" }),
 );

@@ -56,11 +56,85 @@ describe("local connector", () => {
         key: { loaded: true, kid: keys.kid },
         replayBinding: { bound: true },
         bucket: { bound: true },
+        // No dashboard JWKS given: a pairing connector, not yet paired.
+        workspaces: [],
+        problems: [
+          expect.stringMatching(
+            /^Not paired with a dashboard workspace: run `fluxrun agent --pair`/,
+          ),
+        ],
       });
     } finally {
       await connector.dispose();
       const { rm } = await import("node:fs/promises");
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("fluxrun agent pairing (the real CLI)", () => {
+  it("prints a claim code with its QR link, then lists and unpairs from the command line", async () => {
+    const dir = await mkdtemp(join(ROOT, ".tmp-connector-pair-"));
+    const keys = await generateTraceKeys();
+    await mkdir(join(dir, ".fluxrun"));
+    await writeFile(join(dir, ".fluxrun/agent-private.jwk"), JSON.stringify(keys.privateJwk));
+    const config = await writeConfig("basic/index.ts");
+    const cli = join(ROOT, "runtime/bin/fluxrun.js");
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        "agent",
+        "--pair",
+        "--port",
+        "0",
+        "--config",
+        config,
+        "--dashboard",
+        "http://127.0.0.1:8789",
+      ],
+      { cwd: dir, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    try {
+      const printed = await new Promise<string>((resolve, reject) => {
+        const check = () => {
+          // The QR code is printed after the link: wait until its last row is out.
+          if (/pair#code=.*\n[\s\S]*[▀▄█][\s\S]*\n\s*$/.test(out)) resolve(out);
+        };
+        child.stdout.on("data", check);
+        child.on("close", (code) => reject(new Error(`fluxrun agent exited ${code}: ${out}`)));
+      });
+      const code = /^ {4}([0-9A-Z]{4}-[0-9A-Z]{4})$/m.exec(printed)?.[1];
+      expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
+      expect(printed).toMatch(/valid 5 minutes, once/);
+      expect(printed).toContain(
+        `http://127.0.0.1:8789/pair#code=${code}&agent=http%3A%2F%2F127.0.0.1%3A`,
+      );
+      expect(printed).toMatch(/FluxRun local agent local-[0-9a-f]{12} on http:\/\/127\.0\.0\.1:/);
+    } finally {
+      child.kill("SIGINT");
+      await new Promise((r) => child.once("close", r));
+    }
+
+    const run = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        const c = spawn(process.execPath, [cli, "agent", ...args], { cwd: dir });
+        let text = "";
+        c.stdout.on("data", (d: Buffer) => (text += d.toString()));
+        c.stderr.on("data", (d: Buffer) => (text += d.toString()));
+        c.on("close", (code) => resolve({ code: code ?? -1, out: text }));
+      });
+    expect(await run(["pairings"])).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/No pairings/),
+    });
+    expect(await run(["unpair", "nope-nope"])).toMatchObject({
+      code: 1,
+      out: expect.stringMatching(/ERR_PAIRING_NOT_FOUND/),
+    });
+    const { rm } = await import("node:fs/promises");
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -5,7 +5,7 @@
  * carries no schema code.
  * @module
  */
-import type { AgentErrorBody, AgentErrorCode } from "fluxrun/contract";
+import type { AgentErrorBody, AgentErrorCode, PAIRING_AGENT_ERRORS } from "fluxrun/contract";
 import type { DashboardErrorCode } from "../src/errors.js";
 import { el } from "./dom.js";
 
@@ -100,6 +100,51 @@ const FORGED: Explained = [
     "The stored object was not written by the app (forged, or changed after signing). Do not trust its contents; check who can write to the trace bucket.",
 ];
 
+const NEW_CODE: Explained = [
+  "warn",
+  "The claim code can no longer pair",
+  () => "Start `fluxrun agent --pair` on your machine for a fresh code and enter it here.",
+];
+
+/** The local connector's pairing refusals (the `PAIRING_AGENT_ERRORS` of the contract). */
+const PAIRING_STATES: Record<keyof typeof PAIRING_AGENT_ERRORS, Explained> = {
+  ERR_PAIR_NO_CODE: NEW_CODE,
+  ERR_PAIR_CODE_EXPIRED: NEW_CODE,
+  ERR_PAIR_CODE_USED: NEW_CODE,
+  ERR_PAIR_RACED: [
+    "warn",
+    "Another browser paired with this code first",
+    () =>
+      "A claim code pairs once. If that was not you, run `fluxrun agent unpair <id>` and pair again.",
+  ],
+  ERR_PAIR_CODE_WRONG: [
+    "warn",
+    "Wrong claim code",
+    () => "Check the code the agent printed (XXXX-XXXX); a few wrong tries burn it.",
+  ],
+  ERR_PAIR_CODE_BURNT: NEW_CODE,
+  ERR_PAIR_OFFER: [
+    "bad",
+    "The local agent refused the dashboard's offer",
+    () => "Reload this page and retry; if it persists, the dashboard and agent versions differ.",
+  ],
+  ERR_PAIRING_UNAVAILABLE: [
+    "bad",
+    "This agent does not pair by claim code",
+    () => "Only the local connector (`fluxrun agent`) pairs; a deployed agent is configured.",
+  ],
+  ERR_NOT_PAIRED: [
+    "bad",
+    "The local agent is not paired",
+    () => "Pair it: run `fluxrun agent --pair` and enter its code under Pair a local agent.",
+  ],
+  ERR_PAIRING_REVOKED: [
+    "bad",
+    "The local agent's pairing with this workspace was revoked",
+    () => "Pair it again: run `fluxrun agent --pair` and enter its code under Pair a local agent.",
+  ],
+};
+
 /** One entry per error code of the agent contract: the compiler keeps this table complete. */
 const AGENT_STATES: Record<AgentErrorCode, Explained> = {
   ERR_BAD_REQUEST: [
@@ -183,6 +228,7 @@ const AGENT_STATES: Record<AgentErrorCode, Explained> = {
     () =>
       "The agent cannot tell which is real: register the app's verification key (.fluxrun/signing-public.jwk) in the agent's FLUX_ORIGIN_KEYS, then retry.",
   ],
+  ...PAIRING_STATES,
   ERR_ORIGIN_KEYS_INVALID: [
     "bad",
     "The agent's trace verification keys are misconfigured",

@@ -31,6 +31,10 @@ export interface Stack {
   bucket: R2Bucket;
   /** The dashboard's D1 (Node-side stub, pinned): tests move stored times instead of waiting. */
   db: D1Database;
+  /** Where the bucket persists, as a connector's `persistTo` (its R2 state is under v3/r2). */
+  persistTo: string;
+  /** The agent's trace private key (JWK), for another agent of the same traces. */
+  privateJwk: unknown;
   record(path: string, init?: RequestInit): Promise<Response>;
   waitForTraces(n: number): Promise<void>;
   dispose(): Promise<void>;
@@ -157,7 +161,8 @@ export async function startStack(): Promise<Stack> {
     bundleWorker(fixture, { define: { __FIXED__: "true" } }),
     bundleWorker(join(ROOT, "agent/src/index.ts")),
   ]);
-  const r2Persist = await mkdtemp(join(tmpdir(), "fluxrun-e2e-r2-"));
+  const persistTo = await mkdtemp(join(tmpdir(), "fluxrun-e2e-r2-"));
+  const r2Persist = join(persistTo, "v3/r2");
   const [agentPort, otherPort] = [await freePort(), await freePort()];
   const agentUrl = `http://127.0.0.1:${agentPort}`;
   let mf: Miniflare | null = null;
@@ -241,6 +246,8 @@ export async function startStack(): Promise<Stack> {
     agent,
     bucket,
     db,
+    persistTo,
+    privateJwk: keys.privateJwk,
     async record(path, init) {
       try {
         const res = (await appWorker.fetch(

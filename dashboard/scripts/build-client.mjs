@@ -18,6 +18,7 @@ const ENTRIES = {
   list: "LIST_SCRIPT",
   execution: "EXECUTION_SCRIPT",
   diagnostics: "DIAGNOSTICS_SCRIPT",
+  pair: "PAIR_SCRIPT",
 };
 
 /** Bytes of one bundled page script at most. */

@@ -16,6 +16,7 @@ import { pageRoutes } from "./routes/pages/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { apiRoutes } from "./routes/api.js";
 import { approvalRoutes } from "./routes/approvals.js";
+import { pairingRoutes } from "./routes/pairing.js";
 import { auditor, render, wantsJson } from "./routes/_shared.js";
 import { securityHeaders } from "./routes/_security.js";
 import { h } from "./views/html.js";
@@ -86,6 +87,7 @@ export function createApp(options: { clock?: Clock } = {}): Hono<AppEnv> {
   app.route("/", pageRoutes(clock));
   app.route("/", adminRoutes(clock));
   app.route("/", approvalRoutes(clock));
+  app.route("/", pairingRoutes(clock));
   app.route("/api", apiRoutes(clock));
   return app;
 }

@@ -82,3 +82,18 @@ export interface SavedGuard {
   bodyDigest: string | null;
   boundaries: string[];
 }
+
+/** The "Pair a local agent" page's configuration. */
+export interface PairConfig {
+  ws: string;
+  /** The connector address the form starts with (the QR link's `agent` overrides it). */
+  defaultAgent: string;
+}
+
+/** `POST /api/pairings/:id/confirm` answer. */
+export interface ConfirmedPairing {
+  pairing: string;
+  state: "active";
+  ws: string;
+  agentId: string;
+}

@@ -32,6 +32,7 @@ import {
   type ExecutionRow,
 } from "../db/executions.js";
 import { overview } from "../db/rollups.js";
+import { pairingForToken } from "../db/pairings.js";
 import { issueOfTrace, setIssueState } from "../db/issues.js";
 import { guardCommand, guardFor, guardsOf, isRepaired, saveGuard } from "../db/guards.js";
 import { agentOf, checkWorkspace, requirePrincipal, wsAccess } from "./_shared.js";
@@ -155,6 +156,18 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
         "ERR_AGENT_NOT_CONFIGURED",
         "This workspace has no agent endpoint and agent id",
         { fix: "An admin sets them in Admin → Agent (the agent's URL and its FLUX_AGENT_ID)" },
+      ),
+    );
+  }
+  if ((await pairingForToken(c.env.DB, ws, agent.id, clock.now())) === "revoked") {
+    return deny(
+      "pairing revoked",
+      new DashboardError(
+        "ERR_PAIRING_REVOKED",
+        "The pairing of this workspace's agent was revoked",
+        {
+          fix: "Pair a local agent again (Pair a local agent), or an admin sets another agent",
+        },
       ),
     );
   }

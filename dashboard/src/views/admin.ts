@@ -34,6 +34,7 @@ export interface AdminData {
 function agentPanel(d: AdminData, base: string): Html {
   return h`<div class="panel" id="agent-settings"><h2>Agent</h2>
       <p class="small muted">The browser calls this agent for Unlock and Replay. Tokens are issued for its id (FLUX_AGENT_ID).</p>
+      <p class="small"><a id="admin-agents" href="${base}/pairings">Agents: paired local agents (list, revoke)</a> · <a href="/w/${d.workspace.id}/pair">Pair a local agent</a></p>
       <form method="post" action="${base}/agent" class="grid" style="gap:8px">
         <label class="f">Agent endpoint<input name="origin" value="${d.workspace.agentOrigin ?? ""}" placeholder="${d.defaults.agentOrigin ?? "https://agent.example.com"}"></label>
         <label class="f">Agent id<input name="id" value="${d.workspace.agentId ?? ""}" placeholder="${d.defaults.agentId ?? "acme-prod-agent"}"></label>

@@ -96,8 +96,18 @@ describe("R2 sink → indexer", () => {
         )
         .bind(head.id)
         .first<Record<string, unknown>>();
-      // The dashboard stores every field of the index but the handler kind and entry class.
-      const { errorClass, handler: _h, entry: _e, ...indexed } = indexedSummary(head.summary);
+      // The dashboard stores every field of the index but the handler kind, entry class and
+      // the search facts (release, cf-ray, colo, top frame).
+      const {
+        errorClass,
+        handler: _h,
+        entry: _e,
+        release: _r,
+        cfRay: _c,
+        colo: _o,
+        topFrame: _t,
+        ...indexed
+      } = indexedSummary(head.summary);
       expect(row).toEqual({
         ...indexed,
         errorClass: errorClass ?? null,

@@ -8,6 +8,7 @@
 import * as z from "zod/mini";
 import { PreflightReport, ReplayReport, TraceOriginView } from "./report.js";
 import { TRACE_ID } from "./storage.js";
+import { PAIRING_AGENT_ERRORS } from "./pairing.js";
 import {
   AGENT_KEY_VAR,
   REPLAY_AUTH_AUDIENCE,
@@ -209,6 +210,7 @@ export const AGENT_ERRORS = {
   ERR_APPROVAL_SELF: 403,
   /** The approval's mode is below the agent's floor (FLUX_APPROVAL_MIN). */
   ERR_APPROVAL_MODE: 403,
+  ...PAIRING_AGENT_ERRORS,
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;
 export const AGENT_ERROR_CODES = Object.keys(AGENT_ERRORS) as AgentErrorCode[];

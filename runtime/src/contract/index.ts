@@ -7,7 +7,8 @@
  * - {@link module:ingest} the HTTP sink's batches to the dashboard's `POST /v1/ingest`;
  * - {@link module:report} the replay report, divergences and the preflight report;
  * - {@link module:agent} agent tokens, the agent's HTTP API and error codes, replay authorization;
- * - {@link module:approval} risky actions, approval modes and the signed approval statement.
+ * - {@link module:approval} risky actions, approval modes and the signed approval statement;
+ * - {@link module:pairing} claim-code pairing of a local connector with the dashboard.
  *
  * @example
  * ```ts
@@ -21,3 +22,4 @@ export * from "./ingest.js";
 export * from "./report.js";
 export * from "./agent.js";
 export * from "./approval.js";
+export * from "./pairing.js";

@@ -31,7 +31,8 @@ const USAGE = `Usage:
   fluxrun preflight <trace.cbor | dir>
   fluxrun guard <trace.cbor> --out <dir> [--redacted] [--verify-key file]
   fluxrun keygen [--out dir]
-  fluxrun agent [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] [--key private.jwk] ...
+  fluxrun agent [--pair] [--dashboard url] [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] ...
+  fluxrun agent pairings | unpair <id>   (the local agent's claim-code pairings)
 
 Every command also takes:
   --config <file>   the wrangler config (default: wrangler.json, .jsonc or .toml here or above)

@@ -15,6 +15,7 @@ import { appRoutes } from "./apps.js";
 import { memberRoutes } from "./members.js";
 import { showAdmin } from "./page.js";
 import { reindexRoutes } from "./reindex.js";
+import { pairingAdmin } from "../pairing.js";
 
 export function adminRoutes(clock: Clock): Hono<AppEnv> {
   const workspace = new Hono<AppEnv>();
@@ -25,6 +26,7 @@ export function adminRoutes(clock: Clock): Hono<AppEnv> {
   workspace.route("/agent", agentSettings());
   workspace.route("/members", memberRoutes(clock));
   workspace.route("/apps", appRoutes(clock));
+  workspace.route("/pairings", pairingAdmin(clock));
   workspace.get("/audit.ndjson", async (c) => {
     c.header("Content-Type", "application/x-ndjson; charset=utf-8");
     c.header("Content-Disposition", `attachment; filename="fluxrun-audit-${c.get("ws")}.ndjson"`);

@@ -17,6 +17,7 @@ import { issueApproved } from "./approval.js";
 import { busy, byId, el, pageConfig } from "./dom.js";
 import { decode, revealedTag, secretGate, view } from "./evidence.js";
 import { asState, FluxState, showState } from "./states.js";
+import { replayMapControl, resetSites, siteLines } from "./sites.js";
 
 const cfg = pageConfig<ExecutionConfig>();
 const callCtx = { agentId: cfg.agentId, timeoutMs: cfg.timeouts.call };
@@ -124,6 +125,7 @@ function divergenceRow(d: Divergence, i: number): HTMLTableRowElement {
       d.actual !== undefined
         ? el("div", { cls: "small mono", text: `actual: ${compact(d.actual)}` })
         : null,
+      ...siteLines(d, cfg.sourceMaps, { ws: cfg.ws, trace: cfg.trace }),
       d.closest
         ? el("div", {
             cls: "small muted",
@@ -146,6 +148,7 @@ let lastReport: ReplayResponse | null = null;
 function renderReport(r: ReplayResponse): void {
   const match = r.verdict === "match";
   const n = r.divergences.length;
+  resetSites();
   const rows = r.divergences.map(divergenceRow);
   byId("report").replaceChildren(
     el(
@@ -178,6 +181,7 @@ function renderReport(r: ReplayResponse): void {
           el("tbody", {}, rows),
         ])
       : el("span"),
+    replayMapControl(cfg.sourceMaps, { ws: cfg.ws, trace: cfg.trace }) ?? el("span"),
     r.unconsumed.length
       ? el("p", {
           cls: "small muted",

@@ -45,7 +45,7 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const s = createServer();
   const url = await listen(s);
   await new Promise((r) => s.close(r));
@@ -92,7 +92,7 @@ export interface AgentHandle {
 }
 
 /** The real agent plus the repaired app it replays through, in one Miniflare. */
-async function startAgent(options: {
+export async function startAgent(options: {
   port: number;
   allowedOrigin: string;
   jwks: string;

@@ -17,6 +17,7 @@ import { adminRoutes } from "./routes/admin/index.js";
 import { apiRoutes } from "./routes/api.js";
 import { approvalRoutes } from "./routes/approvals.js";
 import { pairingRoutes } from "./routes/pairing.js";
+import { sourceMapApi, sourceMapPages } from "./routes/sourcemaps.js";
 import { auditor, render, wantsJson } from "./routes/_shared.js";
 import { securityHeaders } from "./routes/_security.js";
 import { h } from "./views/html.js";
@@ -89,5 +90,7 @@ export function createApp(options: { clock?: Clock } = {}): Hono<AppEnv> {
   app.route("/", approvalRoutes(clock));
   app.route("/", pairingRoutes(clock));
   app.route("/api", apiRoutes(clock));
+  app.route("/", sourceMapPages(clock));
+  app.route("/api", sourceMapApi(clock));
   return app;
 }

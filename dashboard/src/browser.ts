@@ -4,7 +4,7 @@
  * Types only; the agent's side of the browser's calls is the agent contract in `fluxrun/contract`.
  * @module
  */
-import type { TraceAction } from "fluxrun/contract";
+import type { CallSite, TraceAction } from "fluxrun/contract";
 
 /** The id of the `<script type="application/json">` holding a page's {@link PageConfig}. */
 export const PAGE_CONFIG_ID = "flux-config";
@@ -32,6 +32,24 @@ export interface ExecutionConfig {
   /** Fields one unlock may name (the agent contract's limit). */
   maxFields: number;
   timeouts: AgentTimeouts;
+  /** Frames in source: the release's maps, and the head's frames mapped by bundle position. */
+  sourceMaps: {
+    release: string | null;
+    mapped: boolean;
+    sites: Record<string, CallSite>;
+    /** Releases of the app with a source map, the newest upload first. */
+    releases: string[];
+  };
+}
+
+/**
+ * `POST /api/w/:ws/executions/:trace/sites {frames, release?}`: frames in source with the maps of
+ * `release` (default: the execution's), null where no map covers one.
+ */
+export interface MappedFrames {
+  release: string | null;
+  mapped: boolean;
+  frames: (CallSite | null)[];
 }
 
 /** How long the page waits for the agent before it shows "not answering", in ms. */

@@ -31,6 +31,8 @@ export const DASHBOARD_ERROR_CODES = {
   ERR_INGEST_LOCKED: 429,
   ERR_GUARD_NOT_REPAIRED: 409,
   ERR_TRACE_UNREADABLE: 422,
+  ERR_SOURCE_MAP_TOO_LARGE: 413,
+  ERR_SOURCE_MAP_INVALID: 422,
   ERR_DB_NOT_MIGRATED: 503,
   ERR_INTERNAL: 500,
   /** A risky action needs a second person's approval: request one (`POST /api/approvals`). */

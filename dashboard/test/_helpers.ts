@@ -107,6 +107,10 @@ export interface TraceSpec {
   /** Outbound fetches: host/path, status. */
   fetches?: { target: string; method?: string; status?: number; dur?: number }[];
   console?: number;
+  /** The thrown error's frames (exception traces). */
+  site?: TraceEvent["site"];
+  /** Summary fields to add (release, cf-ray, colo, top frame…). */
+  summary?: Partial<TraceSummary>;
 }
 
 /** A realistic clear head + payloads for a spec. */
@@ -188,6 +192,7 @@ export function traceParts(spec: TraceSpec): {
         target: spec.route,
         at: dur * 1000 - 10,
         error: spec.errorClass ?? "TypeError",
+        ...(spec.site ? { site: spec.site } : {}),
       },
       {
         name: spec.errorClass ?? "TypeError",
@@ -226,6 +231,7 @@ export function traceParts(spec: TraceSpec): {
     ...(spec.errorClass ? { errorClass: spec.errorClass } : {}),
     truncated: false,
     runtime: "workerd",
+    ...spec.summary,
   };
   return {
     head: {

@@ -31,6 +31,8 @@ export const AUDIT_ACTIONS = [
   "approval.refused",
   "approval.used",
   "approval.settings",
+  "sourcemap.uploaded",
+  "sourcemap.denied",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

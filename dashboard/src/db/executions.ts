@@ -12,6 +12,7 @@ import {
   type Outcome,
 } from "fluxrun/contract";
 import type { TraceHead } from "fluxrun/trace";
+import { frameKey } from "./fingerprint.js";
 
 export { OUTCOMES, type Outcome };
 
@@ -74,10 +75,11 @@ export function insertStatement(
     .prepare(
       `INSERT OR IGNORE INTO executions (trace_id, app, ws, route, method, status, status_class, outcome,
          start, duration_ms, events, hosts, error_class, truncated, runtime, version, r2_key, indexed_at, batch, origin,
-         handler, entry)
+         handler, entry, release, cf_ray, colo, top_frame, frame_key)
        VALUES (?1, ?2, CASE WHEN ?22 IS NULL
          THEN (SELECT ws FROM apps WHERE name = ?2 AND bound_from <= ?8)
-         ELSE (SELECT ws FROM apps WHERE name = ?2 AND ws = ?22) END, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)`,
+         ELSE (SELECT ws FROM apps WHERE name = ?2 AND ws = ?22) END, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+         ?23, ?24, ?25, ?26, ?27)`,
     )
     .bind(
       r.traceId,
@@ -102,24 +104,41 @@ export function insertStatement(
       r.handler && r.handler !== "fetch" ? r.handler : null,
       r.entry ?? null,
       options.workspace ?? null,
+      r.release || null,
+      r.cfRay || null,
+      r.colo || null,
+      r.topFrame || null,
+      frameKey(r.topFrame),
     );
 }
 
 const COLUMNS = `trace_id AS traceId, app, ws, route, method, status, status_class AS statusClass,
   outcome, start, duration_ms AS durationMs, events, hosts, error_class AS errorClass, truncated,
-  runtime, version, r2_key AS r2Key, origin, handler, entry`;
+  runtime, version, r2_key AS r2Key, origin, handler, entry, release, cf_ray AS cfRay, colo,
+  top_frame AS topFrame`;
 
-type RawRow = Omit<ExecutionRow, "truncated" | "errorClass" | "handler" | "entry"> & {
-  truncated: number;
-  errorClass: string | null;
-  handler: ExecutionRow["handler"] | null;
-  entry: string | null;
-};
-const fromRaw = ({ handler, entry, ...r }: RawRow): ExecutionRow => ({
+type Nullable<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: T[P] | null };
+type RawRow = Nullable<
+  Omit<ExecutionRow, "truncated"> & { truncated: number },
+  "handler" | "entry" | "release" | "cfRay" | "colo" | "topFrame"
+>;
+const fromRaw = ({
+  handler,
+  entry,
+  release,
+  cfRay,
+  colo,
+  topFrame,
+  ...r
+}: RawRow): ExecutionRow => ({
   ...r,
   truncated: r.truncated === 1,
   ...(handler ? { handler } : {}),
   ...(entry ? { entry } : {}),
+  ...(release ? { release } : {}),
+  ...(cfRay ? { cfRay } : {}),
+  ...(colo ? { colo } : {}),
+  ...(topFrame ? { topFrame } : {}),
 });
 
 export interface ListFilter {
@@ -133,8 +152,10 @@ export interface ListFilter {
   /** Case-insensitive prefix of the error class. */
   errorClass?: string | undefined;
   /**
-   * Free text over the clear summary: a trace id prefix, a status, a method, or a substring of
-   * the route or the error class (case-insensitive).
+   * Free text over the clear summary: a trace id prefix, a status, a method, a substring of the
+   * route or the error class, a cf-ray prefix, a colo or a release prefix (case-insensitive);
+   * `release:`, `colo:` and `ray:` (or `cf-ray:`) terms filter on one of them (see
+   * {@link searchTerms}).
    */
   q?: string | undefined;
   from?: number | undefined;
@@ -162,6 +183,37 @@ function likeText(s: string): string {
   return s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
+/** A search split into its `release:`, `colo:` and `ray:` terms and the remaining free text. */
+export interface SearchTerms {
+  text: string;
+  release?: string;
+  colo?: string;
+  ray?: string;
+}
+
+const TERM = /(?:^|\s)(release|colo|ray|cf-ray):(\S+)/gi;
+
+/**
+ * Splits a search: `release:v42 colo:SJC ray:8f1e… timeout` → the three terms and "timeout".
+ *
+ * @example
+ * ```ts
+ * searchTerms("colo:sjc TypeError"); // { text: "TypeError", colo: "SJC" }
+ * ```
+ */
+export function searchTerms(q: string): SearchTerms {
+  const out: SearchTerms = { text: "" };
+  const text = q.replace(TERM, (_all, key: string, value: string) => {
+    const k = key.toLowerCase();
+    if (k === "release") out.release = value;
+    else if (k === "colo") out.colo = value.toUpperCase();
+    else out.ray = value.toLowerCase();
+    return " ";
+  });
+  out.text = text.trim().replace(/\s+/g, " ");
+  return out;
+}
+
 function where(f: ListFilter): { sql: string; args: (string | number)[] } {
   const parts = ["ws = ?"];
   const args: (string | number)[] = [f.ws];
@@ -174,13 +226,35 @@ function where(f: ListFilter): { sql: string; args: (string | number)[] } {
     parts.push("error_class LIKE ? ESCAPE '\\'");
     args.push(`${likeText(f.errorClass)}%`);
   }
-  if (f.q) {
-    const text = `%${likeText(f.q)}%`;
-    const status = /^[1-5]\d\d$/.test(f.q) ? Number(f.q) : -1;
+  const terms = searchTerms(f.q ?? "");
+  if (terms.release) {
+    parts.push("release LIKE ? ESCAPE '\\'");
+    args.push(`${likeText(terms.release)}%`);
+  }
+  if (terms.colo) (parts.push("colo = ?"), args.push(terms.colo));
+  if (terms.ray) {
+    parts.push("cf_ray LIKE ? ESCAPE '\\'");
+    args.push(`${likeText(terms.ray)}%`);
+  }
+  const q = terms.text;
+  if (q) {
+    const text = `%${likeText(q)}%`;
+    const prefix = `${likeText(q)}%`;
+    const status = /^[1-5]\d\d$/.test(q) ? Number(q) : -1;
     parts.push(
-      "(trace_id LIKE ? ESCAPE '\\' OR route LIKE ? ESCAPE '\\' OR error_class LIKE ? ESCAPE '\\' OR method = ? OR status = ?)",
+      `(trace_id LIKE ? ESCAPE '\\' OR route LIKE ? ESCAPE '\\' OR error_class LIKE ? ESCAPE '\\' OR method = ? OR status = ?
+        OR cf_ray LIKE ? ESCAPE '\\' OR colo = ? OR release LIKE ? ESCAPE '\\')`,
     );
-    args.push(`${likeText(f.q.toLowerCase())}%`, text, text, f.q.toUpperCase(), status);
+    args.push(
+      `${likeText(q.toLowerCase())}%`,
+      text,
+      text,
+      q.toUpperCase(),
+      status,
+      prefix,
+      q.toUpperCase(),
+      prefix,
+    );
   }
   if (f.from !== undefined) (parts.push("start >= ?"), args.push(f.from));
   if (f.to !== undefined) (parts.push("start < ?"), args.push(f.to));

@@ -1,11 +1,12 @@
 /**
- * Issues: failing executions grouped by fingerprint (app, method, route template, and the error
- * class, or the status when a 5xx carries none). The indexer grows them in the same D1 batch as
+ * Issues: failing executions grouped by fingerprint (app, method, route template, the error
+ * class, or the status when a 5xx carries none, and the thrown error's top user frame when the
+ * summary carries one: see {@link frameKey}). The indexer grows them in the same D1 batch as
  * its inserts, from the rows that batch inserted (re-indexing never double counts). States:
  * open, resolved (by a saved guard or by hand), ignored. A resolved issue reopens when a failing
  * execution that started after its resolution is indexed; an ignored one keeps counting, muted.
- * The trace head's top user frame is not in the index (summaries only), so it is not part of
- * the fingerprint.
+ * Executions without a top frame (recorded before the runtime wrote it) keep the fingerprint
+ * they had without it, so the issues they formed stay theirs.
  * @module
  */
 
@@ -13,7 +14,8 @@ export const ISSUE_STATES = ["open", "resolved", "ignored"] as const;
 export type IssueState = (typeof ISSUE_STATES)[number];
 
 /** The fingerprint of an executions row, as SQL over its columns. */
-const FINGERPRINT = `app || char(31) || method || char(31) || route || char(31) || coalesce(error_class, 'HTTP ' || status)`;
+const FINGERPRINT = `app || char(31) || method || char(31) || route || char(31) || coalesce(error_class, 'HTTP ' || status)
+  || coalesce(char(31) || frame_key, '')`;
 const FAILING = `outcome != 'ok'`;
 
 export interface IssueRow {
@@ -31,10 +33,12 @@ export interface IssueRow {
   stateAt: number | null;
   stateBy: string | null;
   reopened: number;
+  /** The latest execution's top user frame, when the fingerprint has one. */
+  topFrame: string | null;
 }
 
 const COLS = `id, ws, app, method, route, error, count, first_seen AS firstSeen, last_seen AS lastSeen,
-  last_trace AS lastTrace, state, state_at AS stateAt, state_by AS stateBy, reopened`;
+  last_trace AS lastTrace, state, state_at AS stateAt, state_by AS stateBy, reopened, top_frame AS topFrame`;
 
 /**
  * The statement that adds the failing rows of `traceIds` that batch `batch` inserted to their
@@ -55,13 +59,15 @@ export function issueStatements(
   return [
     db
       .prepare(
-        `INSERT INTO issues (fingerprint, ws, app, method, route, error, count, first_seen, last_seen, last_trace)
+        `INSERT INTO issues (fingerprint, ws, app, method, route, error, count, first_seen, last_seen, last_trace,
+           frame_key, top_frame)
          SELECT ${FINGERPRINT} AS fp, ws, app, method, route, coalesce(error_class, 'HTTP ' || status),
-           count(*), min(start), max(start), trace_id
+           count(*), min(start), max(start), trace_id, frame_key, top_frame
          FROM executions WHERE trace_id IN (${ids}) AND batch = ? AND ${FAILING}
          GROUP BY fp
          ON CONFLICT (fingerprint) DO UPDATE SET
            count = issues.count + excluded.count,
+           top_frame = CASE WHEN excluded.last_seen >= issues.last_seen THEN excluded.top_frame ELSE issues.top_frame END,
            ws = coalesce(excluded.ws, issues.ws),
            first_seen = min(issues.first_seen, excluded.first_seen),
            last_seen = max(issues.last_seen, excluded.last_seen),
@@ -153,6 +159,7 @@ export async function issueTrends(
       `SELECT i.id AS id, CAST((e.start - ?) / 3600000 AS INTEGER) AS h, count(*) AS n
        FROM issues i JOIN executions e ON e.app = i.app AND e.route = i.route AND e.method = i.method
          AND coalesce(e.error_class, 'HTTP ' || e.status) = i.error AND e.${FAILING}
+         AND coalesce(e.frame_key, '') = coalesce(i.frame_key, '')
        WHERE i.ws = ? AND i.id IN (${ids.map(() => "?").join(",")}) AND e.start >= ?
        GROUP BY i.id, h`,
     )

@@ -89,6 +89,7 @@ function appsPanel(d: AdminData, base: string): Html {
           <td><form method="post" action="${base}/apps/${encodeURIComponent(a.name)}/ingest-token"><button class="sec" type="submit">New ingest token</button></form></td></tr>`;
       })}</tbody></table>
       ${d.ingestTokens.length ? h`<p class="small muted">Live ingest tokens: ${d.ingestTokens.map((t) => h`<span class="tag">${t.app} ${t.prefix}…</span>`)}</p>` : null}
+      <p class="small"><a href="/w/${d.workspace.id}/sourcemaps" id="sourcemaps-link">Source maps</a> <span class="muted">of these apps' releases: upload one to see call sites in source.</span></p>
       <form method="post" action="${base}/apps" class="filters" style="margin-top:12px">
         <label class="f">App name (as in withFlux)<input name="name" required pattern="[A-Za-z0-9._-]+" placeholder="shop-api"></label><button type="submit">Register app</button>
       </form></div>`;

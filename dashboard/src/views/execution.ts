@@ -9,7 +9,8 @@ import { h, jsonScript, raw, type Html } from "./html.js";
 import { formatBytes, formatMs, formatTime, statusClass } from "./format.js";
 import { stateBox } from "./layout.js";
 import type { ExecutionRow } from "../db/executions.js";
-import { MAX_UNLOCK_FIELDS } from "fluxrun/contract";
+import { MAX_UNLOCK_FIELDS, type CallSite } from "fluxrun/contract";
+import { siteKey, type MappedSites } from "../sourcemaps/mapper.js";
 import {
   PAGE_CONFIG_ID,
   type AgentTimeouts,
@@ -124,7 +125,7 @@ function timing(e: TraceEvent): string {
   return `starts ${formatMs(e.at / 1000)}${e.dur === undefined ? "" : ` · takes ${formatMs(e.dur / 1000)}`}${end}`;
 }
 
-function waterfall(head: TraceHead, showReads: boolean): Html {
+function waterfall(head: TraceHead, showReads: boolean, sm: MappedSites): Html {
   const events = head.events.filter((e) => showReads || !["clock", "random"].includes(e.kind));
   const total = Math.max(
     head.summary.durationMs * 1000,
@@ -140,7 +141,7 @@ function waterfall(head: TraceHead, showReads: boolean): Html {
       const width = Math.max(((e.dur ?? 0) / total) * 100, 0.4);
       return h`<tr data-seq="${e.seq}" data-kind="${e.kind}" data-depth="${depth}" ${e.parent !== undefined ? h`data-parent="${e.parent}"` : null} class="row ev" title="${`#${e.seq} ${e.kind} ${e.op} ${e.target}: ${timing(e)}`}">
         <td class="num mono">${e.seq}</td><td>${kindBadge(e.kind)}</td><td class="mono">${e.op}</td>
-        <td class="mono small" style="padding-left:${10 + depth * 18}px">${depth ? h`<span class="muted" title="inside #${e.parent}">└ </span>` : null}${e.target}${e.write ? h` <span class="tag w" title="write-class effect: never repeated live in replay">write</span>` : null}${e.truncated ? h` <span class="tag w">truncated</span>` : null}${Array.isArray(e.info?.masked) ? h` <span class="tag" title="masked headers">masked: ${(e.info.masked as string[]).join(", ")}</span>` : null}</td>
+        <td class="mono small" style="padding-left:${10 + depth * 18}px">${depth ? h`<span class="muted" title="inside #${e.parent}">└ </span>` : null}${e.target}${e.write ? h` <span class="tag w" title="write-class effect: never repeated live in replay">write</span>` : null}${e.truncated ? h` <span class="tag w">truncated</span>` : null}${Array.isArray(e.info?.masked) ? h` <span class="tag" title="masked headers">masked: ${(e.info.masked as string[]).join(", ")}</span>` : null}${siteCell(e, sm)}</td>
         <td class="num small nowrap">${formatMs(e.at / 1000)}</td>
         <td class="num small nowrap">${e.dur === undefined ? "" : formatMs(e.dur / 1000)}</td>
         <td>${e.status !== undefined ? h`<span class="badge ${statusClass(e.status)}">${e.status}</span>` : null}${e.error ? h` <span class="mono oc-exception">${e.error}</span>` : null}</td>
@@ -151,20 +152,49 @@ function waterfall(head: TraceHead, showReads: boolean): Html {
     <p class="small muted">Click a row for its details and payloads. Nested calls sit under the call they happened inside.</p>`;
 }
 
-/** The release or script version that ran, when the summary carries one. */
-function release(head: TraceHead | null): string | null {
-  const v = (head?.summary as { release?: unknown } | undefined)?.release;
-  return typeof v === "string" && v ? v : null;
+/** The release or script version that ran: the index's, else the trace summary's. */
+export function releaseOf(row: ExecutionRow, head: TraceHead | null): string | null {
+  return row.release || head?.summary.release || null;
 }
 
-function frames(site: TraceEvent["site"]): Html {
+/** One frame: in source when a map covers it (the bundle position on hover), else as recorded. */
+function frameItem(frame: CallSite, sm: MappedSites): Html {
+  const [fn, file, line, col] = frame;
+  const bundle = `${file}:${line}:${col}`;
+  const mapped = sm.sites.get(siteKey(frame));
+  if (!mapped) {
+    return h`<li class="mono small"><b>${fn || "(anonymous)"}</b> <span class="muted">${bundle}</span></li>`;
+  }
+  const library = mapped[1].includes("node_modules/");
+  return h`<li class="mono small${library ? " muted" : ""}" data-mapped="1"><b>${mapped[0] || fn || "(anonymous)"}</b> <span class="src" title="${`bundle: ${bundle}`}" data-bundle="${bundle}">${mapped[1]}:${mapped[2]}</span>${library ? h` <span class="tag">dependency</span>` : null}</li>`;
+}
+
+/** Whether the frames read in source, and where to upload a map when they do not. */
+function mapNote(site: readonly CallSite[], sm: MappedSites, ws: string): Html {
+  const release = sm.release ? h`release <span class="mono">${sm.release}</span>` : null;
+  if (!sm.bundles.length) {
+    return h`<p class="small muted" data-sourcemap="none">No source map for ${release ?? "this bundle (the execution records no release)"}: frames point into the deployed bundle. <a href="/w/${ws}/sourcemaps">Upload one</a>.</p>`;
+  }
+  const all = site.every((f) => sm.sites.has(siteKey(f)));
+  return h`<p class="small muted" data-sourcemap="${all ? "mapped" : "partial"}">${all ? "Mapped to source" : "Partly mapped"} with the source map of ${release ?? "the bundle"} (${sm.bundles.join(", ")}). Hover a frame for its bundle position.</p>`;
+}
+
+function frames(site: TraceEvent["site"], sm: MappedSites, ws: string): Html {
   if (!site?.length) return h`<span class="muted">not recorded</span>`;
-  return h`<ol class="frames">${site.map(([fn, file, line, col]) => h`<li class="mono small"><b>${fn || "(anonymous)"}</b> <span class="muted">${file}:${line}:${col}</span></li>`)}</ol>
-    <p class="small muted" data-sourcemap="none">No source map: frames point into the deployed bundle.</p>`;
+  return h`<ol class="frames">${site.map((f) => frameItem(f, sm))}</ol>${mapNote(site, sm, ws)}`;
+}
+
+/** The call site a waterfall row shows: its top frame, in source when mapped. */
+function siteCell(e: TraceEvent, sm: MappedSites): Html | null {
+  const top = e.site?.[0];
+  if (!top) return null;
+  const mapped = sm.sites.get(siteKey(top));
+  const bundle = `${top[1]}:${top[2]}:${top[3]}`;
+  return h`<div class="small muted site" title="${`called from ${bundle}`}">${mapped ? `${mapped[1]}:${mapped[2]} ${mapped[0] || top[0]}` : `${top[0] || "(anonymous)"} ${bundle.split("/").pop()}`}</div>`;
 }
 
 /** Each event's details for the side panel: timings, facts, call site, payload slots (sealed). */
-function sidePanel(head: TraceHead): Html {
+function sidePanel(head: TraceHead, sm: MappedSites, ws: string): Html {
   return h`<aside id="side" hidden aria-label="Event details"><button type="button" class="sec small-btn" id="side-close">Close</button>
     ${head.events.map((e) => {
       const fields = fieldsOf(e);
@@ -179,7 +209,7 @@ function sidePanel(head: TraceHead): Html {
           ${typeof e.info?.reqBytes === "number" ? h`<dt>Sent</dt><dd>${formatBytes(e.info.reqBytes)}</dd>` : null}
           ${typeof e.info?.resBytes === "number" ? h`<dt>Received</dt><dd>${formatBytes(e.info.resBytes)}</dd>` : null}
           ${Array.isArray(e.info?.masked) ? h`<dt>Masked</dt><dd>${(e.info.masked as string[]).join(", ")}</dd>` : null}
-          <dt>Called from</dt><dd>${frames(e.site)}</dd>
+          <dt>Called from</dt><dd>${frames(e.site, sm, ws)}</dd>
         </dl>
         ${
           fields.length
@@ -223,6 +253,8 @@ export interface ExecutionData {
   guard: { command: string; createdAt: number } | null;
   showReads: boolean;
   timeouts: AgentTimeouts;
+  /** The head's frames in source, where an uploaded map covers them. */
+  sites: MappedSites;
 }
 
 export function executionView(d: ExecutionData): { body: Html; config: ExecutionConfig } {
@@ -232,6 +264,7 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
   const consoleEvents = head?.events.filter((e) => e.kind === "console") ?? [];
   const envEvents = head?.events.filter((e) => e.kind === "env") ?? [];
   const fields = head ? head.events.flatMap(fieldsOf) : [];
+  const release = releaseOf(r, head);
   const summary = h`<div class="panel">
     <div style="display:flex;gap:14px;align-items:center;flex-wrap:wrap">
       <h1 style="margin:0"><span class="mono">${r.method}</span> ${r.route}</h1>
@@ -246,7 +279,8 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
       <dt>Started</dt><dd class="mono">${formatTime(r.start)} UTC</dd>
       <dt>Wall time</dt><dd id="wall">${formatMs(r.durationMs)}</dd>
       <dt>CPU time</dt><dd id="cpu" class="muted">not recorded (the runtime does not measure it)</dd>
-      <dt>Release</dt><dd id="release" class="${release(head) ? "mono" : "muted"}">${release(head) ?? "unknown (the trace records no release or script version)"}</dd>
+      <dt>Release</dt><dd id="release" class="${release ? "mono" : "muted"}">${release ?? "unknown (the trace records no release or script version)"}</dd>
+      ${r.cfRay || r.colo ? h`<dt>Cloudflare</dt><dd id="cf">${r.cfRay ? h`ray <span class="mono" id="cf-ray">${r.cfRay}</span>` : null}${r.cfRay && r.colo ? " · " : null}${r.colo ? h`colo <span class="mono" id="colo">${r.colo}</span>` : null}</dd>` : null}
       ${head?.summary.handler && head.summary.handler !== "fetch" ? h`<dt>Handler</dt><dd id="handler"><span class="tag">${head.summary.handler}</span>${head.summary.entry ? h` <span class="mono">${head.summary.entry}</span>` : null}</dd>` : null}
       <dt>Events</dt><dd>${r.events}${head ? h` · ${Object.entries(head.summary.eventCounts).map(([k, n]) => h`<span class="tag">${k} ${n}</span>`)}` : null}</dd>
       <dt>Origin</dt><dd id="origin">${r.origin === "verified" ? h`verified: signed by the app${head?.signer ? h` (key ${head.signer.slice(0, 16)}…)` : null}` : h`unverified: ${head && !head.signer ? "the trace is unsigned" : "no verification key registered for this app (FLUX_ORIGIN_KEYS)"}`}</dd>
@@ -296,7 +330,7 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
         exception
           ? h`<p><span class="mono oc-exception">${exception.error ?? r.errorClass ?? "Error"}</span> thrown at ${formatMs(exception.at / 1000)} (event #${exception.seq}).</p>
         <dl class="kv"><dt>Message</dt><dd>${sealed(`${exception.seq}.message`)}</dd>
-          <dt>Thrown from</dt><dd id="error-frames">${frames(exception.site)}</dd>
+          <dt>Thrown from</dt><dd id="error-frames">${frames(exception.site, d.sites, d.ws)}</dd>
           <dt>Stack</dt><dd>${sealed(`${exception.seq}.stack`)}</dd></dl>`
           : h`<p>The handler answered <span class="badge ${statusClass(r.status)}">${r.status}</span>${r.errorClass ? h` with error class <span class="mono">${r.errorClass}</span>` : null}.</p>`
       }
@@ -304,8 +338,8 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
         : null
     }
     ${act}
-    <div class="panel" id="timeline"><h2>Timeline of boundaries</h2>${waterfall(head, d.showReads)}</div>
-    ${sidePanel(head)}
+    <div class="panel" id="timeline"><h2>Timeline of boundaries</h2>${waterfall(head, d.showReads, d.sites)}</div>
+    ${sidePanel(head, d.sites, d.ws)}
     <div class="grid g2">
       <div class="panel"><h2>Network evidence</h2>${network(head)}
         ${d.canAct && head.events.some((e) => e.kind === "fetch") ? h`<p class="small"><button type="button" class="sec small-btn" id="har-btn">Export HAR</button> <span class="muted">of the unlocked network evidence (sealed parts stay out)</span></p>` : null}
@@ -345,6 +379,12 @@ export function executionView(d: ExecutionData): { body: Html; config: Execution
       secrets: fields.flatMap((f) => (f.secret ? [{ path: f.path, name: f.secret }] : [])),
       maxFields: MAX_UNLOCK_FIELDS,
       timeouts: d.timeouts,
+      sourceMaps: {
+        release,
+        mapped: d.sites.bundles.length > 0,
+        sites: Object.fromEntries(d.sites.sites),
+        releases: d.sites.releases,
+      },
     },
   };
 }

@@ -8,6 +8,7 @@ import { h, raw, type Html } from "./html.js";
 import { stateBox } from "./layout.js";
 import { ago, formatCount, formatTime } from "./format.js";
 import { ISSUE_STATES, type IssueRow, type IssueState } from "../db/issues.js";
+import type { CallSite } from "fluxrun/contract";
 
 /** Hourly counts as a small bar chart (the newest hour on the right). */
 export function sparkline(counts: readonly number[]): Html {
@@ -52,12 +53,21 @@ export interface IssuesData {
   canAct: boolean;
   now: number;
   top: Html;
+  /** Top frames in source, by issue id, where the release's source map covers them. */
+  frames?: ReadonlyMap<number, CallSite>;
+}
+
+/** An issue's top frame: in source when mapped (the bundle frame on hover), else as recorded. */
+function topFrame(recorded: string, mapped: CallSite | undefined): Html {
+  return mapped
+    ? h`<div class="small mono muted" data-top-frame="mapped" title="${`bundle: ${recorded}`}">at ${mapped[1]}:${mapped[2]}${mapped[0] ? ` ${mapped[0]}` : ""}</div>`
+    : h`<div class="small mono muted" data-top-frame="bundle" title="the top user frame of the latest execution (deployed bundle)">at ${recorded}</div>`;
 }
 
 export function issuesView(d: IssuesData): Html {
   const tab = (s: IssueState | "all", label: string) =>
     h`<a href="/w/${d.ws}/issues${s === "open" ? "" : `?state=${s}`}" class="${d.state === s ? "tab on" : "tab"}">${label}</a>`;
-  return h`<h1>Issues</h1><p class="sub">Failing executions grouped by app, route, and error class (or 5xx status). A resolved issue reopens when a new failing execution matches it.</p>
+  return h`<h1>Issues</h1><p class="sub">Failing executions grouped by app, route, error class (or 5xx status) and top user frame. A resolved issue reopens when a new failing execution matches it.</p>
   ${d.top}
   <div class="tabs" id="issue-tabs">${ISSUE_STATES.map((s) => tab(s, `${STATE_LABEL[s]} ${formatCount(d.counts[s])}`))}${tab("all", "all")}</div>
   ${
@@ -68,7 +78,7 @@ export function issuesView(d: IssuesData): Html {
           i,
         ) => h`<tr class="row" data-issue="${i.id}" data-href="/w/${d.ws}/executions/${i.lastTrace}">
         <td><a href="/w/${d.ws}/executions/${i.lastTrace}" title="open the latest execution"><span class="mono oc-exception">${i.error}</span></a>
-          <div class="small"><span class="mono">${i.method}</span> <a href="/w/${d.ws}/executions?app=${encodeURIComponent(i.app)}&amp;route=${encodeURIComponent(i.route)}&amp;outcome=">${i.route}</a> <span class="muted">· ${i.app}</span></div></td>
+          <div class="small"><span class="mono">${i.method}</span> <a href="/w/${d.ws}/executions?app=${encodeURIComponent(i.app)}&amp;route=${encodeURIComponent(i.route)}&amp;outcome=">${i.route}</a> <span class="muted">· ${i.app}</span></div>${i.topFrame ? topFrame(i.topFrame, d.frames?.get(i.id)) : null}</td>
         <td class="num" data-count="${i.count}"><b>${formatCount(i.count)}</b></td>
         <td>${sparkline(d.trends.get(i.id) ?? [])}</td>
         <td class="small nowrap" title="${formatTime(i.firstSeen)} UTC">${ago(i.firstSeen, d.now)}</td>

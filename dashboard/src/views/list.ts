@@ -80,7 +80,7 @@ export function listView(data: {
   const base = `/w/${encodeURIComponent(data.ws)}`;
   const filters = h`<form class="filters panel" method="get" action="${base}/executions" id="filters">
     ${select("app", "App", q.app, [["", "All apps"], ...data.apps.map((a): [string, string] => [a, a])])}
-    <label class="f">Search<input name="q" type="search" value="${q.q ?? ""}" placeholder="trace id, route, status, error…" size="22"></label>
+    <label class="f">Search<input name="q" type="search" value="${q.q ?? ""}" placeholder="trace id, route, cf-ray, colo:SJC, release:v42…" title="Free text over trace id, route, status, method, error class, cf-ray, colo and release; release:, colo: and ray: narrow to one of them" size="22"></label>
     <label class="f">Route (prefix)<input name="route" list="routes" value="${q.route ?? ""}" placeholder="any route" size="18"></label>
     <datalist id="routes">${data.routes.map((r) => h`<option value="${r}">`)}</datalist>
     ${select("status", "Status", q.status, [

@@ -91,25 +91,20 @@ describe("R2 sink → indexer", () => {
       const row = await db
         .prepare(
           `SELECT trace_id AS traceId, app, route, method, status, outcome, start, duration_ms AS durationMs,
-             events, hosts, error_class AS errorClass, truncated, runtime, version, r2_key AS r2Key, ws
+             events, hosts, error_class AS errorClass, truncated, runtime, version, r2_key AS r2Key, ws,
+             release, cf_ray AS cfRay, colo, top_frame AS topFrame
            FROM executions WHERE trace_id = ?`,
         )
         .bind(head.id)
         .first<Record<string, unknown>>();
-      // The dashboard stores every field of the index but the handler kind, entry class and
-      // the search facts (release, cf-ray, colo, top frame).
-      const {
-        errorClass,
-        handler: _h,
-        entry: _e,
-        release: _r,
-        cfRay: _c,
-        colo: _o,
-        topFrame: _t,
-        ...indexed
-      } = indexedSummary(head.summary);
+      // The dashboard stores every field of the index but the handler kind and entry class.
+      const { errorClass, handler: _h, entry: _e, ...indexed } = indexedSummary(head.summary);
       expect(row).toEqual({
         ...indexed,
+        release: indexed.release ?? null,
+        cfRay: indexed.cfRay ?? null,
+        colo: indexed.colo ?? null,
+        topFrame: indexed.topFrame ?? null,
         errorClass: errorClass ?? null,
         truncated: indexed.truncated ? 1 : 0,
         r2Key: key,

@@ -1,5 +1,6 @@
 /**
- * The `fluxrun` command line: `init`, `pull`, `replay`, `preflight`, `guard`, `keygen`, `agent`.
+ * The `fluxrun` command line: `init`, `pull`, `replay`, `preflight`, `guard`, `keygen`, `agent`,
+ * `sourcemaps upload`.
  * Every command takes one option set (`--config`, `--entry`, `--env`, `--key`, `--json`); an
  * option a command has no use for is ignored with a note.
  * @module
@@ -21,6 +22,8 @@ import { preflight, formatPreflight, type PreflightReport } from "../replay/pref
 import { readTrace } from "../trace/seal.js";
 import { initApp, formatInit, gitignoreCovers, writeKeyPair } from "./init.js";
 import { pullTraces, parseFilters, s3FromEnvironment } from "./pull.js";
+import { uploadSourceMap } from "./sourcemaps.js";
+import type { SourceMapUploaded } from "../contract/sourcemap.js";
 
 const USAGE = `Usage:
   fluxrun init [--dry-run] [--bucket fluxrun-traces] [--app name]
@@ -33,6 +36,8 @@ const USAGE = `Usage:
   fluxrun keygen [--out dir]
   fluxrun agent [--pair] [--dashboard url] [--host 127.0.0.1] [--port 8788] [--config wrangler.toml] ...
   fluxrun agent pairings | unpair <id>   (the local agent's claim-code pairings)
+  fluxrun sourcemaps upload <file.map>... --app name [--release r] [--bundle index.js]
+               [--dashboard https://…] [--token fxd_…]
 
 Every command also takes:
   --config <file>   the wrangler config (default: wrangler.json, .jsonc or .toml here or above)
@@ -52,6 +57,9 @@ forged trace of an app with a key is refused, and without a key it replays marke
 Call sites in a report are shown in source: the replay's with its own bundle's map, the recorded
 ones with --source-map (the deployed bundle's map, e.g. wrangler deploy --outdir dist), else a
 <bundle>.map beside the recorded bundle path when it exists here (wrangler dev's .wrangler/tmp).
+sourcemaps upload sends a deployed bundle's map to the dashboard (which maps recorded frames with
+it): --dashboard, else $FLUX_DASHBOARD_URL; --token, else $FLUX_DASHBOARD_TOKEN (prefer the variable:
+arguments show in process lists), a dashboard API token of a responder of the app's workspace.
 The replay policy comes from --policy, else fluxrun.policy.json next to the config, else deny-all.
 pull --remote reads R2 over its S3 API: R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY and R2_ENDPOINT
 (or CLOUDFLARE_ACCOUNT_ID) from the environment.
@@ -552,6 +560,62 @@ async function pullCommand(args: string[], io: Io): Promise<number> {
   return result.skipped.length ? 2 : 0;
 }
 
+/** `fluxrun sourcemaps upload <file.map>... --app A [--release R]`: maps to the dashboard, in turn. */
+async function sourcemapsCommand(args: string[], io: Io): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "upload") throw new UsageError();
+  const noConfig = "sourcemaps upload reads no worker config";
+  const p = parseCommand("sourcemaps upload", rest, io, {
+    own: {
+      app: { type: "string" },
+      release: { type: "string" },
+      bundle: { type: "string" },
+      dashboard: { type: "string" },
+      token: { type: "string" },
+    },
+    ignored: { config: noConfig, entry: noConfig, env: noConfig, key: "no trace key is needed" },
+  });
+  if (!p.positionals.length) throw new UsageError();
+  if (p.positionals.length > 1 && p.str("bundle")) {
+    throw new FluxError("ERR_CONFIG", "--bundle names one map's bundle: upload one file with it");
+  }
+  const app = p.str("app");
+  if (!app) throw new FluxError("ERR_CONFIG", "sourcemaps upload needs --app (as in withFlux)");
+  const dashboard = p.str("dashboard") ?? io.env.FLUX_DASHBOARD_URL;
+  if (!dashboard) {
+    throw new FluxError(
+      "ERR_CONFIG",
+      "Name the dashboard: --dashboard <url> or $FLUX_DASHBOARD_URL",
+    );
+  }
+  const token = p.str("token") ?? io.env.FLUX_DASHBOARD_TOKEN;
+  if (!token) {
+    throw new FluxError(
+      "ERR_CONFIG",
+      "A dashboard API token is needed: $FLUX_DASHBOARD_TOKEN (create one on your account page)",
+    );
+  }
+  const all: SourceMapUploaded[] = [];
+  for (const file of p.positionals) {
+    const saved = await uploadSourceMap({
+      file: resolve(io.cwd, file),
+      app,
+      release: p.str("release"),
+      bundle: p.str("bundle"),
+      dashboard,
+      token,
+    });
+    all.push(saved);
+    if (!p.flag("json")) {
+      io.out(
+        `${saved.replaced ? "Replaced" : "Uploaded"} the source map of ${saved.app} ${saved.release ? `release ${saved.release}` : "(no release)"}, bundle ${saved.bundle}: ${saved.sources} sources, ${saved.bytes} bytes stored (sha256 ${saved.sha256.slice(0, 16)}…)`,
+      );
+    }
+  }
+  if (p.flag("json")) io.out(JSON.stringify(all.length === 1 ? all[0] : all, null, 2));
+  return 0;
+}
+
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
@@ -571,6 +635,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await guardCommand(rest, io);
       case "agent":
         return await agentCommand(rest, io);
+      case "sourcemaps":
+        return await sourcemapsCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

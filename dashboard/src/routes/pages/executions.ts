@@ -30,7 +30,9 @@ import { registeredKeys } from "../../indexer/origin.js";
 import { h } from "../../views/html.js";
 import { stateBox } from "../../views/layout.js";
 import { listView, RANGES, type ListQuery } from "../../views/list.js";
-import { configScript, executionView } from "../../views/execution.js";
+import { configScript, executionView, releaseOf } from "../../views/execution.js";
+import { mapSites, siteMapper } from "../../sourcemaps/mapper.js";
+import { releasesWithMaps } from "../../sourcemaps/store.js";
 import { executionScript, listScript } from "../../views/client.js";
 import { bindingMissing, noTracesYet } from "../../views/setup.js";
 import { agentTimeouts, render, wsAccess } from "../_shared.js";
@@ -165,6 +167,15 @@ async function showExecution(c: Context<AppEnv>): Promise<Response> {
   const { head, problem } = await loadHead(c.env, row);
   const guard = await guardFor(c.env.DB, ws, row.traceId);
   const canAct = atLeast(role, "responder");
+  const sites = await mapSites(
+    await siteMapper(c.env.DB, c.env.FLUX_TRACES, {
+      ws,
+      app: row.app,
+      release: releaseOf(row, head),
+    }),
+    head?.events ?? [],
+    canAct ? await releasesWithMaps(c.env.DB, ws, row.app) : [],
+  );
   const view = executionView({
     ws,
     row,
@@ -181,6 +192,7 @@ async function showExecution(c: Context<AppEnv>): Promise<Response> {
       : null,
     showReads: c.req.query("reads") === "1",
     timeouts: agentTimeouts(c.env),
+    sites,
   });
   const noAgent =
     canAct && (!agent.origin || !agent.id)

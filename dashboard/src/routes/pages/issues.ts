@@ -25,6 +25,7 @@ import { listScript } from "../../views/client.js";
 import { bindingMissing, noTracesYet } from "../../views/setup.js";
 import { readBody, render, requirePrincipal, wsAccess } from "../_shared.js";
 import { devSweep } from "./executions.js";
+import { mapTopFrames } from "../../sourcemaps/mapper.js";
 
 function isState(v: unknown): v is IssueState {
   return typeof v === "string" && (ISSUE_STATES as readonly string[]).includes(v);
@@ -47,6 +48,7 @@ async function showIssues(c: Context<AppEnv>, clock: Clock): Promise<Response> {
     issues.map((i) => i.id),
     { now },
   );
+  const frames = await mapTopFrames(db, c.env.FLUX_TRACES, ws, issues);
   let top = h``;
   if (!c.env.FLUX_TRACES) top = bindingMissing();
   else if (!issues.length && !(await hasExecutions(db, ws))) {
@@ -66,6 +68,7 @@ async function showIssues(c: Context<AppEnv>, clock: Clock): Promise<Response> {
       canAct: atLeast(c.get("role"), "responder"),
       now,
       top,
+      frames,
     }),
     { scripts: [listScript] },
   );

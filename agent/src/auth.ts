@@ -9,6 +9,7 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import {
   AgentTokenClaims,
   POLICY_TYPE,
+  APPROVAL_TYPE,
   TOKEN_ALGORITHM,
   TOKEN_CLOCK_SKEW_S,
   TOKEN_ISSUER,
@@ -133,6 +134,8 @@ export async function verifyToken(
     });
     if (typeof result.protectedHeader.kid !== "string")
       throw new AgentError("ERR_TOKEN_MALFORMED", "The token has no kid");
+    if (result.protectedHeader.typ === APPROVAL_TYPE)
+      throw new AgentError("ERR_TOKEN_MALFORMED", "An approval statement is not an agent token");
     payload = result.payload;
   } catch (err) {
     throw refusal(err);

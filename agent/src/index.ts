@@ -7,8 +7,11 @@
  */
 import {
   ReplayRequest,
+  AGENT_PRODUCTION_VAR,
+  riskyFields,
   TraceRequest,
   UnlockRequest,
+  type RiskyAction,
   type AgentAction,
   type AgentTokenClaims,
   type HealthResponse,
@@ -22,6 +25,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { JWK } from "jose";
 import { preflight, replayThrough, TRACE_FORMAT_VERSION } from "./_fluxrun.js";
+import { approvalFloor, checkApproval } from "./approval.js";
 import { audit, exportAudit, type AuditEntry } from "./audit.js";
 import {
   bearer,
@@ -48,6 +52,10 @@ export interface AgentEnv {
   /** The workspaces (`ws`) or workspace apps (`ws/app`) whose tokens it accepts, comma-separated. */
   FLUX_WORKSPACES?: string;
   FLUX_PUBLIC_KEY?: string;
+  /** `true`: a production agent (replays through it need an approval). */
+  FLUX_AGENT_PRODUCTION?: string;
+  /** The lowest approval mode accepted for a risky action (default `reconfirm`). */
+  FLUX_APPROVAL_MIN?: string;
   /** JSON: each app's public Ed25519 key its traces are signed with. */
   FLUX_ORIGIN_KEYS?: string;
   FLUX_TRACES?: R2Bucket;
@@ -139,6 +147,35 @@ async function consume(env: AgentEnv, claims: AgentTokenClaims): Promise<void> {
 }
 
 /**
+ * A risky action goes ahead only with a valid approval statement in the token (checked against
+ * the dashboard's keys, spent once in the JTI store); its use is audited by the approval's hash.
+ */
+async function approved(c: Ctx, claims: AgentTokenClaims, risk: RiskyAction): Promise<void> {
+  const a = await checkApproval(claims, risk, {
+    jwks: c.env.FLUX_DASHBOARD_JWKS,
+    audience: c.env.FLUX_AGENT_ID ?? "",
+    floor: c.env.FLUX_APPROVAL_MIN,
+    spend: async (id, exp) => {
+      if (!c.env.FLUX_JTI)
+        throw new AgentError(
+          "ERR_JTI_UNAVAILABLE",
+          "The agent has no FLUX_JTI binding: it cannot enforce single use",
+        );
+      return c.env.FLUX_JTI.get(c.env.FLUX_JTI.idFromName(`apr:${id}`)).consume(exp);
+    },
+  });
+  await audit(
+    c.env.FLUX_AUDIT,
+    entry(
+      c,
+      `approval.used ${risk} ${a.mode}`,
+      { code: null, claims, jti: jtiHash(a.jti) },
+      { trace: a.trace, fields: a.fields ?? [] },
+    ),
+  );
+}
+
+/**
  * Runs one authorized action: verify the token, spend it, read the body, check the token is for
  * this action, trace and fields, run, and audit the attempt whatever the outcome.
  */
@@ -201,6 +238,8 @@ const unlock: Action<UnlockRequest, UnlockResponse> = {
   async run(c, claims, body) {
     const key = privateKey(c.env.FLUX_PRIVATE_KEY);
     const trace = await stored(c, claims, body.trace);
+    if (riskyFields(readStored(trace.bytes), body.fields).length)
+      await approved(c, claims, "unlock_secret");
     const opened = await openStored(trace.bytes, key);
     return {
       trace: opened.head.id,
@@ -244,6 +283,7 @@ const replay: Action<ReplayRequest, ReplayResponse> = {
       );
     const signingKey = signingJwk(c.env);
     const trace = await stored(c, claims, body.trace);
+    if (c.env[AGENT_PRODUCTION_VAR] === "true") await approved(c, claims, "replay_production");
     const opened = await openStored(trace.bytes, key);
     const chosen = await choosePolicy(body.policy, { claims, jwks: c.env.FLUX_DASHBOARD_JWKS });
     // The policy's own row: a signed one enforced (allowed) or ignored (denied, with its code).
@@ -307,6 +347,10 @@ async function health(env: AgentEnv): Promise<HealthResponse> {
     bucket: { bound: !!env.FLUX_TRACES, reachable: false },
     replayBinding: { bound: !!env.APP },
     allowedOrigins: origins(env),
+    approvals: {
+      production: env[AGENT_PRODUCTION_VAR] === "true",
+      floor: approvalFloor(env.FLUX_APPROVAL_MIN),
+    },
     problems,
   };
   try {

@@ -90,6 +90,30 @@ async function agent(
   return { status: res.status, text, json, headers: res.headers };
 }
 
+/** A dashboard-signed approval statement (a second person's) for unlocking `fields`. */
+async function approval(fields: string[], claims: Record<string, unknown> = {}) {
+  const iat = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    iss: "fluxrun-dashboard",
+    aud: AGENT_ID,
+    ws: "ws-1",
+    app: "basic",
+    trace: traceId,
+    act: "unlock",
+    risk: "unlock_secret",
+    mode: "second_person",
+    fields,
+    req: "user-1",
+    by: "user-2",
+    iat,
+    exp: iat + 300,
+    jti: crypto.randomUUID(),
+    ...claims,
+  })
+    .setProtectedHeader({ alg: "EdDSA", kid: "dash-1", typ: "fluxrun-approval+jwt" })
+    .sign(dashKey);
+}
+
 function errorCode(r: { json: Record<string, unknown> }) {
   return (r.json.error as { code?: string } | undefined)?.code;
 }
@@ -211,7 +235,10 @@ describe("unlock", () => {
       `${fetchSeq}.request.headers.authorization`,
       "99.body",
     ];
-    const r = await agent("/v1/unlock", { token: await token(), body: { trace: traceId, fields } });
+    const r = await agent("/v1/unlock", {
+      token: await token({ fields, apr: await approval(fields) }),
+      body: { trace: traceId, fields },
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get("cache-control")).toBe("no-store");
     expect(r.headers.get("access-control-allow-origin")).toBe(ORIGIN);
@@ -228,6 +255,26 @@ describe("unlock", () => {
     expect(out[2]!.value).not.toContain(SECRET);
     expect(out[3]!.value).toBe(`Bearer ${SECRET}`);
     expect(out[4]).toEqual({ path: "99.body", missing: true });
+  });
+
+  it("reveals a masked header only with an approval bound to the token's fields", async () => {
+    const fields = [`${fetchSeq}.request.headers.authorization`];
+    const bare = await agent("/v1/unlock", {
+      token: await token({ fields }),
+      body: { trace: traceId, fields },
+    });
+    expect([bare.status, errorCode(bare)]).toEqual([403, "ERR_APPROVAL_REQUIRED"]);
+    expect(bare.text).not.toContain(SECRET);
+    const unbound = await agent("/v1/unlock", {
+      token: await token({ apr: await approval(fields) }),
+      body: { trace: traceId, fields },
+    });
+    expect([unbound.status, errorCode(unbound)]).toEqual([403, "ERR_APPROVAL_MISMATCH"]);
+    const asToken = await agent("/v1/unlock", {
+      token: await approval(fields, { sub: "user-1" }),
+      body: { trace: traceId, fields },
+    });
+    expect([asToken.status, errorCode(asToken)]).toEqual([401, "ERR_TOKEN_MALFORMED"]);
   });
 
   it("refuses to unlock everything by default", async () => {

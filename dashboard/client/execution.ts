@@ -14,7 +14,8 @@ import type {
   UnlockResponse,
 } from "fluxrun/contract";
 import type { ExecutionConfig, SavedGuard } from "../src/browser.js";
-import { agent, dashboard, issue } from "./api.js";
+import { agent, dashboard } from "./api.js";
+import { issueApproved } from "./approval.js";
 import { busy, byId, el, pageConfig } from "./dom.js";
 import { decode, revealedTag, secretGate, view } from "./evidence.js";
 import { asState, FluxState, showState } from "./states.js";
@@ -272,7 +273,7 @@ onClick(
       return;
     }
     out.replaceChildren();
-    const t = await issue({ trace: cfg.trace, act: "unlock", fields });
+    const t = await issueApproved({ trace: cfg.trace, act: "unlock", fields }, out);
     renderUnlocked(
       await agent<UnlockResponse>(t.agent.origin, "/v1/unlock", callCtx, {
         token: t.token,
@@ -287,7 +288,7 @@ onClick(
   () => out,
   async () => {
     out.replaceChildren();
-    const t = await issue({ trace: cfg.trace, act: "replay" });
+    const t = await issueApproved({ trace: cfg.trace, act: "replay" }, out);
     renderReport(
       await agent<ReplayResponse>(t.agent.origin, "/v1/replay", replayCtx, {
         token: t.token,

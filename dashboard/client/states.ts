@@ -291,6 +291,39 @@ const AGENT_STATES: Record<AgentErrorCode, Explained> = {
     "Replay failed",
     () => "See the message; the agent never falls back to live calls.",
   ],
+  ERR_APPROVAL_REQUIRED: [
+    "warn",
+    "The agent needs an approval for this",
+    () =>
+      "The agent treats this as a risky action (a secret, or a production replay). An admin marks the agent production, or sets what the action needs, on the Approvals page.",
+  ],
+  ERR_APPROVAL_INVALID: TOKEN_REFUSED,
+  ERR_APPROVAL_EXPIRED: [
+    "warn",
+    "The approval expired before the agent checked it",
+    () => "Request a new approval.",
+  ],
+  ERR_APPROVAL_REUSED: [
+    "warn",
+    "The agent refused an approval that was already used",
+    () => "Each approval allows one action: request a new one.",
+  ],
+  ERR_APPROVAL_MISMATCH: [
+    "bad",
+    "The approval does not match this request",
+    () => "Request approval for exactly this action, trace and fields.",
+  ],
+  ERR_APPROVAL_SELF: [
+    "bad",
+    "The agent refused a self-approved request",
+    () => "Another responder or admin must approve it.",
+  ],
+  ERR_APPROVAL_MODE: [
+    "warn",
+    "The agent needs a stronger approval than this workspace asks for",
+    () =>
+      "The agent's FLUX_APPROVAL_MIN is above this workspace's setting: an admin raises the setting on the Approvals page.",
+  ],
   ERR_INTERNAL: [
     "bad",
     "The agent failed",
@@ -340,6 +373,15 @@ const DASHBOARD_STATES: Partial<Record<DashboardErrorCode, [StateKind, string, s
   ERR_AUTH_INVALID: ["warn", "Your session ended", "Sign in again, then retry."],
   ERR_GUARD_NOT_REPAIRED: ["warn", "This replay is not a repaired one"],
   ERR_NOT_FOUND: ["bad", "Trace not found in this workspace"],
+  ERR_APPROVAL_REQUIRED: ["info", "This needs a second person's approval"],
+  ERR_REAUTH_REQUIRED: ["warn", "Sign in again to confirm it is you"],
+  ERR_APPROVAL_PENDING: ["info", "Waiting for approval"],
+  ERR_APPROVAL_DENIED: ["bad", "The request was denied"],
+  ERR_APPROVAL_EXPIRED: ["warn", "The approval expired"],
+  ERR_APPROVAL_USED: ["warn", "The approval was already used"],
+  ERR_APPROVAL_MISMATCH: ["bad", "The approval is for another request"],
+  ERR_APPROVAL_SELF: ["bad", "You cannot approve your own request"],
+  ERR_APPROVAL_ROLE: ["warn", "Only responders and admins approve"],
 };
 
 /** The state for a dashboard refusal (`{ error: { code, message, fix } }`). */

@@ -29,7 +29,7 @@ export interface Stack {
   agent: AgentHandle;
   /** The shared trace bucket (Node-side stub, pinned). */
   bucket: R2Bucket;
-  /** The dashboard's D1 (Node-side stub, pinned): to seed users a test signs in as. */
+  /** The dashboard's D1 (Node-side stub, pinned): tests move stored times instead of waiting. */
   db: D1Database;
   /** Where the bucket persists, as a connector's `persistTo` (its R2 state is under v3/r2). */
   persistTo: string;

@@ -289,6 +289,12 @@ describe("triage loop", () => {
       .locator("#env tr", { hasText: "PAYMENTS_API_KEY" })
       .locator("[data-sealed]");
     const path = (await secret.getAttribute("data-sealed"))!;
+    // A secret needs a second person by default (approvals.test.ts); this workspace re-confirms.
+    const saved = await page.request.post(`${stack.dashboard}/w/default/approvals/settings`, {
+      form: { mode_unlock_secret: "reconfirm", reconfirm_minutes: "60" },
+      headers: { origin: stack.dashboard },
+    });
+    expect(saved.status()).toBe(200);
     await page.check(`input[value="${path}"]`);
     await page.click("#unlock-btn");
     await page.waitForSelector(`#unlocked [data-path="${path}"] [data-secret="hidden"]`);

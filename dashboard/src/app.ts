@@ -15,6 +15,7 @@ import { ingestRoutes } from "./routes/ingest.js";
 import { pageRoutes } from "./routes/pages/index.js";
 import { adminRoutes } from "./routes/admin/index.js";
 import { apiRoutes } from "./routes/api.js";
+import { approvalRoutes } from "./routes/approvals.js";
 import { pairingRoutes } from "./routes/pairing.js";
 import { sourceMapApi, sourceMapPages } from "./routes/sourcemaps.js";
 import { auditor, render, wantsJson } from "./routes/_shared.js";
@@ -73,6 +74,7 @@ export function createApp(options: { clock?: Clock } = {}): Hono<AppEnv> {
   app.use("*", securityHeaders());
   app.use("*", async (c, next) => {
     c.set("principal", null);
+    c.set("clock", clock);
     await next();
   });
   app.use("*", async (c, next) => {
@@ -85,6 +87,7 @@ export function createApp(options: { clock?: Clock } = {}): Hono<AppEnv> {
   app.use("*", auditor(clock));
   app.route("/", pageRoutes(clock));
   app.route("/", adminRoutes(clock));
+  app.route("/", approvalRoutes(clock));
   app.route("/", pairingRoutes(clock));
   app.route("/api", apiRoutes(clock));
   app.route("/", sourceMapPages(clock));

@@ -89,6 +89,8 @@ export interface TokenRequestBody {
   trace: string;
   act: TraceAction;
   fields?: string[];
+  /** A second person's approval (its id) for a risky action. */
+  approval?: string;
 }
 
 /** `POST /api/guards` answer. */

@@ -51,6 +51,8 @@ export interface Vars {
   audit: Audit;
   /** The agent the workspace's pages call (set on pages that talk to it; their CSP allows it). */
   agent?: { origin: string | null; id: string | null };
+  /** The app's clock (set first), for helpers outside a route factory (the nav's approval count). */
+  clock?: import("./deps.js").Clock;
 }
 
 /** Audits one action, allowed or refused; `ws` defaults to the route's workspace. */

@@ -45,6 +45,20 @@ export const DASHBOARD_ERROR_CODES = {
   ERR_POLICY_NOT_PENDING: 409,
   /** The app has no approved replay policy. */
   ERR_POLICY_NONE: 404,
+  /** A risky action needs a second person's approval: request one (`POST /api/approvals`). */
+  ERR_APPROVAL_REQUIRED: 403,
+  /** A risky action needs a recent sign-in (re-confirmation). */
+  ERR_REAUTH_REQUIRED: 403,
+  ERR_APPROVAL_PENDING: 409,
+  ERR_APPROVAL_DENIED: 403,
+  ERR_APPROVAL_EXPIRED: 409,
+  ERR_APPROVAL_USED: 409,
+  /** The approval was granted for another action, trace, field set or requester. */
+  ERR_APPROVAL_MISMATCH: 403,
+  /** Approving your own request when a second person is required. */
+  ERR_APPROVAL_SELF: 403,
+  /** Only responders and admins approve. */
+  ERR_APPROVAL_ROLE: 403,
 } as const;
 
 export type DashboardErrorCode = keyof typeof DASHBOARD_ERROR_CODES;

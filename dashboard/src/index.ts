@@ -8,6 +8,7 @@ import type { Env } from "./env.js";
 import { sweep } from "./indexer/sweep.js";
 import { pruneIngestLimits } from "./db/ingest-limits.js";
 import { pruneSessions } from "./auth/sessions.js";
+import { pruneApprovals } from "./db/approvals.js";
 import { registeredKeys } from "./indexer/origin.js";
 
 const app = createApp();
@@ -19,6 +20,7 @@ const app = createApp();
 export async function scheduledSweep(env: Env, now = Date.now()): Promise<void> {
   await pruneIngestLimits(env.DB, { now });
   await pruneSessions(env.DB, { now });
+  await pruneApprovals(env.DB, { now });
   if (!env.FLUX_TRACES) {
     console.error("fluxrun-dashboard: sweep skipped, FLUX_TRACES binding missing");
     return;

@@ -30,6 +30,12 @@ export const AUDIT_ACTIONS = [
   "policy.rejected",
   "policy.denied",
   "policy.signed",
+  "approval.requested",
+  "approval.granted",
+  "approval.denied",
+  "approval.refused",
+  "approval.used",
+  "approval.settings",
   "sourcemap.uploaded",
   "sourcemap.denied",
 ] as const;

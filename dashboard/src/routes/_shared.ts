@@ -6,7 +6,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv, Env } from "../env.js";
-import type { Clock } from "../deps.js";
+import { systemClock, type Clock } from "../deps.js";
+import { pendingCount } from "../db/approvals.js";
 import { audit } from "../db/audit.js";
 import { DashboardError } from "../errors.js";
 import { atLeast, type Role } from "../auth/roles.js";
@@ -115,6 +116,10 @@ export async function render(
   // Pages outside a workspace (account, errors) still carry the nav, for the first one.
   const ws = shell.ws ?? workspaces[0]?.id ?? null;
   const role = ws ? (workspaces.find((w) => w.id === ws)?.role ?? null) : null;
+  const approvals =
+    ws && role && atLeast(role, "responder")
+      ? await pendingCount(c.env.DB, ws, (c.get("clock") ?? systemClock).now())
+      : null;
   return c.html(
     page(
       {
@@ -124,6 +129,7 @@ export async function render(
         workspaces,
         ws,
         role,
+        approvals,
       },
       body,
       options.scripts ?? [],

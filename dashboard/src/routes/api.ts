@@ -39,6 +39,7 @@ import { agentOf, checkWorkspace, requirePrincipal, wsAccess } from "./_shared.j
 import { listQuery, parseFilter } from "./pages/executions.js";
 import { loadHead } from "./setup.js";
 import { policyApiRoutes, signedPolicyFor } from "./policy-api.js";
+import { approvalStatement } from "./approvals.js";
 import { RANGES } from "../views/list.js";
 
 const TraceId = z.string().check(z.regex(TRACE_ID));
@@ -47,6 +48,8 @@ const TokenRequest = z.object({
   trace: TraceId,
   act: z.enum(TRACE_ACTIONS),
   fields: z.optional(z.array(FieldPath).check(z.minLength(1), z.maxLength(MAX_UNLOCK_FIELDS))),
+  /** The id of a second person's approval, for an action that needs one. */
+  approval: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
 });
 
 const GuardRequest = z.object({ trace: TraceId, report: z.unknown() });
@@ -109,7 +112,7 @@ async function traceAccess(
 /** `POST /api/tokens`: a single-use agent token for one action on one trace. */
 async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
   const p = requirePrincipal(c);
-  const { trace, act, fields } = await body(c, TokenRequest);
+  const { trace, act, fields, approval } = await body(c, TokenRequest);
   if (act === "unlock" && !fields) {
     throw new DashboardError(
       "ERR_BAD_REQUEST",
@@ -172,6 +175,15 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
   const key = await signingKey(c.env).catch((err: DashboardError) =>
     deny("signing key unavailable", err),
   );
+  const apr = await approvalStatement(c, clock, {
+    row,
+    ws,
+    act,
+    fields,
+    approval,
+    key,
+    aud: agent.id,
+  });
   const issued = await issueAgentToken(
     key,
     {
@@ -182,6 +194,7 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
       trace,
       act,
       ...(fields ? { fields } : {}),
+      ...(apr ? { apr: apr.statement } : {}),
     },
     { now: clock.now(), jti: clock.id() },
   );
@@ -200,6 +213,7 @@ async function issueToken(c: Context<AppEnv>, clock: Clock): Promise<Response> {
       app: row.app,
       exp: issued.exp,
       ...(policy ? { policyVersion: policy.version } : {}),
+      ...(apr ? { risk: apr.risk, approval: apr.id } : {}),
     },
   });
   c.header("Cache-Control", "no-store");

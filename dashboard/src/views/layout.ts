@@ -24,7 +24,10 @@ export interface Shell {
     | "admin"
     | "account"
     | "policies"
+    | "approvals"
     | null;
+  /** Approval requests waiting in this workspace (shown to responders and admins). */
+  approvals?: number | null;
 }
 
 const CSS = `
@@ -119,6 +122,7 @@ function nav(shell: Shell): Html {
     ${item("guards", `${base}/guards`, "Guards")}
     ${item("policies", `${base}/policies`, "Policies")}
     ${item("diagnostics", `${base}/diagnostics`, "Diagnostics")}
+    ${shell.approvals != null ? h`<a href="${base}/approvals" class="${shell.active === "approvals" ? "on" : ""}" id="nav-approvals">Approvals${shell.approvals ? h` <span class="badge st-4" id="nav-approvals-count">${shell.approvals}</span>` : null}</a>` : null}
     ${shell.role === "admin" ? item("admin", `${base}/admin`, "Admin") : null}
   </nav>`;
 }

@@ -30,6 +30,8 @@ export {
   TOKEN_MAX_LENGTH,
 };
 const bounded = z.string().check(z.minLength(1), z.maxLength(256));
+/** Characters of an approval statement at most (it rides inside a token of at most 4096). */
+export const APPROVAL_MAX_LENGTH = 2560;
 
 /** Actions a dashboard token can authorize. `audit` exports the agent's audit log. */
 export const AGENT_ACTIONS = ["unlock", "replay", "preflight", "audit"] as const;
@@ -76,6 +78,11 @@ export const AgentTokenClaims = z.object({
   jti: bounded,
   /** For act `unlock`: when present, the only fields the token allows. */
   fields: z.optional(Fields),
+  /**
+   * For a risky action (see `approval.ts`): the dashboard-signed approval statement (a compact
+   * JWS, `typ` `fluxrun-approval+jwt`) the agent verifies and matches against this token.
+   */
+  apr: z.optional(z.string().check(z.minLength(1), z.maxLength(APPROVAL_MAX_LENGTH))),
 });
 export type AgentTokenClaims = z.infer<typeof AgentTokenClaims>;
 
@@ -142,6 +149,11 @@ export const HealthResponse = z.object({
   bucket: z.object({ bound: z.boolean(), reachable: z.boolean(), error: Problem }),
   replayBinding: z.object({ bound: z.boolean() }),
   allowedOrigins: z.array(z.string()),
+  /**
+   * Approvals (see `approval.ts`): whether the agent is production (FLUX_AGENT_PRODUCTION) and the
+   * lowest approval mode it accepts (FLUX_APPROVAL_MIN). Optional: older agents do not send it.
+   */
+  approvals: z.optional(z.object({ production: z.boolean(), floor: z.string() })),
   /** What to fix, in words. Empty when ok. */
   problems: z.array(z.string()),
 });
@@ -190,6 +202,19 @@ export const AGENT_ERRORS = {
   ERR_TOKEN_TYPE: 401,
   /** Why a signed policy was ignored: never answered, reported and audited (see module:policy). */
   ...POLICY_DIAGNOSTICS,
+  /** A risky action (secret unlock, production replay) without an approval statement. */
+  ERR_APPROVAL_REQUIRED: 403,
+  /** The approval statement is malformed, of another type, or not signed by the dashboard. */
+  ERR_APPROVAL_INVALID: 403,
+  ERR_APPROVAL_EXPIRED: 403,
+  /** The approval id was already spent at this agent. */
+  ERR_APPROVAL_REUSED: 403,
+  /** The approval names another action, trace, field set, workspace, app, agent or requester. */
+  ERR_APPROVAL_MISMATCH: 403,
+  /** A second-person approval whose approver is the requester. */
+  ERR_APPROVAL_SELF: 403,
+  /** The approval's mode is below the agent's floor (FLUX_APPROVAL_MIN). */
+  ERR_APPROVAL_MODE: 403,
   ...PAIRING_AGENT_ERRORS,
 } as const;
 export type AgentErrorCode = keyof typeof AGENT_ERRORS;

@@ -8,6 +8,7 @@
  * - {@link module:report} the replay report, divergences and the preflight report;
  * - {@link module:agent} agent tokens, the agent's HTTP API and error codes, replay authorization;
  * - {@link module:policy} the reviewed replay policy the dashboard signs and the agent enforces;
+ * - {@link module:approval} risky actions, approval modes and the signed approval statement;
  * - {@link module:pairing} claim-code pairing of a local connector with the dashboard;
  * - {@link module:sourcemap} source-map uploads to the dashboard and where they are kept.
  *
@@ -23,5 +24,6 @@ export * from "./ingest.js";
 export * from "./report.js";
 export * from "./agent.js";
 export * from "./policy.js";
+export * from "./approval.js";
 export * from "./pairing.js";
 export * from "./sourcemap.js";

@@ -9,6 +9,7 @@ import type { AppEnv } from "../../env.js";
 import type { Clock } from "../../deps.js";
 import { auditExport } from "../../db/audit.js";
 import { wsAccess } from "../_shared.js";
+import { riskGate } from "../approvals.js";
 import { agentSettings } from "./agent.js";
 import { appRoutes } from "./apps.js";
 import { memberRoutes } from "./members.js";
@@ -20,6 +21,8 @@ export function adminRoutes(clock: Clock): Hono<AppEnv> {
   const workspace = new Hono<AppEnv>();
   workspace.use("*", wsAccess("admin"));
   workspace.get("/", (c) => showAdmin(c));
+  workspace.use("/agent", riskGate(clock, "agent_settings", { writesOnly: true }));
+  workspace.use("/audit.ndjson", riskGate(clock, "audit_export"));
   workspace.route("/agent", agentSettings());
   workspace.route("/members", memberRoutes(clock));
   workspace.route("/apps", appRoutes(clock));

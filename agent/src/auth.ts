@@ -120,8 +120,17 @@ export async function verifyToken(
   token: string,
   options: { jwks: string | undefined; audience: string; now?: () => number },
 ): Promise<AgentTokenClaims> {
-  if (typOf(token) === POLICY_TYPE)
-    throw new AgentError("ERR_TOKEN_TYPE", "A signed replay policy is not an agent token");
+  // Approvals and policies are signed with the same keys: only a plain JWT is a token.
+  const typ = typOf(token);
+  if (typ !== undefined && typ !== "JWT")
+    throw new AgentError(
+      "ERR_TOKEN_TYPE",
+      typ === POLICY_TYPE
+        ? "A signed replay policy is not an agent token"
+        : typ === APPROVAL_TYPE
+          ? "An approval statement is not an agent token"
+          : "The token's typ is not JWT: it is not an agent token",
+    );
   let payload: unknown;
   try {
     const result = await jwtVerify(token, issuerKeys(options.jwks), {
@@ -134,8 +143,6 @@ export async function verifyToken(
     });
     if (typeof result.protectedHeader.kid !== "string")
       throw new AgentError("ERR_TOKEN_MALFORMED", "The token has no kid");
-    if (result.protectedHeader.typ === APPROVAL_TYPE)
-      throw new AgentError("ERR_TOKEN_MALFORMED", "An approval statement is not an agent token");
     payload = result.payload;
   } catch (err) {
     throw refusal(err);

@@ -41,7 +41,14 @@ const origin = await generateSigningKeys();
 
 async function token(
   claims: Record<string, unknown> = {},
-  options: { key?: KeyLike; alg?: string; kid?: string; lifetime?: number; iat?: number } = {},
+  options: {
+    key?: KeyLike;
+    alg?: string;
+    kid?: string;
+    typ?: string;
+    lifetime?: number;
+    iat?: number;
+  } = {},
 ) {
   const iat = options.iat ?? Math.floor(Date.now() / 1000);
   const base = {
@@ -57,7 +64,11 @@ async function token(
     exp: iat + (options.lifetime ?? 30),
   };
   return new SignJWT({ ...base, ...claims })
-    .setProtectedHeader({ alg: options.alg ?? "EdDSA", kid: options.kid ?? "dash-1" })
+    .setProtectedHeader({
+      alg: options.alg ?? "EdDSA",
+      kid: options.kid ?? "dash-1",
+      ...(options.typ ? { typ: options.typ } : {}),
+    })
     .sign(options.key ?? dashKey);
 }
 
@@ -274,7 +285,7 @@ describe("unlock", () => {
       token: await approval(fields, { sub: "user-1" }),
       body: { trace: traceId, fields },
     });
-    expect([asToken.status, errorCode(asToken)]).toEqual([401, "ERR_TOKEN_MALFORMED"]);
+    expect([asToken.status, errorCode(asToken)]).toEqual([401, "ERR_TOKEN_TYPE"]);
   });
 
   it("refuses to unlock everything by default", async () => {
@@ -330,6 +341,12 @@ describe("refusals", () => {
       async () => ({ token: "a".repeat(5000), body: unlockBody() }),
       401,
       "ERR_TOKEN_TOO_LARGE",
+    ],
+    [
+      "a token whose typ is not JWT",
+      async () => ({ token: await token({}, { typ: "at+jwt" }), body: unlockBody() }),
+      401,
+      "ERR_TOKEN_TYPE",
     ],
     [
       "an expired token",

@@ -14,9 +14,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // Two files at a time: most of a test's time is spent waiting on workerd, wrangler, chromium
-    // and Node subprocesses, so on two cores two forks finish the suite in about half the time.
-    maxWorkers: 2,
     env: { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
   },
 });

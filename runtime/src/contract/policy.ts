@@ -10,10 +10,10 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import * as z from "zod/mini";
-import { ReplayPolicy } from "../replay/policy.js";
+import { ReplayPolicy } from "./replay-policy.js";
 import { TRACE_ID } from "./storage.js";
 
-export { DENY_ALL, parsePolicy, POLICY_FILE, ReplayPolicy } from "../replay/policy.js";
+export { DENY_ALL, parsePolicy, POLICY_FILE, ReplayPolicy } from "./replay-policy.js";
 
 /** JWS header `typ` of a signed policy; agent tokens are `JWT`, so neither passes for the other. */
 export const POLICY_TYPE = "fluxrun-policy+jwt";

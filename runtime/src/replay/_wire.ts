@@ -1,32 +1,18 @@
 /**
- * The replay envelope's constants and its check as the worker runs it, free of the schema
+ * The replay envelope's check as the worker runs it (and its marks, from `_constants.ts`), free of the schema
  * library: {@link module:envelope} declares the same contract as zod schemas for the harness
  * and the agent, and `shapes.test.ts` holds the two to each other.
  * @module
  */
-import { arr, check, int, obj, oneOf, opt, str, unknown, withDefault } from "../internal/_shape.js";
-import type { Shape } from "../internal/_shape.js";
-import { HEAD_LIMITS, PAYLOAD_LIMITS, type DecodeLimits } from "../trace/_decode.js";
+import { arr, check, int, obj, oneOf, opt, str, unknown, withDefault } from "../trace/_shape.js";
+import type { Shape } from "../trace/_shape.js";
 import { HANDLER_KINDS } from "../trace/_kinds.js";
 import { TraceEventShape } from "../trace/_shapes.js";
 import type { ReplayEnvelope } from "./envelope.js";
-import type { ReplayPolicy } from "./policy.js";
+import { ENVELOPE_LIMITS, REPLAY_HEADER, REPLAY_SECRET_VAR } from "./_constants.js";
+import type { ReplayPolicy } from "../contract/replay-policy.js";
 
-/** Request header that marks a replay; honoured only when it matches env.__FLUX_REPLAY. */
-export const REPLAY_HEADER = "x-fluxrun-replay";
-/** Env var holding the per-run replay secret (set by the harness, never in production). */
-export const REPLAY_SECRET_VAR = "__FLUX_REPLAY";
-
-/**
- * Decode limits for an envelope and for a replay result: each carries a trace's events and
- * payloads (or values taken from them), so both trace budgets together.
- */
-export const ENVELOPE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
-  maxBytes: HEAD_LIMITS.maxBytes + PAYLOAD_LIMITS.maxBytes,
-  maxDepth: PAYLOAD_LIMITS.maxDepth + HEAD_LIMITS.maxDepth,
-  maxItems: HEAD_LIMITS.maxItems + PAYLOAD_LIMITS.maxItems,
-  maxStringBytes: PAYLOAD_LIMITS.maxStringBytes,
-});
+export { ENVELOPE_LIMITS, REPLAY_HEADER, REPLAY_SECRET_VAR };
 
 const AllowRuleShape = obj(
   {

@@ -19,7 +19,7 @@ import {
 } from "../contract/_agent-constants.js";
 import type { ReplayAuthClaims } from "../contract/agent.js";
 import { FluxError } from "../errors.js";
-import { check, int, obj, oneOf, str, type Shape } from "../internal/_shape.js";
+import { check, int, obj, oneOf, str, type Shape } from "../trace/_shape.js";
 import { hex, sha256 } from "../internal/_sha256.js";
 import { now } from "../originals.js";
 import { REPLAY_HEADER, REPLAY_SECRET_VAR } from "./_wire.js";

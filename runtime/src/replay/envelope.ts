@@ -5,7 +5,7 @@
  * @module
  */
 import * as z from "zod/mini";
-import { ENVELOPE_LIMITS, REPLAY_HEADER, REPLAY_SECRET_VAR } from "./_wire.js";
+import { ENVELOPE_LIMITS, REPLAY_HEADER, REPLAY_SECRET_VAR } from "./_constants.js";
 import { ErrorData, HANDLER_KINDS, HttpResponseData, TraceEvent } from "../trace/schema.js";
 import { ReplayPolicy } from "./policy.js";
 import { Divergence } from "../contract/report.js";

@@ -8,7 +8,7 @@ import { FluxError, isFluxError } from "../errors.js";
 import { INCOMING } from "../boundaries/incoming/index.js";
 import { runInSession, sessionsReady } from "../internal/session.js";
 import { Player } from "../internal/player.js";
-import { allowsLive } from "./_policy-rules.js";
+import { allowsLive } from "../internal/policy-rules.js";
 import { errorData, readStream, recordable } from "../internal/values.js";
 import type { HandlerKind, TraceEvent } from "../trace/schema.js";
 import { decodeCbor, encodeCbor } from "../trace/_cbor.js";

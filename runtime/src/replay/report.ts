@@ -10,7 +10,7 @@ import type { CallSite, Divergence, OutcomeView, ReplayReport } from "../contrac
 import { digest } from "./divergence.js";
 import type { ReplayResult } from "./envelope.js";
 import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
-import { changedHeaders, sameBody } from "../boundaries/http.js";
+import { changedHeaders, sameBody } from "../internal/compare-http.js";
 import { sameError, sameValue } from "../internal/values.js";
 import { encodeCbor } from "../trace/_cbor.js";
 import type { ReplayPolicy } from "./policy.js";

@@ -1,7 +1,7 @@
 // The worker's hand-written checks against the zod schemas they mirror, over the same inputs:
 // each input is accepted by both (with the same output) or refused by both.
 import { describe, expect, it } from "vitest";
-import { check, type Shape } from "../internal/_shape.js";
+import { check, type Shape } from "./_shape.js";
 import { ReplayAuthClaims } from "../contract/agent.js";
 import { ReplayAuthClaimsShape } from "../replay/authorize.js";
 import { ReplayEnvelope } from "../replay/envelope.js";

@@ -19,8 +19,8 @@ import {
   tuple,
   union,
   unknown,
-} from "../internal/_shape.js";
-import type { Shape } from "../internal/_shape.js";
+} from "./_shape.js";
+import type { Shape } from "./_shape.js";
 import { EVENT_KINDS } from "./_kinds.js";
 import type { Body, HttpRequestData, HttpResponseData, TraceEvent } from "./schema.js";
 

@@ -1,12 +1,22 @@
 /**
  * What a replay policy does inside the worker: which live fetches it allows and which noise
- * comparisons drop. Free of the schema library; {@link module:policy} parses and checks the file.
+ * comparisons drop. Free of the schema library; `replay/policy` parses and checks the file, and
+ * its `ReplayPolicy` fits {@link PolicyRules}.
  * @module
  */
-import type { ReplayPolicy } from "./policy.js";
+
+/** What the rules read of a replay policy. */
+export interface PolicyRules {
+  allow: readonly { method: string; host: string; path?: string | undefined }[];
+  ignore: { headers: readonly string[]; jsonPaths: readonly string[] };
+}
 
 /** True when a rule allows this exact live fetch. */
-export function allowsLive(policy: ReplayPolicy | undefined, method: string, url: string): boolean {
+export function allowsLive(
+  policy: Pick<PolicyRules, "allow"> | undefined,
+  method: string,
+  url: string,
+): boolean {
   if (!policy?.allow.length) return false;
   let u: URL;
   try {
@@ -23,7 +33,7 @@ export function allowsLive(policy: ReplayPolicy | undefined, method: string, url
 }
 
 /** What comparisons ignore: a policy's `ignore` section. */
-type Ignoring = { ignore: { headers: readonly string[]; jsonPaths: readonly string[] } };
+type Ignoring = Pick<PolicyRules, "ignore">;
 
 /** Drops ignored headers (case-insensitive). */
 export function withoutIgnoredHeaders(

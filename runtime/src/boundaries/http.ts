@@ -125,18 +125,23 @@ function responseData(
   copy: Response | null,
   limit: number,
 ): Promise<HttpResponseData> {
-  return (copy ? readBody(copy, limit) : Promise.resolve(null)).then((body) => {
-    const data: HttpResponseData = {
-      status: response.status,
-      statusText: response.statusText,
-      headers: headerPairs(response.headers),
-      body,
-    };
-    if (response.url) data.url = response.url;
-    if (response.redirected) data.redirected = true;
-    if (response.type && response.type !== "default") data.type = response.type;
-    return data;
-  });
+  return (copy ? readBody(copy, limit) : Promise.resolve(null)).then((body) =>
+    recordedResponse(response, body),
+  );
+}
+
+/** A response as the trace keeps it, with the body read from it (or its copy). */
+function recordedResponse(response: Response, body: HttpResponseData["body"]): HttpResponseData {
+  const data: HttpResponseData = {
+    status: response.status,
+    statusText: response.statusText,
+    headers: headerPairs(response.headers),
+    body,
+  };
+  if (response.url) data.url = response.url;
+  if (response.redirected) data.redirected = true;
+  if (response.type && response.type !== "default") data.type = response.type;
+  return data;
 }
 
 /** Masked header names present in a set of pairs. */
@@ -160,24 +165,10 @@ const readWhole = new WeakMap<Response, HttpResponseData>();
  * limit, no body, a WebSocket) is handed back as it is and copied through a tee.
  */
 async function readOnce(response: Response, limit: number): Promise<Response> {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
-  if (
-    !response.body ||
-    !(declared >= 0 && declared <= limit) ||
-    NULL_BODY_STATUS.has(response.status) ||
-    (response as { webSocket?: unknown }).webSocket
-  ) {
+  if (!response.body || NULL_BODY_STATUS.has(response.status) || !boundedBody(response, limit)) {
     return response;
   }
-  const data: HttpResponseData = {
-    status: response.status,
-    statusText: response.statusText,
-    headers: headerPairs(response.headers),
-    body: new Uint8Array(await response.arrayBuffer()),
-  };
-  if (response.url) data.url = response.url;
-  if (response.redirected) data.redirected = true;
-  if (response.type && response.type !== "default") data.type = response.type;
+  const data = recordedResponse(response, new Uint8Array(await response.arrayBuffer()));
   // Rebuilt on the live Headers (a native copy) rather than on the recorded pairs.
   const rebuilt = Object.defineProperties(
     new Response((data.body as Uint8Array).slice(), {

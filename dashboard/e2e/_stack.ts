@@ -6,11 +6,13 @@
  * repaired fixture as its APP service binding and that app's network refused. A second agent
  * that allows another origin stands for a misconfigured CORS setting.
  */
+import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { chromium, type Browser } from "playwright-core";
 import { exportJWK, generateKeyPair } from "jose";
 import { bundleWorker } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
@@ -18,6 +20,32 @@ import { migrate } from "../test/_helpers.js";
 import { pinned } from "../../runtime/test/_miniflare.js";
 
 const HERE = new URL(".", import.meta.url).pathname;
+
+/** The browser the tests drive: Debian's chromium, or $CHROMIUM. */
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** Fails at once, with the fix, when there is no chromium to drive (before any stack starts). */
+export function assertChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `No chromium at ${CHROMIUM}: run apt-get install -y chromium (or set CHROMIUM)`,
+    );
+  }
+}
+
+/** Headless chromium as every browser test runs it. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const DEV_TOKEN = "fxd_e2e-dev-admin-token-0123456789abcdefghijklmn";
 export const AGENT_ID = "e2e-agent";

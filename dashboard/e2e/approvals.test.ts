@@ -6,12 +6,10 @@
  * shows the secret. The used approval is refused a second time, and a request that lapses
  * (its stored expiry moved into the past instead of waiting) turns A's page to "lapsed".
  */
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { DEV_TOKEN, startStack, type Stack } from "./_stack.js";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { DEV_TOKEN, startStack, type Stack, assertChromium, launchBrowser } from "./_stack.js";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SECRET = "sk_test_e2e_secret_key";
 let stack: Stack;
 let browser: Browser;
@@ -46,7 +44,7 @@ function fromPage(page: Page, path: string, body: unknown): Promise<[number, str
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`No chromium at ${CHROMIUM}`);
+  assertChromium();
   stack = await startStack();
   await stack.record("/checkout", {
     method: "POST",
@@ -70,16 +68,7 @@ beforeAll(async () => {
     body: new URLSearchParams({ email: "b@e2e.test", role: "responder" }).toString(),
   });
   const tokenB = /id="new-token">(fxd_[^<]+)</.exec(await added.text())![1]!;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchBrowser();
   a = await signedIn(DEV_TOKEN);
   b = await signedIn(tokenB);
 });

@@ -5,16 +5,15 @@
  * pairs, and Unlock then goes through the paired connector. A wrong code shows its refusal; an
  * admin revokes the pairing in Admin → Agents and the dashboard stops issuing tokens for it.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { DEV_TOKEN, startStack, type Stack } from "./_stack.js";
+import type { Browser, Page } from "playwright-core";
+import { DEV_TOKEN, startStack, type Stack, assertChromium, launchBrowser } from "./_stack.js";
 // @ts-expect-error -- plain ESM module without types
 import { startConnector } from "../../agent/connector/index.mjs";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = process.env.FLUX_E2E_SCREENSHOTS ?? "/tmp/fluxrun-e2e";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -34,10 +33,7 @@ let agentUrl: string;
 let execution: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `No chromium at ${CHROMIUM}: run apt-get install -y chromium (or set CHROMIUM)`,
-    );
+  assertChromium();
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack();
   cwd = await mkdtemp(join(ROOT, ".tmp-e2e-pairing-"));
@@ -56,16 +52,7 @@ beforeAll(async () => {
     allowedOrigins: stack.dashboard,
   })) as Connector;
   agentUrl = connector.url.replace(/\/$/, "");
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
 

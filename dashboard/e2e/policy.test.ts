@@ -6,14 +6,12 @@
  * version. Then a replay from the execution page carries the approved policy to the agent, which
  * reports it verified. Two browser contexts (two signed-in users) in one browser.
  */
-import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { createApiToken, ensureUser, setMember } from "../src/db/users.js";
 import { registerApp } from "../src/db/workspaces.js";
-import { DEV_TOKEN, startStack, type Stack } from "./_stack.js";
+import { DEV_TOKEN, startStack, type Stack, assertChromium, launchBrowser } from "./_stack.js";
 
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const POLICY = JSON.stringify(
   {
     version: 1,
@@ -41,10 +39,7 @@ async function signedIn(token: string): Promise<Page> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `No chromium at ${CHROMIUM}: run apt-get install -y chromium (or set CHROMIUM)`,
-    );
+  assertChromium();
   stack = await startStack();
   const now = Date.now();
   await registerApp(stack.db, "default", "shop-api", now - 60_000);
@@ -54,16 +49,7 @@ beforeAll(async () => {
   });
   await setMember(stack.db, "default", user.id, "responder", now);
   const token = await createApiToken(stack.db, user.id, { name: "e2e", now });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchBrowser();
   responder = await signedIn(token);
   admin = await signedIn(DEV_TOKEN);
 });

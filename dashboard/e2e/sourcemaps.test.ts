@@ -9,23 +9,29 @@
  * through the repaired build (its map uploaded as release `fix` through the API): the report names
  * the extra call's site in source once the responder picks the replayed build's release.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { exportJWK, generateKeyPair } from "jose";
 import { bundleWorker, workerBuildOptions } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
 import { migrate } from "../test/_helpers.js";
 import { pinned } from "../../runtime/test/_miniflare.js";
-import { AGENT_ID, DEV_TOKEN, freePort, startAgent } from "./_stack.js";
+import {
+  AGENT_ID,
+  DEV_TOKEN,
+  freePort,
+  startAgent,
+  assertChromium,
+  launchBrowser,
+} from "./_stack.js";
 
 const SHOTS = process.env.FLUX_E2E_SCREENSHOTS ?? "/tmp/fluxrun-e2e";
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const HERE = new URL(".", import.meta.url).pathname;
 const RAY = "8f1e2d3c4b5a6978-SJC";
 
@@ -74,11 +80,7 @@ async function record(worker: string, path: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `No chromium at ${CHROMIUM}: run apt-get install -y chromium (or set CHROMIUM)`,
-    );
-  }
+  assertChromium();
   mkdirSync(SHOTS, { recursive: true });
   const keys = await generateTraceKeys();
   const signing = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
@@ -144,16 +146,7 @@ beforeAll(async () => {
     paymentsUrl: "http://127.0.0.1:9",
     onLive: () => live++,
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
 

@@ -5,14 +5,20 @@
  * repaired code and see the divergence, save a regression guard; then the agent's failure
  * states (CORS refusal, unreachable, reused token) as the page shows them.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { AGENT_TIMEOUT_MS, DEV_TOKEN, startStack, type Stack } from "./_stack.js";
+import {
+  AGENT_TIMEOUT_MS,
+  DEV_TOKEN,
+  startStack,
+  type Stack,
+  assertChromium,
+  launchBrowser,
+} from "./_stack.js";
 
 const SHOTS = process.env.FLUX_E2E_SCREENSHOTS ?? "/tmp/fluxrun-e2e";
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 let stack: Stack;
 let browser: Browser;
 let page: Page;
@@ -27,11 +33,7 @@ let paused = true;
 const held: Socket[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `No chromium at ${CHROMIUM}: run apt-get install -y chromium (or set CHROMIUM)`,
-    );
-  }
+  assertChromium();
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack();
   const agentPort = Number(new URL(stack.agent.url).port);
@@ -44,16 +46,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => relay.listen(0, "127.0.0.1", r));
   relayUrl = `http://127.0.0.1:${(relay.address() as { port: number }).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-dev-shm-usage",
-    ],
-  });
+  browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   page.on("console", (m) => {
     if (m.type() === "error") consoleErrors.push(m.text());

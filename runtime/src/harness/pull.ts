@@ -16,6 +16,7 @@ import { readSummaryMetadata } from "../contract/summary.js";
 import { readTrace, type TraceSummary } from "../trace/index.js";
 import { readWranglerConfig } from "./config.js";
 import { S3Bucket, type S3Credentials } from "./s3.js";
+import { isLoopback } from "./_loopback.js";
 
 /** The binding withFlux writes traces through. */
 const TRACE_BINDING = "FLUX_TRACES";
@@ -263,10 +264,6 @@ export function s3FromEnvironment(
     region: env.R2_REGION ?? env.AWS_REGION ?? "auto",
     ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
   };
-}
-
-function isLoopback(host: string): boolean {
-  return host === "127.0.0.1" || host === "localhost" || host === "[::1]" || host === "::1";
 }
 
 /** Options of {@link pullTraces}. */

@@ -14,6 +14,7 @@ import {
   SourceMapUploaded,
 } from "../contract/sourcemap.js";
 import { FluxError } from "../errors.js";
+import { isLoopback } from "./_loopback.js";
 
 /** What to upload, and where. */
 export interface SourceMapUploadOptions {
@@ -58,7 +59,7 @@ export async function uploadSourceMap(options: SourceMapUploadOptions): Promise<
   } catch (cause) {
     throw new FluxError("ERR_CONFIG", "The dashboard URL is not a URL (--dashboard)", { cause });
   }
-  if (url.protocol !== "https:" && !["127.0.0.1", "localhost", "[::1]"].includes(url.hostname)) {
+  if (url.protocol !== "https:" && !isLoopback(url.hostname)) {
     throw new FluxError(
       "ERR_CONFIG",
       "The dashboard URL must be https (the API token travels with the upload)",

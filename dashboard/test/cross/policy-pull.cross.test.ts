@@ -16,7 +16,7 @@ import {
   type PolicyView,
   type ReplayPolicy,
 } from "fluxrun/contract";
-import { cli } from "fluxrun/harness";
+import { cli, pullPolicy } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
 import { createApiToken, ensureUser, setMember } from "../../src/db/users.js";
 import { signingJwk } from "../_helpers.js";
@@ -228,5 +228,22 @@ describe("fluxrun policy pull → fluxrun replay", () => {
     expect([other.code, other.err]).toEqual([2, expect.stringContaining("ERR_NOT_FOUND")]);
     const none = await fluxrun(["policy", "pull"], { FLUX_DASHBOARD_URL: "" });
     expect(none.err).toContain("ERR_CONFIG");
+  });
+
+  it("pull never sends the token over plain http off loopback", async () => {
+    let sent = 0;
+    await expect(
+      pullPolicy({
+        dashboard: "http://fluxrun.example.com",
+        token: "fxd_test-only-token",
+        app: "shop",
+        dir: checkout,
+        fetch: async () => {
+          sent++;
+          return new Response("{}");
+        },
+      }),
+    ).rejects.toMatchObject({ code: "ERR_CONFIG" });
+    expect(sent).toBe(0);
   });
 });

@@ -21,6 +21,7 @@ import {
 } from "../contract/policy.js";
 import { FluxError } from "../errors.js";
 import { POLICY_FILE, type ReplayPolicy } from "../replay/policy.js";
+import { isLoopback } from "./_loopback.js";
 
 type LocalCode = (typeof LOCAL_POLICY_CODES)[number];
 
@@ -67,6 +68,12 @@ export async function pullPolicy(
     throw new FluxError(
       "ERR_CONFIG",
       "--dashboard is not a URL (e.g. https://fluxrun.example.com)",
+    );
+  }
+  if (base.protocol !== "https:" && !isLoopback(base.hostname)) {
+    throw new FluxError(
+      "ERR_CONFIG",
+      "--dashboard must be https (the API token travels with the request; plain http only on loopback)",
     );
   }
   const url = new URL(policyPath(options.app), base);

@@ -18,6 +18,9 @@ import type { Html } from "../views/html.js";
 import type { Principal } from "../auth/principal.js";
 import type { AgentTimeouts } from "../browser.js";
 
+/** Hosts (as `URL.hostname` gives them) where an agent may use plain http: a local connector. */
+export const LOOPBACK_HOSTS: readonly string[] = ["127.0.0.1", "localhost", "[::1]"];
+
 /** The principal, or a 401 (API) / a redirect to /login (pages, handled by onError). */
 export function requirePrincipal(c: Context<AppEnv>): Principal {
   const p = c.get("principal");

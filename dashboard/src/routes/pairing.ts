@@ -49,16 +49,15 @@ import {
 import { pairPage, pairingsView } from "../views/pairing.js";
 import { pairScript } from "../views/client.js";
 import { stateBox } from "../views/layout.js";
-import { checkWorkspace, render, requirePrincipal, wsAccess } from "./_shared.js";
+import { checkWorkspace, LOOPBACK_HOSTS, render, requirePrincipal, wsAccess } from "./_shared.js";
 
-const LOOPBACK = ["127.0.0.1", "localhost", "[::1]"];
 const MAX_REQUEST = 16 * 1024;
 
 /** The connector's origin if it is an http(s) loopback URL (pairing never leaves loopback). */
 function loopbackOrigin(input: string): string | null {
   try {
     const u = new URL(input);
-    if ((u.protocol === "http:" || u.protocol === "https:") && LOOPBACK.includes(u.hostname))
+    if ((u.protocol === "http:" || u.protocol === "https:") && LOOPBACK_HOSTS.includes(u.hostname))
       return u.origin;
   } catch {
     return null;

@@ -7,10 +7,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../env.js";
 import { setAgent } from "../../db/workspaces.js";
 import { stateBox } from "../../views/layout.js";
-import { currentWorkspace, readBody } from "../_shared.js";
+import { currentWorkspace, LOOPBACK_HOSTS, readBody } from "../_shared.js";
 import { field, showAdmin } from "./page.js";
-
-const LOOPBACK = ["127.0.0.1", "localhost", "[::1]"];
 
 /** The origin of an agent endpoint, or why it cannot be one. */
 function agentOrigin(input: string): { origin: string | null } | { problem: [string, string] } {
@@ -26,7 +24,7 @@ function agentOrigin(input: string): { origin: string | null } | { problem: [str
       ],
     };
   }
-  if (u.protocol !== "https:" && !LOOPBACK.includes(u.hostname)) {
+  if (u.protocol !== "https:" && !LOOPBACK_HOSTS.includes(u.hostname)) {
     return {
       problem: [
         "The agent endpoint must use https",

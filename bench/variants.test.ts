@@ -10,7 +10,7 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workerBuildOptions } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
-import { pinned } from "../runtime/test/_miniflare.js";
+import { nodeKV, nodeR2, withNodeBindings } from "../runtime/test/_miniflare.js";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const VARIANTS = ["bare", "flux-null", "flux-r2", "flux-unsampled", "sentry", "otel"];
@@ -50,26 +50,28 @@ beforeAll(async () => {
       return out.outputFiles[0]!.text;
     }),
   );
-  mf = new Miniflare({
-    kvPersist: false,
-    workers: VARIANTS.map((name, i) => ({
-      name,
-      modules: [{ type: "ESModule" as const, path: `${name}.js`, contents: scripts[i]! }],
-      compatibilityDate: "2026-04-20",
-      compatibilityFlags: ["nodejs_compat"],
-      bindings: {
-        UPSTREAM: `http://${up}`,
-        FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-        SENTRY_DSN: `http://0123456789abcdef0123456789abcdef@${col}/1`,
-        OTEL_URL: `http://${col}/v1/traces`,
-      },
-      kvNamespaces: { KV: "bench-kv" },
-      d1Databases: { DB: "bench-db" },
-      r2Buckets: { FLUX_TRACES: "bench-traces" },
-    })),
-  });
+  mf = new Miniflare(
+    await withNodeBindings({
+      kvPersist: false,
+      workers: VARIANTS.map((name, i) => ({
+        name,
+        modules: [{ type: "ESModule" as const, path: `${name}.js`, contents: scripts[i]! }],
+        compatibilityDate: "2026-04-20",
+        compatibilityFlags: ["nodejs_compat"],
+        bindings: {
+          UPSTREAM: `http://${up}`,
+          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+          SENTRY_DSN: `http://0123456789abcdef0123456789abcdef@${col}/1`,
+          OTEL_URL: `http://${col}/v1/traces`,
+        },
+        kvNamespaces: { KV: "bench-kv" },
+        d1Databases: { DB: "bench-db" },
+        r2Buckets: { FLUX_TRACES: "bench-traces" },
+      })),
+    }),
+  );
   await mf.ready;
-  const kv = pinned((await mf.getKVNamespace("KV", "bare")) as unknown as KVNamespace);
+  const kv = nodeKV(mf, "KV", "bare");
   await kv.put("config", JSON.stringify({ theme: "dark" }));
   await kv.put("flags", "a,b");
 });
@@ -102,7 +104,7 @@ describe("bench variants", () => {
     await answer("flux-r2");
     await answer("sentry");
     await answer("otel");
-    const bucket = pinned((await mf.getR2Bucket("FLUX_TRACES", "flux-r2")) as unknown as R2Bucket);
+    const bucket = nodeR2(mf, "FLUX_TRACES", "flux-r2");
     const deadline = Date.now() + 20_000;
     while ((await bucket.list()).objects.length === 0 || posts < 2) {
       if (Date.now() > deadline) break;

@@ -3,7 +3,7 @@
  * with every outbound request refused). The dashboard's token issuance is a small helper here,
  * signing with an Ed25519 key made at test time.
  */
-import { pinned } from "../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2, withNodeBindings } from "../../runtime/test/_miniflare.js";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 
 type KeyLike = CryptoKey | Uint8Array;
@@ -160,74 +160,76 @@ beforeAll(async () => {
     FLUX_WORKSPACES: "ws-1",
     FLUX_ORIGIN_KEYS: JSON.stringify({ basic: origin.verifyJwk }),
   };
-  mf = new Miniflare({
-    workers: [
-      {
-        name: "agent",
-        modules: [{ type: "ESModule", path: "agent.js", contents: agentScript }],
-        ...common,
-        bindings: agentBindings,
-        r2Buckets: { FLUX_TRACES: "traces" },
-        d1Databases: ["FLUX_AUDIT"],
-        durableObjects: { FLUX_JTI: "JtiStore" },
-        serviceBindings: { APP: "app" },
-      },
-      {
-        name: "agent-nokey",
-        modules: [{ type: "ESModule", path: "agent.js", contents: agentScript }],
-        ...common,
-        bindings: { ...agentBindings, FLUX_PRIVATE_KEY: "" },
-        r2Buckets: { FLUX_TRACES: "traces" },
-        durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
-      },
-      ...(
-        [
-          ["agent-one-app", "ws-2, ws-1/other-app"],
-          ["agent-unscoped", ""],
-        ] as const
-      ).map(([name, workspaces]) => ({
-        name,
-        modules: [{ type: "ESModule" as const, path: "agent.js", contents: agentScript }],
-        ...common,
-        bindings: { ...agentBindings, FLUX_WORKSPACES: workspaces },
-        r2Buckets: { FLUX_TRACES: "traces" },
-        durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
-      })),
-      {
-        name: "agent-legacy",
-        modules: [{ type: "ESModule", path: "agent.js", contents: agentScript }],
-        ...common,
-        bindings: { ...agentBindings, FLUX_ORIGIN_KEYS: "" },
-        r2Buckets: { FLUX_TRACES: "traces" },
-        durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
-      },
-      {
-        name: "app",
-        modules: [
-          {
-            type: "ESModule",
-            path: "app.js",
-            contents: await bundleWorker(`${FIXTURES}basic/index.ts`),
+  mf = new Miniflare(
+    await withNodeBindings({
+      workers: [
+        {
+          name: "agent",
+          modules: [{ type: "ESModule", path: "agent.js", contents: agentScript }],
+          ...common,
+          bindings: agentBindings,
+          r2Buckets: { FLUX_TRACES: "traces" },
+          d1Databases: ["FLUX_AUDIT"],
+          durableObjects: { FLUX_JTI: "JtiStore" },
+          serviceBindings: { APP: "app" },
+        },
+        {
+          name: "agent-nokey",
+          modules: [{ type: "ESModule", path: "agent.js", contents: agentScript }],
+          ...common,
+          bindings: { ...agentBindings, FLUX_PRIVATE_KEY: "" },
+          r2Buckets: { FLUX_TRACES: "traces" },
+          durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
+        },
+        ...(
+          [
+            ["agent-one-app", "ws-2, ws-1/other-app"],
+            ["agent-unscoped", ""],
+          ] as const
+        ).map(([name, workspaces]) => ({
+          name,
+          modules: [{ type: "ESModule" as const, path: "agent.js", contents: agentScript }],
+          ...common,
+          bindings: { ...agentBindings, FLUX_WORKSPACES: workspaces },
+          r2Buckets: { FLUX_TRACES: "traces" },
+          durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
+        })),
+        {
+          name: "agent-legacy",
+          modules: [{ type: "ESModule", path: "agent.js", contents: agentScript }],
+          ...common,
+          bindings: { ...agentBindings, FLUX_ORIGIN_KEYS: "" },
+          r2Buckets: { FLUX_TRACES: "traces" },
+          durableObjects: { FLUX_JTI: { className: "JtiStore", scriptName: "agent" } },
+        },
+        {
+          name: "app",
+          modules: [
+            {
+              type: "ESModule",
+              path: "app.js",
+              contents: await bundleWorker(`${FIXTURES}basic/index.ts`),
+            },
+          ],
+          ...common,
+          bindings: {
+            UPSTREAM: upstream.url,
+            FLUX_AGENT_KEY: JSON.stringify(await exportJWK(signing.publicKey)),
           },
-        ],
-        ...common,
-        bindings: {
-          UPSTREAM: upstream.url,
-          FLUX_AGENT_KEY: JSON.stringify(await exportJWK(signing.publicKey)),
+          kvNamespaces: ["KV"],
+          d1Databases: ["DB"],
+          r2Buckets: { FLUX_TRACES: "app-traces", FILES: "files" },
+          queueProducers: { JOBS: { queueName: "jobs" } },
+          serviceBindings: { SVC: () => new Response("refused", { status: 599 }) },
+          outboundService: () => {
+            liveHits++;
+            return new Response("refused", { status: 599 });
+          },
         },
-        kvNamespaces: ["KV"],
-        d1Databases: ["DB"],
-        r2Buckets: { FLUX_TRACES: "app-traces", FILES: "files" },
-        queueProducers: { JOBS: { queueName: "jobs" } },
-        serviceBindings: { SVC: () => new Response("refused", { status: 599 }) },
-        outboundService: () => {
-          liveHits++;
-          return new Response("refused", { status: 599 });
-        },
-      },
-    ],
-  });
-  const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
+      ],
+    }),
+  );
+  const bucket = nodeR2(mf, "FLUX_TRACES", "agent");
   await bucket.put(traceKey, t!.bytes);
 });
 
@@ -481,7 +483,7 @@ describe("refusals", () => {
 
   it("refuses a corrupt trace with ERR_TRACE_CORRUPT", async () => {
     const bad = `${traceId.slice(0, 12)}${"e".repeat(20)}`;
-    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
+    const bucket = nodeR2(mf, "FLUX_TRACES", "agent");
     await bucket.put(traceKey.replace(traceId, bad), "not a trace");
     const r = await agent("/v1/unlock", {
       token: await token({ trace: bad }),
@@ -588,7 +590,7 @@ describe("health and audit", () => {
     expect(rows.find((x) => x.outcome === "allowed" && x.action === "unlock")?.fields).toContain(
       "0.body",
     );
-    const db = pinned(await mf.getD1Database("FLUX_AUDIT", "agent"));
+    const db = nodeD1(mf, "FLUX_AUDIT", "agent");
     const dump = JSON.stringify((await db.prepare("SELECT * FROM audit").all()).results);
     for (const secret of [SECRET, BODY, rec.keys.privateJwk.d, agentSigning.d!, "eyJ"])
       expect(dump).not.toContain(secret);
@@ -638,7 +640,7 @@ describe("trace origin", () => {
   });
 
   it("refuses a trace forged with the public key (unsigned, or signed by another key)", async () => {
-    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
+    const bucket = nodeR2(mf, "FLUX_TRACES", "agent");
     const id = `${traceId.slice(0, 12)}${"f".repeat(20)}`;
     const at = traceKey.replace(traceId, id);
     await bucket.put(at, await forged(id, "forged"));
@@ -650,7 +652,7 @@ describe("trace origin", () => {
   });
 
   it("never lets a forged object with a real trace's id shadow the real one", async () => {
-    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
+    const bucket = nodeR2(mf, "FLUX_TRACES", "agent");
     const start = readTrace((await rec.traces(1))[0]!.bytes).head.summary.start;
     const hour = Math.floor(start / 3_600_000) * 3_600_000;
     // Listed before the real object (an earlier minute of the same hour), same id.
@@ -670,7 +672,7 @@ describe("trace origin", () => {
   });
 
   it("detects a real trace re-sealed in R2 with other content", async () => {
-    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES", "agent"));
+    const bucket = nodeR2(mf, "FLUX_TRACES", "agent");
     const real = (await rec.traces(1))[0]!.bytes;
     const resealed = await forged(traceId, "other content");
     // The forger keeps the real head's signer and signature next to its own sealed block.

@@ -17,7 +17,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { bundleWorker } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
 import { migrate } from "../test/_helpers.js";
-import { pinned } from "../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2, withNodeBindings } from "../../runtime/test/_miniflare.js";
 
 const HERE = new URL(".", import.meta.url).pathname;
 
@@ -55,9 +55,12 @@ export const AGENT_TIMEOUT_MS = 5000;
 export interface Stack {
   dashboard: string;
   agent: AgentHandle;
-  /** The shared trace bucket (Node-side stub, pinned). */
+  /** The shared trace bucket (from Node, through runtime/test/_miniflare.ts). */
   bucket: R2Bucket;
-  /** The dashboard's D1 (Node-side stub, pinned): tests move stored times instead of waiting. */
+  /**
+   * The dashboard's D1 (from Node, through runtime/test/_miniflare.ts): tests move stored times
+   * instead of waiting.
+   */
   db: D1Database;
   /** Where the bucket persists, as a connector's `persistTo` (its R2 state is under v3/r2). */
   persistTo: string;
@@ -132,46 +135,48 @@ export async function startAgent(options: {
   onLive: () => void;
 }): Promise<Miniflare> {
   const signing = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  const mf = new Miniflare({
-    host: "127.0.0.1",
-    port: options.port,
-    r2Persist: options.r2Persist,
-    workers: [
-      {
-        name: "agent",
-        modules: [{ type: "ESModule", path: "agent.js", contents: options.agentScript }],
-        compatibilityDate: "2026-04-20",
-        compatibilityFlags: ["nodejs_compat"],
-        bindings: {
-          FLUX_PRIVATE_KEY: JSON.stringify(options.privateJwk),
-          FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(signing.privateKey)),
-          FLUX_DASHBOARD_JWKS: options.jwks,
-          FLUX_AGENT_ID: AGENT_ID,
-          FLUX_ALLOWED_ORIGINS: options.allowedOrigin,
-          FLUX_WORKSPACES: "default",
+  const mf = new Miniflare(
+    await withNodeBindings({
+      host: "127.0.0.1",
+      port: options.port,
+      r2Persist: options.r2Persist,
+      workers: [
+        {
+          name: "agent",
+          modules: [{ type: "ESModule", path: "agent.js", contents: options.agentScript }],
+          compatibilityDate: "2026-04-20",
+          compatibilityFlags: ["nodejs_compat"],
+          bindings: {
+            FLUX_PRIVATE_KEY: JSON.stringify(options.privateJwk),
+            FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(signing.privateKey)),
+            FLUX_DASHBOARD_JWKS: options.jwks,
+            FLUX_AGENT_ID: AGENT_ID,
+            FLUX_ALLOWED_ORIGINS: options.allowedOrigin,
+            FLUX_WORKSPACES: "default",
+          },
+          r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
+          d1Databases: ["FLUX_AUDIT"],
+          durableObjects: { FLUX_JTI: "JtiStore" },
+          serviceBindings: { APP: "app" },
         },
-        r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
-        d1Databases: ["FLUX_AUDIT"],
-        durableObjects: { FLUX_JTI: "JtiStore" },
-        serviceBindings: { APP: "app" },
-      },
-      {
-        name: "app",
-        modules: [{ type: "ESModule", path: "app.js", contents: options.fixedScript }],
-        compatibilityDate: "2026-04-20",
-        compatibilityFlags: ["nodejs_compat"],
-        kvNamespaces: ["KV"],
-        bindings: {
-          PAYMENTS_URL: options.paymentsUrl,
-          FLUX_AGENT_KEY: JSON.stringify(await exportJWK(signing.publicKey)),
+        {
+          name: "app",
+          modules: [{ type: "ESModule", path: "app.js", contents: options.fixedScript }],
+          compatibilityDate: "2026-04-20",
+          compatibilityFlags: ["nodejs_compat"],
+          kvNamespaces: ["KV"],
+          bindings: {
+            PAYMENTS_URL: options.paymentsUrl,
+            FLUX_AGENT_KEY: JSON.stringify(await exportJWK(signing.publicKey)),
+          },
+          outboundService: () => {
+            options.onLive();
+            return new Response("refused", { status: 599 });
+          },
         },
-        outboundService: () => {
-          options.onLive();
-          return new Response("refused", { status: 599 });
-        },
-      },
-    ],
-  });
+      ],
+    }),
+  );
   await mf.ready;
   return mf;
 }
@@ -194,45 +199,47 @@ export async function startStack(): Promise<Stack> {
   const [agentPort, otherPort] = [await freePort(), await freePort()];
   const agentUrl = `http://127.0.0.1:${agentPort}`;
   let mf: Miniflare | null = null;
-  mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    r2Persist,
-    workers: [
-      {
-        name: "dashboard",
-        modules: [{ type: "ESModule", path: "dashboard.js", contents: dashScript }],
-        compatibilityDate: "2026-04-20",
-        compatibilityFlags: ["nodejs_compat"],
-        d1Databases: { DB: "fluxrun-dashboard" },
-        r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
-        bindings: {
-          FLUX_DEV: "true",
-          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-          FLUX_DEFAULT_WORKSPACE: "default",
-          FLUX_AGENT_ORIGIN: agentUrl,
-          FLUX_AGENT_ID: AGENT_ID,
-          FLUX_DASHBOARD_SIGNING_KEY: signingJwk,
-          FLUX_AGENT_TIMEOUT_MS: String(AGENT_TIMEOUT_MS),
+  mf = new Miniflare(
+    await withNodeBindings({
+      host: "127.0.0.1",
+      port: 0,
+      r2Persist,
+      workers: [
+        {
+          name: "dashboard",
+          modules: [{ type: "ESModule", path: "dashboard.js", contents: dashScript }],
+          compatibilityDate: "2026-04-20",
+          compatibilityFlags: ["nodejs_compat"],
+          d1Databases: { DB: "fluxrun-dashboard" },
+          r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
+          bindings: {
+            FLUX_DEV: "true",
+            FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
+            FLUX_DEFAULT_WORKSPACE: "default",
+            FLUX_AGENT_ORIGIN: agentUrl,
+            FLUX_AGENT_ID: AGENT_ID,
+            FLUX_DASHBOARD_SIGNING_KEY: signingJwk,
+            FLUX_AGENT_TIMEOUT_MS: String(AGENT_TIMEOUT_MS),
+          },
         },
-      },
-      {
-        name: "app",
-        modules: [{ type: "ESModule", path: "app.js", contents: appScript }],
-        compatibilityDate: "2026-04-20",
-        compatibilityFlags: ["nodejs_compat"],
-        kvNamespaces: ["KV"],
-        r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
-        bindings: {
-          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-          PAYMENTS_URL: paymentsUrl,
-          PAYMENTS_API_KEY: "sk_test_e2e_secret_key",
+        {
+          name: "app",
+          modules: [{ type: "ESModule", path: "app.js", contents: appScript }],
+          compatibilityDate: "2026-04-20",
+          compatibilityFlags: ["nodejs_compat"],
+          kvNamespaces: ["KV"],
+          r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
+          bindings: {
+            FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+            PAYMENTS_URL: paymentsUrl,
+            PAYMENTS_API_KEY: "sk_test_e2e_secret_key",
+          },
         },
-      },
-    ],
-  });
+      ],
+    }),
+  );
   const dashboardUrl = (await mf.ready).toString().replace(/\/$/, "");
-  const db = pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database);
+  const db = nodeD1(mf, "DB", "dashboard");
   await migrate(db);
   const jwks = await (await fetch(`${dashboardUrl}/.well-known/jwks.json`)).text();
   let live = 0;
@@ -259,7 +266,7 @@ export async function startStack(): Promise<Stack> {
     url: agentUrl,
     otherOriginUrl: `http://127.0.0.1:${otherPort}`,
     async lastAudit() {
-      const db = pinned(await agentMf.getD1Database("FLUX_AUDIT", "agent"));
+      const db = nodeD1(agentMf, "FLUX_AUDIT", "agent");
       return (await db
         .prepare("SELECT action, outcome, code, fields FROM audit ORDER BY id DESC LIMIT 1")
         .first()) as never;
@@ -268,7 +275,7 @@ export async function startStack(): Promise<Stack> {
   };
 
   const appWorker = await mf.getWorker("app");
-  const bucket = pinned((await mf.getR2Bucket("FLUX_TRACES", "dashboard")) as unknown as R2Bucket);
+  const bucket = nodeR2(mf, "FLUX_TRACES", "dashboard");
   return {
     dashboard: dashboardUrl,
     agent,

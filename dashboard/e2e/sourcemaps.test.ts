@@ -21,7 +21,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { bundleWorker, workerBuildOptions } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
 import { migrate } from "../test/_helpers.js";
-import { pinned } from "../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2, withNodeBindings } from "../../runtime/test/_miniflare.js";
 import {
   AGENT_ID,
   DEV_TOKEN,
@@ -106,34 +106,36 @@ beforeAll(async () => {
     bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), FLUX_RELEASE },
   });
   const r2Persist = await mkdtemp(join(tmpdir(), "fluxrun-e2e-maps-"));
-  mf = new Miniflare({
-    host: "127.0.0.1",
-    port: 0,
-    r2Persist,
-    workers: [
-      {
-        name: "dashboard",
-        modules: [{ type: "ESModule", path: "dashboard.js", contents: dashScript }],
-        compatibilityDate: "2026-04-20",
-        compatibilityFlags: ["nodejs_compat"],
-        d1Databases: { DB: "fluxrun-dashboard" },
-        r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
-        bindings: {
-          FLUX_DEV: "true",
-          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-          FLUX_DEFAULT_WORKSPACE: "default",
-          FLUX_DASHBOARD_SIGNING_KEY: JSON.stringify(await exportJWK(signing.privateKey)),
-          FLUX_AGENT_ORIGIN: `http://127.0.0.1:${agentPort}`,
-          FLUX_AGENT_ID: AGENT_ID,
+  mf = new Miniflare(
+    await withNodeBindings({
+      host: "127.0.0.1",
+      port: 0,
+      r2Persist,
+      workers: [
+        {
+          name: "dashboard",
+          modules: [{ type: "ESModule", path: "dashboard.js", contents: dashScript }],
+          compatibilityDate: "2026-04-20",
+          compatibilityFlags: ["nodejs_compat"],
+          d1Databases: { DB: "fluxrun-dashboard" },
+          r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
+          bindings: {
+            FLUX_DEV: "true",
+            FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
+            FLUX_DEFAULT_WORKSPACE: "default",
+            FLUX_DASHBOARD_SIGNING_KEY: JSON.stringify(await exportJWK(signing.privateKey)),
+            FLUX_AGENT_ORIGIN: `http://127.0.0.1:${agentPort}`,
+            FLUX_AGENT_ID: AGENT_ID,
+          },
         },
-      },
-      release("orders-r1", "r1"),
-      release("orders-r2", "r2"),
-    ],
-  });
+        release("orders-r1", "r1"),
+        release("orders-r2", "r2"),
+      ],
+    }),
+  );
   dashboard = (await mf.ready).toString().replace(/\/$/, "");
-  await migrate(pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database));
-  bucket = pinned((await mf.getR2Bucket("FLUX_TRACES", "dashboard")) as unknown as R2Bucket);
+  await migrate(nodeD1(mf, "DB", "dashboard"));
+  bucket = nodeR2(mf, "FLUX_TRACES", "dashboard");
   // The real agent, replaying through the repaired build; the network it tries is refused.
   agentMf = await startAgent({
     port: agentPort,

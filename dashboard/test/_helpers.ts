@@ -1,6 +1,6 @@
 /**
- * Test helpers: a real D1 database and R2 bucket from Miniflare (workerd, their Node-side stubs
- * pinned: see runtime/test/_miniflare.ts), the dashboard's
+ * Test helpers: a real D1 database and R2 bucket from Miniflare (workerd, reached from Node without
+ * Miniflare's synchronous proxy: see runtime/test/_miniflare.ts), the dashboard's
  * migrations applied to it, sealed traces made with the runtime's own sealing and stored with its
  * key layout and metadata, seeded workspaces/users/tokens, and a frozen clock.
  */
@@ -8,7 +8,7 @@ import type { ListFilter } from "../src/db/executions.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import { pinned } from "../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2, withNodeBindings } from "../../runtime/test/_miniflare.js";
 import { exportJWK, generateKeyPair } from "jose";
 import { summaryMetadata, traceKey } from "fluxrun/contract";
 import {
@@ -56,17 +56,18 @@ export interface TestEnv {
 
 /** A fresh Miniflare with D1 `DB` and R2 `FLUX_TRACES`, migrated. */
 export async function startStorage(): Promise<TestEnv> {
-  const mf = new Miniflare({
-    modules: true,
-    script: "export default { fetch() { return new Response('storage only') } }",
-    compatibilityDate: "2026-04-20",
-    d1Databases: { DB: "fluxrun-dashboard" },
-    r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
-  });
+  const mf = new Miniflare(
+    await withNodeBindings({
+      modules: true,
+      script: "export default { fetch() { return new Response('storage only') } }",
+      compatibilityDate: "2026-04-20",
+      d1Databases: { DB: "fluxrun-dashboard" },
+      r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
+    }),
+  );
   await mf.ready;
-  // Pinned: the app under test calls these stubs from Node, thousands of times, under load.
-  const db = pinned((await mf.getD1Database("DB")) as unknown as D1Database);
-  const bucket = pinned((await mf.getR2Bucket("FLUX_TRACES")) as unknown as R2Bucket);
+  const db = nodeD1(mf, "DB");
+  const bucket = nodeR2(mf, "FLUX_TRACES");
   await migrate(db);
   return { mf, db, bucket, dispose: () => mf.dispose() };
 }

@@ -8,7 +8,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import { pinned } from "./_miniflare.js";
+import { nodeR2, withNodeBindings } from "./_miniflare.js";
 import { bundleWorker } from "../src/harness/bundle.js";
 import { generateTraceKeys } from "../src/trace/keys.js";
 
@@ -85,13 +85,15 @@ export async function startRecorder(
   const script =
     options.script ??
     (await bundleWorker(join(FIXTURES, fixture), { define: options.define ?? {} }));
-  const mf = new Miniflare({
-    modules: [{ type: "ESModule", path: "worker.js", contents: script }],
-    compatibilityDate: "2026-04-20",
-    compatibilityFlags: ["nodejs_compat"],
-    bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), ...vars, ...options.bindings },
-    ...BINDINGS,
-  });
+  const mf = new Miniflare(
+    await withNodeBindings({
+      modules: [{ type: "ESModule", path: "worker.js", contents: script }],
+      compatibilityDate: "2026-04-20",
+      compatibilityFlags: ["nodejs_compat"],
+      bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), ...vars, ...options.bindings },
+      ...BINDINGS,
+    }),
+  );
   await mf.ready;
   return {
     mf,
@@ -101,9 +103,10 @@ export async function startRecorder(
       return res as unknown as Response;
     },
     async traces(n = 1) {
-      const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
+      const bucket = nodeR2(mf, "FLUX_TRACES");
       for (let i = 0; i < 200; i++) {
-        const list = await bucket.list({ include: ["customMetadata"] });
+        // `include` is a real R2 option that @cloudflare/workers-types does not list.
+        const list = await bucket.list({ include: ["customMetadata"] } as R2ListOptions);
         if (list.objects.length >= n) {
           return Promise.all(
             list.objects.map(async (o) => {

@@ -3,7 +3,7 @@
  * production) are recorded: an app recorded under real `wrangler dev` replays as MATCH with a
  * replay config that holds no secret at all.
  */
-import { pinned } from "./_miniflare.js";
+import { nodeR2, withNodeBindings } from "./_miniflare.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -102,15 +102,17 @@ bucket_name = "fluxrun-traces"
     statuses.push(res.status);
   }
   // Read the recorded traces from wrangler's local R2 state.
-  const mf = new Miniflare({
-    modules: true,
-    script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
-    r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
-    r2Persist: join(dir, "state/v3/r2"),
-  });
+  const mf = new Miniflare(
+    await withNodeBindings({
+      modules: true,
+      script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
+      r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
+      r2Persist: join(dir, "state/v3/r2"),
+    }),
+  );
   let traces: Uint8Array[] = [];
   try {
-    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
+    const bucket = nodeR2(mf, "FLUX_TRACES");
     // The readiness probe (GET /, 401) is recorded too: four executions.
     for (let i = 0; i < 400; i++) {
       const list = await bucket.list({ prefix: "traces/" });

@@ -3,7 +3,7 @@
  * harness: each operation of each kind's table appears in its trace, and every trace replays as
  * MATCH on unchanged code with zero live requests.
  */
-import { pinned } from "./_miniflare.js";
+import { nodeR2, withNodeBindings } from "./_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -39,7 +39,7 @@ let replayer: Replayer;
 const responses = new Map<string, unknown>();
 
 async function storedTraces(n: number): Promise<{ head: TraceHead; bytes: Uint8Array }[]> {
-  const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
+  const bucket = nodeR2(mf, "FLUX_TRACES", "kinds");
   for (let i = 0; i < 400; i++) {
     const list = await bucket.list();
     if (list.objects.length >= n) {
@@ -59,32 +59,34 @@ beforeAll(async () => {
   upstream = await startUpstream();
   keys = await generateTraceKeys();
   script = await bundleWorker(join(FIXTURES, "kinds/index.ts"));
-  mf = new Miniflare({
-    compatibilityDate: "2026-04-20",
-    compatibilityFlags: ["nodejs_compat"],
-    unsafeTriggerHandlers: true,
-    workers: [
-      {
-        name: "kinds",
-        modules: [{ type: "ESModule", path: "worker.js", contents: script }],
-        compatibilityDate: "2026-04-20",
-        compatibilityFlags: ["nodejs_compat"],
-        bindings: {
-          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-          API_TOKEN: "test-only-secret-token",
-          UPSTREAM: upstream.url,
-          SETTINGS: { region: "eu", retries: 3 },
+  mf = new Miniflare(
+    await withNodeBindings({
+      compatibilityDate: "2026-04-20",
+      compatibilityFlags: ["nodejs_compat"],
+      unsafeTriggerHandlers: true,
+      workers: [
+        {
+          name: "kinds",
+          modules: [{ type: "ESModule", path: "worker.js", contents: script }],
+          compatibilityDate: "2026-04-20",
+          compatibilityFlags: ["nodejs_compat"],
+          bindings: {
+            FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+            API_TOKEN: "test-only-secret-token",
+            UPSTREAM: upstream.url,
+            SETTINGS: { region: "eu", retries: 3 },
+          },
+          kvNamespaces: ["KV"],
+          r2Buckets: ["FILES", "FLUX_TRACES"],
+          d1Databases: ["DB"],
+          queueProducers: { JOBS: { queueName: "jobs" } },
+          serviceBindings: { OTHER: "other", GREETER: { name: "kinds", entrypoint: "Greeter" } },
+          durableObjects: { COUNTER: { className: "Counter", useSQLite: true } },
         },
-        kvNamespaces: ["KV"],
-        r2Buckets: ["FILES", "FLUX_TRACES"],
-        d1Databases: ["DB"],
-        queueProducers: { JOBS: { queueName: "jobs" } },
-        serviceBindings: { OTHER: "other", GREETER: { name: "kinds", entrypoint: "Greeter" } },
-        durableObjects: { COUNTER: { className: "Counter", useSQLite: true } },
-      },
-      { name: "other", modules: true, script: OTHER },
-    ],
-  });
+        { name: "other", modules: true, script: OTHER },
+      ],
+    }),
+  );
   await mf.ready;
   for (const path of ["/kv", "/r2", "/d1", "/queue", "/service", "/do", "/cache", "/env"]) {
     const res = await mf.dispatchFetch(`http://app.test${path}`, {

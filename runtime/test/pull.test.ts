@@ -17,6 +17,7 @@ import { parseFilters, pullTraces, s3FromEnvironment } from "../src/harness/pull
 import { signRequest } from "../src/harness/s3.js";
 import { main } from "../src/harness/cli.js";
 import { readTrace } from "../src/trace/seal.js";
+import { nodeR2, withNodeBindings } from "./_miniflare.js";
 
 interface Stored {
   key: string;
@@ -55,13 +56,15 @@ async function localApp(objects: Stored[], bucket = "fluxrun-traces"): Promise<s
     join(dir, "wrangler.toml"),
     `name = "pull-app"\nmain = "src/index.ts"\ncompatibility_date = "2026-04-20"\ncompatibility_flags = ["nodejs_compat"]\n\n[[r2_buckets]]\nbinding = "FLUX_TRACES"\nbucket_name = "${bucket}"\n\n[env.staging]\n[[env.staging.r2_buckets]]\nbinding = "FLUX_TRACES"\nbucket_name = "staging-traces"\n`,
   );
-  const mf = new Miniflare({
-    modules: true,
-    script: "export default { fetch() { return new Response(null); } };",
-    r2Buckets: { B: bucket },
-    r2Persist: join(dir, ".wrangler/state/v3/r2"),
-  });
-  const b = await mf.getR2Bucket("B");
+  const mf = new Miniflare(
+    await withNodeBindings({
+      modules: true,
+      script: "export default { fetch() { return new Response(null); } };",
+      r2Buckets: { B: bucket },
+      r2Persist: join(dir, ".wrangler/state/v3/r2"),
+    }),
+  );
+  const b = nodeR2(mf, "B");
   for (const o of objects) await b.put(o.key, o.bytes, { customMetadata: o.meta });
   await mf.dispose();
   return dir;

@@ -25,7 +25,7 @@ import { decodeIngestRequest, type SinkDrops } from "fluxrun/contract";
 import { flush, fluxStats, fsSpool, httpSink, withFlux, type HttpSink } from "fluxrun/node";
 import { generateTraceKeys, readTrace, type PublicJwk } from "fluxrun/trace";
 import { bundleWorker } from "../src/harness/bundle.js";
-import { pinned } from "./_miniflare.js";
+import { nodeR2, withNodeBindings } from "./_miniflare.js";
 import { FIXTURES } from "./_helpers.js";
 
 /** Polls `check` until it returns a value (bounded), so no test sleeps for a fixed time. */
@@ -43,13 +43,15 @@ describe("r2Sink: puts that hang", () => {
   beforeAll(async () => {
     const keys = await generateTraceKeys();
     const script = await bundleWorker(join(FIXTURES, "sinks/r2-hang.ts"));
-    mf = new Miniflare({
-      modules: [{ type: "ESModule", path: "worker.js", contents: script }],
-      compatibilityDate: "2026-04-20",
-      compatibilityFlags: ["nodejs_compat"],
-      bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), FLUX_APP: "shop" },
-      r2Buckets: ["FLUX_TRACES"],
-    });
+    mf = new Miniflare(
+      await withNodeBindings({
+        modules: [{ type: "ESModule", path: "worker.js", contents: script }],
+        compatibilityDate: "2026-04-20",
+        compatibilityFlags: ["nodejs_compat"],
+        bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk), FLUX_APP: "shop" },
+        r2Buckets: ["FLUX_TRACES"],
+      }),
+    );
     await mf.ready;
   });
   afterAll(() => mf.dispose());
@@ -89,7 +91,7 @@ describe("r2Sink: puts that hang", () => {
       timeouts: 250,
       dropped: { timeout: 100 },
     });
-    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
+    const bucket = nodeR2(mf, "FLUX_TRACES");
     let stored = 0;
     let cursor: string | undefined;
     do {

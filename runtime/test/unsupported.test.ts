@@ -3,7 +3,7 @@
  * FluxRun does not serve are recorded as `unsupported`, make preflight not ready, and are refused
  * in replay (the report says `unsupported`, never MATCH).
  */
-import { pinned } from "./_miniflare.js";
+import { nodeR2, withNodeBindings } from "./_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -25,14 +25,16 @@ const traces = new Map<string, Uint8Array>();
 beforeAll(async () => {
   keys = await generateTraceKeys();
   const script = await bundleWorker(join(FIXTURES, "unsupported/index.ts"));
-  mf = new Miniflare({
-    modules: [{ type: "ESModule", path: "worker.js", contents: script }],
-    compatibilityDate: "2026-04-20",
-    compatibilityFlags: ["nodejs_compat"],
-    bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk) },
-    r2Buckets: ["FLUX_TRACES"],
-    ratelimits: { LIMITER: { simple: { limit: 10, period: 60 } } },
-  });
+  mf = new Miniflare(
+    await withNodeBindings({
+      modules: [{ type: "ESModule", path: "worker.js", contents: script }],
+      compatibilityDate: "2026-04-20",
+      compatibilityFlags: ["nodejs_compat"],
+      bindings: { FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk) },
+      r2Buckets: ["FLUX_TRACES"],
+      ratelimits: { LIMITER: { simple: { limit: 10, period: 60 } } },
+    }),
+  );
   for (const path of ["/keygen", "/limit", "/plain"]) {
     const res = await mf.dispatchFetch(`http://app.test${path}`);
     expect(res.status).toBe(200);
@@ -42,7 +44,7 @@ beforeAll(async () => {
   expect(ws.status).toBe(101);
   ws.webSocket?.accept();
   ws.webSocket?.close();
-  const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
+  const bucket = nodeR2(mf, "FLUX_TRACES");
   for (let i = 0; i < 400 && traces.size < 4; i++) {
     for (const o of (await bucket.list()).objects) {
       const bytes = new Uint8Array(await (await bucket.get(o.key))!.arrayBuffer());

@@ -3,7 +3,7 @@
  * replay each trace from the root wrangler.toml with the network cut (the upstream must see zero
  * requests), and show the checkout bug diverging once fixed.
  */
-import { pinned } from "../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2, withNodeBindings } from "../../runtime/test/_miniflare.js";
 import { readFile, writeFile, mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -41,27 +41,29 @@ async function call(method: string, path: string, body?: unknown) {
 
 beforeAll(async () => {
   upstream = (await startUpstream({ port: 0 })) as Upstream;
-  mf = new Miniflare({
-    modules: [
-      {
-        type: "ESModule",
-        path: "worker.js",
-        contents: await bundleWorker(join(ROOT, "worker/src/index.ts")),
+  mf = new Miniflare(
+    await withNodeBindings({
+      modules: [
+        {
+          type: "ESModule",
+          path: "worker.js",
+          contents: await bundleWorker(join(ROOT, "worker/src/index.ts")),
+        },
+      ],
+      compatibilityDate: "2026-04-20",
+      compatibilityFlags: ["nodejs_compat"],
+      bindings: {
+        APP_NAME: "shop-api",
+        UPSTREAM_URL: upstream.url,
+        PAYMENTS_API_KEY: API_KEY,
+        FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
       },
-    ],
-    compatibilityDate: "2026-04-20",
-    compatibilityFlags: ["nodejs_compat"],
-    bindings: {
-      APP_NAME: "shop-api",
-      UPSTREAM_URL: upstream.url,
-      PAYMENTS_API_KEY: API_KEY,
-      FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-    },
-    kvNamespaces: ["CATALOG_CACHE"],
-    d1Databases: ["DB"],
-    r2Buckets: ["FLUX_TRACES"],
-  });
-  const db = pinned(await mf.getD1Database("DB"));
+      kvNamespaces: ["CATALOG_CACHE"],
+      d1Databases: ["DB"],
+      r2Buckets: ["FLUX_TRACES"],
+    }),
+  );
+  const db = nodeD1(mf, "DB");
   const sql = await readFile(join(ROOT, "worker/migrations/0001_init.sql"), "utf8");
   for (const stmt of sql
     .replace(/--.*$/gm, "")
@@ -104,9 +106,10 @@ describe("recording the example", () => {
     });
     expect(bug.status).toBe(500);
     await bug.text();
-    const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
+    const bucket = nodeR2(mf, "FLUX_TRACES");
     for (let i = 0; i < 100 && traces.size < 8; i++) {
-      const list = await bucket.list({ include: ["customMetadata"] });
+      // `include` is a real R2 option that @cloudflare/workers-types does not list.
+      const list = await bucket.list({ include: ["customMetadata"] } as R2ListOptions);
       for (const o of list.objects) {
         if (traces.has(o.key)) continue;
         traces.set(o.key, new Uint8Array(await (await bucket.get(o.key))!.arrayBuffer()));

@@ -5,7 +5,7 @@
  */
 import type { Miniflare, WorkerOptions } from "miniflare";
 import { bundleWorker } from "fluxrun/harness";
-import { pinned } from "../../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2 } from "../../../runtime/test/_miniflare.js";
 import { migrate } from "../_helpers.js";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -74,14 +74,17 @@ export async function recorderWorker(
   };
 }
 
-/** The dashboard's D1, with its migrations applied. */
+/**
+ * The dashboard's D1, with its migrations applied, reached from Node through the executor of
+ * runtime/test/_miniflare.ts (make `mf` with its `withNodeBindings`).
+ */
 export async function dashboardDb(mf: Miniflare): Promise<D1Database> {
-  const db = pinned((await mf.getD1Database("DB", "dashboard")) as unknown as D1Database);
+  const db = nodeD1(mf, "DB", "dashboard");
   await migrate(db);
   return db;
 }
 
-/** The shared trace bucket, as the dashboard sees it. */
+/** The shared trace bucket, as `worker` sees it (make `mf` with `withNodeBindings`). */
 export async function traceBucket(mf: Miniflare, worker = "dashboard"): Promise<R2Bucket> {
-  return pinned((await mf.getR2Bucket("FLUX_TRACES", worker)) as unknown as R2Bucket);
+  return nodeR2(mf, "FLUX_TRACES", worker);
 }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
+import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   AgentErrorBody,
@@ -87,41 +88,45 @@ beforeAll(async () => {
   const r2Persist = join(persist, "r2");
   const keys = await generateTraceKeys();
   const replaySigning = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  dashMf = new Miniflare({
-    r2Persist,
-    workers: [
-      await dashboardWorker({
-        FLUX_DEV: "true",
-        FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-        FLUX_DEFAULT_WORKSPACE: "default",
-        FLUX_AGENT_ORIGIN: "http://agent.test",
-        FLUX_AGENT_ID: AGENT_ID,
-        FLUX_DASHBOARD_SIGNING_KEY: await signingJwk(),
-      }),
-    ],
-  });
+  dashMf = new Miniflare(
+    await withNodeBindings({
+      r2Persist,
+      workers: [
+        await dashboardWorker({
+          FLUX_DEV: "true",
+          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
+          FLUX_DEFAULT_WORKSPACE: "default",
+          FLUX_AGENT_ORIGIN: "http://agent.test",
+          FLUX_AGENT_ID: AGENT_ID,
+          FLUX_DASHBOARD_SIGNING_KEY: await signingJwk(),
+        }),
+      ],
+    }),
+  );
   dashboard = (await dashMf.ready).toString().replace(/\/$/, "");
   await dashboardDb(dashMf);
   jwks = (await (await fetch(`${dashboard}/.well-known/jwks.json`)).json()) as typeof jwks;
-  agentMf = new Miniflare({
-    r2Persist,
-    workers: [
-      await agentWorker({
-        FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
-        FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-        FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
-        FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
-        FLUX_AGENT_ID: AGENT_ID,
-        FLUX_ALLOWED_ORIGINS: dashboard,
-        FLUX_WORKSPACES: "default",
-      }),
-      await recorderWorker("app", {
-        FLUX_APP: "shop-api",
-        FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-        FLUX_AGENT_KEY: JSON.stringify(await exportJWK(replaySigning.publicKey)),
-      }),
-    ],
-  });
+  agentMf = new Miniflare(
+    await withNodeBindings({
+      r2Persist,
+      workers: [
+        await agentWorker({
+          FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
+          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+          FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
+          FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
+          FLUX_AGENT_ID: AGENT_ID,
+          FLUX_ALLOWED_ORIGINS: dashboard,
+          FLUX_WORKSPACES: "default",
+        }),
+        await recorderWorker("app", {
+          FLUX_APP: "shop-api",
+          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+          FLUX_AGENT_KEY: JSON.stringify(await exportJWK(replaySigning.publicKey)),
+        }),
+      ],
+    }),
+  );
   await agentMf.ready;
   const app = await agentMf.getWorker("app");
   await (await app.fetch("http://shop.test/products")).text();

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Miniflare } from "miniflare";
+import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   AgentErrorBody,
@@ -147,19 +148,21 @@ beforeAll(async () => {
   const replaySigning = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const signingKeyJwk = await signingJwk();
   dashKey = await signingKey({ FLUX_DASHBOARD_SIGNING_KEY: signingKeyJwk } as Env);
-  dashMf = new Miniflare({
-    r2Persist,
-    workers: [
-      await dashboardWorker({
-        FLUX_DEV: "true",
-        FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-        FLUX_DEFAULT_WORKSPACE: "default",
-        FLUX_AGENT_ORIGIN: "http://agent.test",
-        FLUX_AGENT_ID: AGENT_ID,
-        FLUX_DASHBOARD_SIGNING_KEY: signingKeyJwk,
-      }),
-    ],
-  });
+  dashMf = new Miniflare(
+    await withNodeBindings({
+      r2Persist,
+      workers: [
+        await dashboardWorker({
+          FLUX_DEV: "true",
+          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
+          FLUX_DEFAULT_WORKSPACE: "default",
+          FLUX_AGENT_ORIGIN: "http://agent.test",
+          FLUX_AGENT_ID: AGENT_ID,
+          FLUX_DASHBOARD_SIGNING_KEY: signingKeyJwk,
+        }),
+      ],
+    }),
+  );
   dashboard = (await dashMf.ready).toString().replace(/\/$/, "");
   await dashboardDb(dashMf);
   const jwks = await (await fetch(`${dashboard}/.well-known/jwks.json`)).text();
@@ -185,17 +188,19 @@ beforeAll(async () => {
       contents: await bundleWorker(new URL("./fixture/secret-reader.ts", import.meta.url).pathname),
     },
   ];
-  agentMf = new Miniflare({
-    r2Persist,
-    workers: [
-      await agentWorker(agentBindings),
-      {
-        ...(await agentWorker({ ...agentBindings, FLUX_AGENT_PRODUCTION: "true" })),
-        name: "agent-prod",
-      },
-      app,
-    ],
-  });
+  agentMf = new Miniflare(
+    await withNodeBindings({
+      r2Persist,
+      workers: [
+        await agentWorker(agentBindings),
+        {
+          ...(await agentWorker({ ...agentBindings, FLUX_AGENT_PRODUCTION: "true" })),
+          name: "agent-prod",
+        },
+        app,
+      ],
+    }),
+  );
   await agentMf.ready;
   await (await (await agentMf.getWorker("app")).fetch("http://vault.test/")).text();
   const bucket = await traceBucket(agentMf, "agent");

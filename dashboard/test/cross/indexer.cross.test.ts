@@ -8,6 +8,7 @@
 import { appPrefix, indexedSummary, parseTraceKey, tracePrefix } from "fluxrun/contract";
 import { readTrace } from "fluxrun/trace";
 import { Miniflare } from "miniflare";
+import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKeys, generateTraceKeys } from "fluxrun/trace";
 import { createWorkspace } from "../../src/db/workspaces.js";
@@ -31,13 +32,15 @@ beforeAll(async () => {
     FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
     FLUX_SIGNING_KEY: JSON.stringify(signing.signingJwk),
   });
-  mf = new Miniflare({
-    workers: [
-      await dashboardWorker(),
-      await recorderWorker("shop", vars(APPS.shop)),
-      await recorderWorker("billing", vars(APPS.billing)),
-    ],
-  });
+  mf = new Miniflare(
+    await withNodeBindings({
+      workers: [
+        await dashboardWorker(),
+        await recorderWorker("shop", vars(APPS.shop)),
+        await recorderWorker("billing", vars(APPS.billing)),
+      ],
+    }),
+  );
   await mf.ready;
   db = await dashboardDb(mf);
   bucket = await traceBucket(mf);

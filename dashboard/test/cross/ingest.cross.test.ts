@@ -7,6 +7,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { Miniflare } from "miniflare";
+import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpSink, isFluxError, type SealedTrace } from "fluxrun";
 import { indexedSummary, readSummaryMetadata, traceKey } from "fluxrun/contract";
@@ -84,7 +85,7 @@ let proxy: Proxy;
 let token: string;
 
 beforeAll(async () => {
-  mf = new Miniflare({ workers: [await dashboardWorker()] });
+  mf = new Miniflare(await withNodeBindings({ workers: [await dashboardWorker()] }));
   const dashboard = (await mf.ready).toString().replace(/\/$/, "");
   db = await dashboardDb(mf);
   bucket = await traceBucket(mf);

@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
+import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   normalizeClaimCode,
@@ -171,16 +172,18 @@ async function unlock(c: Connector, bearer: string) {
 beforeAll(async () => {
   dashboardKey = await signingJwk();
   config = await writeConfig("basic/index.ts");
-  dashMf = new Miniflare({
-    workers: [
-      await dashboardWorker({
-        FLUX_DEV: "true",
-        FLUX_DEV_ADMIN_TOKEN: "fxd_pairing-dev-admin-token-0123456789abcdefghij",
-        FLUX_DEFAULT_WORKSPACE: "default",
-        FLUX_DASHBOARD_SIGNING_KEY: dashboardKey,
-      }),
-    ],
-  });
+  dashMf = new Miniflare(
+    await withNodeBindings({
+      workers: [
+        await dashboardWorker({
+          FLUX_DEV: "true",
+          FLUX_DEV_ADMIN_TOKEN: "fxd_pairing-dev-admin-token-0123456789abcdefghij",
+          FLUX_DEFAULT_WORKSPACE: "default",
+          FLUX_DASHBOARD_SIGNING_KEY: dashboardKey,
+        }),
+      ],
+    }),
+  );
   dashboard = (await dashMf.ready).toString().replace(/\/$/, "");
   db = await dashboardDb(dashMf);
   // The first request seeds the default workspace and its dev admin.

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
+import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   POLICY_FILE,
@@ -79,21 +80,23 @@ beforeAll(async () => {
   persist = await mkdtemp(join(tmpdir(), "fluxrun-cross-pull-"));
   checkout = await mkdtemp(join(tmpdir(), "fluxrun-checkout-"));
   const keys = await generateTraceKeys();
-  mf = new Miniflare({
-    r2Persist: join(persist, "r2"),
-    workers: [
-      await dashboardWorker({
-        FLUX_DEV: "true",
-        FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-        FLUX_DEFAULT_WORKSPACE: "default",
-        FLUX_DASHBOARD_SIGNING_KEY: await signingJwk(),
-      }),
-      await recorderWorker("shop", {
-        FLUX_APP: "shop-api",
-        FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-      }),
-    ],
-  });
+  mf = new Miniflare(
+    await withNodeBindings({
+      r2Persist: join(persist, "r2"),
+      workers: [
+        await dashboardWorker({
+          FLUX_DEV: "true",
+          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
+          FLUX_DEFAULT_WORKSPACE: "default",
+          FLUX_DASHBOARD_SIGNING_KEY: await signingJwk(),
+        }),
+        await recorderWorker("shop", {
+          FLUX_APP: "shop-api",
+          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+        }),
+      ],
+    }),
+  );
   dashboard = (await mf.ready).toString().replace(/\/$/, "");
   const db = await dashboardDb(mf);
   await (await (await mf.getWorker("shop")).fetch("http://shop.test/products")).text();

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Miniflare } from "miniflare";
+import { nodeD1, withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   POLICY_TYPE,
@@ -98,7 +99,7 @@ async function replay(
 
 /** The agent's audit rows, read from its D1. */
 async function agentAudit(): Promise<{ action: string; outcome: string; code: string | null }[]> {
-  const db = await agentMf.getD1Database("FLUX_AUDIT", "agent");
+  const db = nodeD1(agentMf, "FLUX_AUDIT", "agent");
   const { results } = await db
     .prepare("SELECT action, outcome, code FROM audit ORDER BY id")
     .all<{ action: string; outcome: string; code: string | null }>();
@@ -119,19 +120,21 @@ beforeAll(async () => {
   const keys = await generateTraceKeys();
   const replaySigning = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   dashboardKey = await signingJwk();
-  dashMf = new Miniflare({
-    r2Persist,
-    workers: [
-      await dashboardWorker({
-        FLUX_DEV: "true",
-        FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-        FLUX_DEFAULT_WORKSPACE: "default",
-        FLUX_AGENT_ORIGIN: "http://agent.test",
-        FLUX_AGENT_ID: AGENT_ID,
-        FLUX_DASHBOARD_SIGNING_KEY: dashboardKey,
-      }),
-    ],
-  });
+  dashMf = new Miniflare(
+    await withNodeBindings({
+      r2Persist,
+      workers: [
+        await dashboardWorker({
+          FLUX_DEV: "true",
+          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
+          FLUX_DEFAULT_WORKSPACE: "default",
+          FLUX_AGENT_ORIGIN: "http://agent.test",
+          FLUX_AGENT_ID: AGENT_ID,
+          FLUX_DASHBOARD_SIGNING_KEY: dashboardKey,
+        }),
+      ],
+    }),
+  );
   dashboard = (await dashMf.ready).toString().replace(/\/$/, "");
   const db = await dashboardDb(dashMf);
   const jwks = await (await fetch(`${dashboard}/.well-known/jwks.json`)).json();
@@ -140,44 +143,46 @@ beforeAll(async () => {
     FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
     FLUX_AGENT_KEY: JSON.stringify(await exportJWK(replaySigning.publicKey)),
   };
-  agentMf = new Miniflare({
-    r2Persist,
-    workers: [
-      await agentWorker({
-        FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
-        FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-        FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
-        FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
-        FLUX_AGENT_ID: AGENT_ID,
-        FLUX_ALLOWED_ORIGINS: dashboard,
-        FLUX_WORKSPACES: "default",
-      }),
-      await recorderWorker("recorder", appBindings),
-      {
-        name: "app",
-        modules: [
-          {
-            type: "ESModule",
-            path: "app.js",
-            contents: await bundleWorker(
-              new URL("./fixture/live-rates.ts", import.meta.url).pathname,
-            ),
+  agentMf = new Miniflare(
+    await withNodeBindings({
+      r2Persist,
+      workers: [
+        await agentWorker({
+          FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
+          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+          FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
+          FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
+          FLUX_AGENT_ID: AGENT_ID,
+          FLUX_ALLOWED_ORIGINS: dashboard,
+          FLUX_WORKSPACES: "default",
+        }),
+        await recorderWorker("recorder", appBindings),
+        {
+          name: "app",
+          modules: [
+            {
+              type: "ESModule",
+              path: "app.js",
+              contents: await bundleWorker(
+                new URL("./fixture/live-rates.ts", import.meta.url).pathname,
+              ),
+            },
+          ],
+          compatibilityDate: "2026-04-20",
+          compatibilityFlags: ["nodejs_compat"],
+          bindings: appBindings,
+          kvNamespaces: ["KV"],
+          // Stand-in for the internet: answers the rate the changed code reads, counts each call.
+          outboundService: (request: Request) => {
+            liveCalls.push(`${request.method} ${request.url}`);
+            return request.url === RATES_URL
+              ? Response.json({ eur: 1.08 })
+              : new Response("no network in cross-part tests", { status: 599 });
           },
-        ],
-        compatibilityDate: "2026-04-20",
-        compatibilityFlags: ["nodejs_compat"],
-        bindings: appBindings,
-        kvNamespaces: ["KV"],
-        // Stand-in for the internet: answers the rate the changed code reads, counts each call.
-        outboundService: (request: Request) => {
-          liveCalls.push(`${request.method} ${request.url}`);
-          return request.url === RATES_URL
-            ? Response.json({ eur: 1.08 })
-            : new Response("no network in cross-part tests", { status: 599 });
         },
-      },
-    ],
-  });
+      ],
+    }),
+  );
   await agentMf.ready;
   const recorder = await agentMf.getWorker("recorder");
   await (await recorder.fetch("http://shop.test/products")).text();

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
+import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli } from "fluxrun/harness";
 import { frozenClock, seed, type Seeded } from "../_helpers.js";
@@ -22,7 +23,7 @@ let s: Seeded;
 let dir: string;
 
 beforeAll(async () => {
-  mf = new Miniflare({ workers: [await dashboardWorker()] });
+  mf = new Miniflare(await withNodeBindings({ workers: [await dashboardWorker()] }));
   dashboard = (await mf.ready).toString().replace(/\/$/, "");
   db = await dashboardDb(mf);
   bucket = await traceBucket(mf);

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
+import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentErrorBody, UnlockResponse } from "fluxrun/contract";
 import { generateTraceKeys } from "fluxrun/trace";
@@ -98,38 +99,42 @@ beforeAll(async () => {
   const replaySigning = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   dashboardKey = await signingJwk();
   // No FLUX_DEFAULT_WORKSPACE: apps nobody registered stay unassigned, as in the red team's run.
-  dashMf = new Miniflare({
-    r2Persist,
-    workers: [
-      await dashboardWorker({
-        FLUX_AGENT_ORIGIN: "http://agent.test",
-        FLUX_AGENT_ID: AGENT_ID,
-        FLUX_DASHBOARD_SIGNING_KEY: dashboardKey,
-      }),
-    ],
-  });
+  dashMf = new Miniflare(
+    await withNodeBindings({
+      r2Persist,
+      workers: [
+        await dashboardWorker({
+          FLUX_AGENT_ORIGIN: "http://agent.test",
+          FLUX_AGENT_ID: AGENT_ID,
+          FLUX_DASHBOARD_SIGNING_KEY: dashboardKey,
+        }),
+      ],
+    }),
+  );
   dashboard = (await dashMf.ready).toString().replace(/\/$/, "");
   db = await dashboardDb(dashMf);
   const jwks = await (await fetch(`${dashboard}/.well-known/jwks.json`)).json();
-  agentMf = new Miniflare({
-    r2Persist,
-    workers: [
-      await agentWorker({
-        FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
-        FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-        FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
-        FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
-        FLUX_AGENT_ID: AGENT_ID,
-        FLUX_ALLOWED_ORIGINS: dashboard,
-        FLUX_WORKSPACES: "acme",
-      }),
-      await recorderWorker("app", {
-        FLUX_APP: "shop-api",
-        FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-        FLUX_AGENT_KEY: JSON.stringify(await exportJWK(replaySigning.publicKey)),
-      }),
-    ],
-  });
+  agentMf = new Miniflare(
+    await withNodeBindings({
+      r2Persist,
+      workers: [
+        await agentWorker({
+          FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
+          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+          FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
+          FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
+          FLUX_AGENT_ID: AGENT_ID,
+          FLUX_ALLOWED_ORIGINS: dashboard,
+          FLUX_WORKSPACES: "acme",
+        }),
+        await recorderWorker("app", {
+          FLUX_APP: "shop-api",
+          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
+          FLUX_AGENT_KEY: JSON.stringify(await exportJWK(replaySigning.publicKey)),
+        }),
+      ],
+    }),
+  );
   await agentMf.ready;
 
   indexedBefore = await record("/checkout");

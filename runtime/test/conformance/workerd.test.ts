@@ -3,7 +3,7 @@
  * Miniflare (traces in an in-memory R2 bucket), replay with the harness's Replayer (outbound
  * network refused, no secret bound).
  */
-import { pinned } from "../_miniflare.js";
+import { nodeR2, withNodeBindings } from "../_miniflare.js";
 import { afterAll, it } from "vitest";
 import { Miniflare } from "miniflare";
 import { bundleWorker } from "../../src/harness/bundle.js";
@@ -19,12 +19,14 @@ afterAll(async () => {
 const workerd: RuntimeUnderTest = {
   name: "workerd",
   async record({ publicJwk, secret }) {
-    const mf = new Miniflare({
-      modules: [{ type: "ESModule", path: "worker.js", contents: await bundleWorker(WORKER) }],
-      ...COMPAT,
-      bindings: { FLUX_PUBLIC_KEY: JSON.stringify(publicJwk), CONFORMANCE_SECRET: secret },
-      r2Buckets: ["FLUX_TRACES"],
-    });
+    const mf = new Miniflare(
+      await withNodeBindings({
+        modules: [{ type: "ESModule", path: "worker.js", contents: await bundleWorker(WORKER) }],
+        ...COMPAT,
+        bindings: { FLUX_PUBLIC_KEY: JSON.stringify(publicJwk), CONFORMANCE_SECRET: secret },
+        r2Buckets: ["FLUX_TRACES"],
+      }),
+    );
     await mf.ready;
     return {
       async fetch(path, init) {
@@ -32,7 +34,7 @@ const workerd: RuntimeUnderTest = {
         return res as unknown as Response;
       },
       async traces(n) {
-        const bucket = pinned(await mf.getR2Bucket("FLUX_TRACES"));
+        const bucket = nodeR2(mf, "FLUX_TRACES");
         for (let i = 0; i < 400; i++) {
           const list = await bucket.list();
           if (list.objects.length >= n) {

@@ -176,7 +176,9 @@ function r2Object(data: ObjectData): R2Object | R2ObjectBody {
     used = true;
     return bytes;
   };
-  return Object.assign(object, {
+  // Spread, not Object.assign: the getters must stay getters.
+  return {
+    ...object,
     get body(): ReadableStream {
       stream ??= new Blob([bytes]).stream();
       return stream;
@@ -189,7 +191,7 @@ function r2Object(data: ObjectData): R2Object | R2ObjectBody {
     text: async () => new TextDecoder().decode(take()),
     json: async () => JSON.parse(new TextDecoder().decode(take())) as unknown,
     blob: async () => new Blob([take()]),
-  }) as unknown as R2ObjectBody;
+  } as unknown as R2ObjectBody;
 }
 
 async function bodyBytes(value: unknown): Promise<unknown> {

@@ -15,7 +15,7 @@ export type Decoded =
   | { type: "headers"; pairs: [string, string][] }
   | { type: "text"; text: string }
   | { type: "binary"; bytes: Uint8Array }
-  | { type: "cut"; size: number | null; sha256: string | null };
+  | { type: "cut"; size: number | null; sha256: string | null; unread?: true };
 
 function fromBase64(s: string): Uint8Array {
   return Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
@@ -45,12 +45,18 @@ function ofData(data: unknown): Decoded {
     const inner = structured(data);
     return inner === undefined ? { type: "text", text: data } : ofData(inner);
   }
-  const cut = data as { truncated?: unknown; size?: unknown; sha256?: unknown } | null;
-  if (cut && typeof cut === "object" && cut.truncated === true) {
+  const cut = data as {
+    truncated?: unknown;
+    unread?: unknown;
+    size?: unknown;
+    sha256?: unknown;
+  } | null;
+  if (cut && typeof cut === "object" && (cut.truncated === true || cut.unread === true)) {
     return {
       type: "cut",
       size: typeof cut.size === "number" ? cut.size : null,
       sha256: typeof cut.sha256 === "string" ? cut.sha256 : null,
+      ...(cut.unread === true ? { unread: true as const } : {}),
     };
   }
   return { type: "json", data };
@@ -168,7 +174,7 @@ export function view(d: Decoded, path: string): HTMLElement {
       return el("div", {
         cls: "val muted",
         "data-type": "cut",
-        text: `(cut by the size budget: not recorded${d.size != null ? ` · ${d.size} bytes` : ""}${d.sha256 ? ` · sha256 ${d.sha256}` : ""})`,
+        text: `(${d.unread ? "never read by the app" : "cut by the size budget"}: not recorded${d.size != null ? ` · ${d.size} bytes` : ""}${d.sha256 ? ` · sha256 ${d.sha256}` : ""})`,
       });
     case "json":
       return el("div", { cls: "val jt", "data-type": "json" }, [tree(d.data)]);

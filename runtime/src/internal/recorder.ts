@@ -103,6 +103,7 @@ export function beginRecording<T>(
     env,
     maskHeaders: resolved.maskHeaders,
     sampled,
+    unreadBodies: resolved.unreadBodies,
   });
   const start = now();
   const recording = {

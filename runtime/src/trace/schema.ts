@@ -145,8 +145,19 @@ export const Truncated = z.object({
 });
 export type Truncated = z.infer<typeof Truncated>;
 
-/** A body: bytes, nothing, or a truncation marker. */
-export const Body = z.union([bytes, z.null(), Truncated]);
+/**
+ * A response body the app never read, recorded under `unreadBodies: "digest"` (size and digest)
+ * or `"skip"` (the declared size, if any). Replay serves a body that fails when read.
+ */
+export const Unread = z.object({
+  unread: z.literal(true),
+  size: z.optional(z.int().check(z.nonnegative())),
+  sha256: z.optional(z.string()),
+});
+export type Unread = z.infer<typeof Unread>;
+
+/** A body: bytes, nothing, a truncation marker, or a marker of a body the app never read. */
+export const Body = z.union([bytes, z.null(), Truncated, Unread]);
 export type Body = z.infer<typeof Body>;
 
 export const Headers = z.array(z.tuple([z.string(), z.string()]));

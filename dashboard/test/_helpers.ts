@@ -106,7 +106,14 @@ export interface TraceSpec {
   durationMs?: number;
   errorClass?: string;
   /** Outbound fetches: host/path, status. */
-  fetches?: { target: string; method?: string; status?: number; dur?: number }[];
+  fetches?: {
+    target: string;
+    method?: string;
+    status?: number;
+    dur?: number;
+    /** The app never read the response body (recorded under `unreadBodies: "digest"`). */
+    unread?: true;
+  }[];
   console?: number;
   /** The thrown error's frames (exception traces). */
   site?: TraceEvent["site"];
@@ -157,7 +164,12 @@ export function traceParts(spec: TraceSpec): {
         dur: (f.dur ?? 10) * 1000,
         ...(f.status !== undefined ? { status: f.status } : {}),
         ...(f.method && f.method !== "GET" ? { write: true } : {}),
-        info: { reqBytes: 0, resBytes: 27, masked: ["authorization"] },
+        info: {
+          reqBytes: 0,
+          resBytes: f.unread ? 24 : 27,
+          masked: ["authorization"],
+          ...(f.unread ? { unread: 1 } : {}),
+        },
       },
       {
         request: {
@@ -170,7 +182,9 @@ export function traceParts(spec: TraceSpec): {
           status: f.status ?? 200,
           statusText: "",
           headers: [["content-type", "application/json"]],
-          body: enc.encode('{"charge":"ch_secret_1"}'),
+          body: f.unread
+            ? { unread: true, size: 24, sha256: "0".repeat(64) }
+            : enc.encode('{"charge":"ch_secret_1"}'),
         },
       },
     );

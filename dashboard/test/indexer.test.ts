@@ -154,7 +154,7 @@ describe("sweep", () => {
       .prepare("SELECT route, status, version FROM executions WHERE trace_id = ?")
       .bind(hexId(7))
       .first();
-    expect(row).toEqual({ route: "/nometa", status: 502, version: "2" });
+    expect(row).toEqual({ route: "/nometa", status: 502, version: "3" });
     const skips = await t.db
       .prepare("SELECT reason FROM ingest_skips ORDER BY reason")
       .all<{ reason: string }>();

@@ -51,7 +51,14 @@ beforeAll(async () => {
       durationMs: 20 + i * 3,
       fetches: failing
         ? [{ target: "api.stripe.com/v1/charges", method: "POST", status: 402, dur: 80 }]
-        : [{ target: "inventory.internal/items", status: 200, dur: 5 }],
+        : [
+            {
+              target: "inventory.internal/items",
+              status: 200,
+              dur: 5,
+              ...(i === 1 ? { unread: true as const } : {}),
+            },
+          ],
       console: 2,
     });
   }
@@ -148,6 +155,13 @@ describe("execution page", () => {
     // Seeded traces are unsigned and no key is registered: the page says so.
     expect(html).toContain('id="origin-unverified"');
     expect(html).toMatch(/id="origin">unverified: the trace is unsigned/);
+  });
+
+  it("tags a response body the app never read (unreadBodies) in the waterfall", async () => {
+    const html = await (await get(`/w/acme/executions/${hexId(0x1001)}`)).text();
+    expect(html).toContain(">body unread</span>");
+    const other = await (await get(`/w/acme/executions/${hexId(0x1003)}`)).text();
+    expect(other).not.toContain(">body unread</span>");
   });
 
   it("sends a CSP that allows only this origin and the agent", async () => {

@@ -20,6 +20,19 @@ export const DEFAULT_LIMITS: SessionLimits = {
   maxTraceBytes: 4 * 1024 * 1024,
 };
 
+/**
+ * What a trace keeps of an outbound response body (fetch, service binding) the app never read:
+ * - `"keep"` (default): the body, read from a copy, as evidence (an upstream's error page);
+ * - `"digest"`: its size and SHA-256 only, read but never stored;
+ * - `"skip"`: nothing is read; the declared length, if any, is kept.
+ * With `"digest"` or `"skip"` a body is read only once the execution has ended and only if the
+ * app read it. A replay that reads a body the recording never read fails that read with
+ * ERR_REPLAY_UNREAD and reports it.
+ */
+export type UnreadBodies = "keep" | "digest" | "skip";
+
+const UNREAD_BODIES: readonly UnreadBodies[] = ["keep", "digest", "skip"];
+
 /** Header names whose values are always masked. */
 export const DEFAULT_MASK_HEADERS: readonly string[] = [
   "authorization",
@@ -44,6 +57,8 @@ export interface FluxOptions {
   maskFields?: readonly string[];
   /** Size budget: events, bytes per body, bytes per trace. */
   limits?: Partial<SessionLimits>;
+  /** What a trace keeps of a response body the app never read. Default "keep". */
+  unreadBodies?: UnreadBodies;
   /** Route label for summaries. Default: the URL path. */
   route?: (request: Request) => string;
   /** Where traces go. Default: the R2 binding FLUX_TRACES (Workers). */
@@ -72,6 +87,7 @@ export interface ResolvedOptions {
   maskHeaders: ReadonlySet<string>;
   maskFields: readonly string[];
   limits: Partial<SessionLimits>;
+  unreadBodies: UnreadBodies;
   route: (request: Request) => string;
   options: FluxOptions;
 }
@@ -81,8 +97,13 @@ export function resolveOptions(options: FluxOptions = {}): ResolvedOptions {
   if (typeof sample !== "number" || !(sample >= 0 && sample <= 1)) {
     throw new RangeError("withFlux option `sample` must be a number from 0 to 1");
   }
+  const unreadBodies = options.unreadBodies ?? "keep";
+  if (!UNREAD_BODIES.includes(unreadBodies)) {
+    throw new RangeError('withFlux option `unreadBodies` must be "keep", "digest" or "skip"');
+  }
   return {
     sample,
+    unreadBodies,
     maskHeaders: new Set(
       [...DEFAULT_MASK_HEADERS, ...(options.maskHeaders ?? [])].map((h) => h.toLowerCase()),
     ),

@@ -3,9 +3,9 @@
  * output, a directory of traces in one instance, and keygen.
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   FIXTURES,
@@ -74,6 +74,9 @@ describe("fluxrun replay", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("MATCH");
     expect(upstream.hits()).toBe(before);
+    // The next replay skips wrangler's config reader (about a second to load): read once, kept.
+    const cached = await readdir(join(dirname(config), ".fluxrun", "cache"));
+    expect(cached.filter((f) => f.startsWith("config-"))).toHaveLength(1);
   });
 
   it("replays a directory in one run and prints JSON with --json", async () => {

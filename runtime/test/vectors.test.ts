@@ -1,8 +1,9 @@
 /**
- * Checked-in format vectors: a version-1 trace (XChaCha20-Poly1305, per-trace key) and a
- * version-2 trace (AES-256-GCM under an isolate's key, positional event records) of the same
- * execution, sealed once with a test-only key, must keep reading and opening to the same content,
- * whatever the codec or schema code becomes.
+ * Checked-in format vectors: a version-1 trace (XChaCha20-Poly1305, per-trace key), a version-2
+ * trace (AES-256-GCM under an isolate's key, positional event records) and a version-3 trace (the
+ * compact profile: integer keys, string references, a 72-byte key envelope) of the same execution,
+ * sealed once with a test-only key, must keep reading and opening to the same content, whatever
+ * the codec or schema code becomes.
  */
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
@@ -15,6 +16,7 @@ const text = (b: unknown) => new TextDecoder().decode(b as Uint8Array);
 describe.each([
   ["v1-orders.cbor", 1],
   ["v2-orders.cbor", 2],
+  ["v3-orders.cbor", 3],
 ])("trace format vector %s", async (file, version) => {
   const bytes = new Uint8Array(await readFile(new URL(file, dir)));
 
@@ -61,6 +63,10 @@ describe.each([
     expect(text(fetch.result.body)).toBe('{"id":"ch_1"}');
     expect(response.status).toBe(201);
     expect(text(response.body)).toBe('{"order":"o_1"}');
+  });
+
+  it("lists the masked headers, the defaults included", () => {
+    expect(readTrace(bytes).head.masks.headers).toContain("authorization");
   });
 
   it("keeps every payload out of the clear bytes", () => {

@@ -3,12 +3,20 @@
  * into sealed data, and build real Request/Response objects back from it.
  * @module
  */
-import { Deferred, type CallSpec, type Session } from "../internal/session.js";
+import { FluxError } from "../errors.js";
+import { Deferred, type CallSpec, type Session, type UnreadBodies } from "../internal/session.js";
 import type { Trigger } from "../internal/recorder.js";
 import type { RawSite } from "../internal/site.js";
-import type { EventKind, HttpRequestData, HttpResponseData } from "../trace/schema.js";
+import type { EventKind, HttpRequestData, HttpResponseData, Unread } from "../trace/schema.js";
 import { HttpResponseShape } from "../trace/_shapes.js";
-import { headerPairs, isTruncated, readBody, recordable } from "../internal/values.js";
+import {
+  headerPairs,
+  isTruncated,
+  isUnread,
+  readBody,
+  recordable,
+  sha256Hex,
+} from "../internal/values.js";
 import { compareHttpRequest } from "../internal/compare-http.js";
 
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -63,16 +71,43 @@ function toHeaders(pairs: readonly (readonly [string, string])[]): Headers {
 /**
  * A real Response from recorded data. What a constructed Response cannot be given (the URL after
  * redirects, `redirected`, `type`) is set on the instance, so it reads as the recorded one did.
+ * A body the recording never read is a stream that fails when read (and calls `unread`).
  */
-export function buildResponse(data: HttpResponseData): Response {
-  const body =
-    NULL_BODY_STATUS.has(data.status) || !(data.body instanceof Uint8Array) ? null : data.body;
-  const response = new Response((body ? body.slice() : null) as BodyInit | null, {
+export function buildResponse(data: HttpResponseData, unread?: () => void): Response {
+  const body = NULL_BODY_STATUS.has(data.status)
+    ? null
+    : data.body instanceof Uint8Array
+      ? data.body.slice()
+      : isUnread(data.body)
+        ? unreadStream(unread)
+        : null;
+  const response = new Response(body as BodyInit | null, {
     status: data.status,
     statusText: data.statusText,
     headers: toHeaders(data.headers),
   });
   return Object.defineProperties(response, responseFacts(data, response.type));
+}
+
+/**
+ * A body stream whose first read fails with ERR_REPLAY_UNREAD. No high-water mark, so nothing
+ * pulls it before the app reads.
+ */
+function unreadStream(unread?: () => void): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        unread?.();
+        controller.error(
+          new FluxError(
+            "ERR_REPLAY_UNREAD",
+            "The recorded execution never read this response body, so the trace does not hold it (unreadBodies option)",
+          ),
+        );
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }
 
 /** What a constructed Response cannot be given, as properties: URL, `redirected`, `type`. */
@@ -118,6 +153,55 @@ export function deferredResponse(
     () => responseData(response, copy, limit).then(describe),
     () => void copy?.body?.cancel().catch(() => {}),
   );
+}
+
+/**
+ * Under `unreadBodies: "digest" | "skip"`: the body is decided once the execution has ended
+ * ({@link Deferred}): read from its copy if the app read (or began to read) the original, else
+ * kept as an {@link Unread} marker, with its size and digest ("digest", which reads the copy) or
+ * its declared length ("skip", which cancels it). A copy of unknown length is read as it comes
+ * instead of held, as {@link deferredResponse} does.
+ */
+export function watchedResponse(
+  response: Response,
+  limit: number,
+  mode: Exclude<UnreadBodies, "keep">,
+  describe: (data: HttpResponseData) => HttpResponseData,
+): Deferred {
+  const copy = response.body ? response.clone() : null;
+  const early = copy && !boundedBody(response, limit) ? readBody(copy, limit) : null;
+  const read = () => (copy ? (early ?? readBody(copy, limit)) : Promise.resolve(null));
+  return new Deferred(
+    async () => {
+      if (!copy || bodyTouched(response)) {
+        return describe(recordedResponse(response, await read()));
+      }
+      let marker: Unread = { unread: true };
+      if (mode === "digest") {
+        const body = await read();
+        if (body instanceof Uint8Array) {
+          marker = { unread: true, size: body.length, sha256: await sha256Hex(body) };
+        }
+      } else {
+        if (!early) void copy.body?.cancel().catch(() => {});
+        const declared = Number(response.headers.get("content-length") ?? NaN);
+        if (declared >= 0) marker = { unread: true, size: declared };
+      }
+      return describe(recordedResponse(response, marker));
+    },
+    () => void (early ? early.catch(() => {}) : copy?.body?.cancel().catch(() => {})),
+  );
+}
+
+/** Responses a fetch handler returned: their body goes to the client even if the app never read it. */
+const handedOn = new WeakSet<Response>();
+
+/**
+ * True when the app read the body, began to, or passed it on: read (`bodyUsed`), locked (piped,
+ * or given to a new Response), or the response itself returned by the handler.
+ */
+function bodyTouched(response: Response): boolean {
+  return response.bodyUsed || response.body?.locked === true || handedOn.has(response);
 }
 
 function responseData(
@@ -206,10 +290,13 @@ export async function httpExchange(
     target: options.target,
     write: !isSafeMethod(request.method),
     request: data,
-    // Read whole at once only when the trace is likely kept; left out, the app gets the live one.
+    // Read whole at once only when the trace is likely kept and the body is kept whether the app
+    // reads it or not; otherwise the app gets the live one.
     live: async () => {
       const response = await options.live(request);
-      return session.sampled ? readOnce(response, limit) : response;
+      return session.sampled && session.unreadBodies === "keep"
+        ? readOnce(response, limit)
+        : response;
     },
     capture(response, addInfo) {
       const described = (res: HttpResponseData) => {
@@ -219,17 +306,25 @@ export async function httpExchange(
           resBytes:
             res.body instanceof Uint8Array
               ? res.body.length
-              : isTruncated(res.body)
-                ? res.body.size
+              : isTruncated(res.body) || isUnread(res.body)
+                ? (res.body.size ?? 0)
                 : 0,
         };
+        if (isUnread(res.body)) info.unread = 1;
         const allMasked = [...new Set([...masked, ...resMasked])];
         if (allMasked.length) info.masked = allMasked;
         addInfo(info);
         return res;
       };
       const whole = readWhole.get(response);
-      const later = whole || session.sampled ? null : deferredResponse(response, limit, described);
+      const mode = session.unreadBodies;
+      const later = whole
+        ? null
+        : mode !== "keep"
+          ? watchedResponse(response, limit, mode, described)
+          : session.sampled
+            ? null
+            : deferredResponse(response, limit, described);
       return {
         value: response,
         data: whole
@@ -238,7 +333,7 @@ export async function httpExchange(
         status: response.status,
       };
     },
-    revive: (d) => buildResponse(HttpResponseShape(d, "")),
+    revive: (d, unread) => buildResponse(HttpResponseShape(d, ""), unread),
     compare: (recorded, actual) => compareHttpRequest(recorded, actual, session.rules),
     site: options.site,
   };
@@ -258,12 +353,15 @@ export function fetchTrigger(request: Request, route: string): Trigger<Response>
     op: request.method,
     target: route,
     capture: (limit) => captureRequest(request, limit),
-    result: (response, limit, sampled) => ({
-      op: String(response.status),
-      status: response.status,
-      payload:
-        (sampled || response.status >= 500 ? null : deferredResponse(response, limit)) ??
-        captureResponse(response, limit),
-    }),
+    result: (response, limit, sampled) => {
+      handedOn.add(response);
+      return {
+        op: String(response.status),
+        status: response.status,
+        payload:
+          (sampled || response.status >= 500 ? null : deferredResponse(response, limit)) ??
+          captureResponse(response, limit),
+      };
+    },
   };
 }

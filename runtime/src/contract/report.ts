@@ -22,6 +22,7 @@ export const DIVERGENCE_CODES = [
   "unsupported",
   "truncated",
   "live_network",
+  "unread_body",
 ] as const;
 export type DivergenceCode = (typeof DIVERGENCE_CODES)[number];
 

@@ -215,7 +215,8 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
     files.map(async (file) => ({ file: shown(io, file), bytes: await readTraceFile(file) })),
   );
   const { config: path, ...options } = p.configOptions();
-  const config = await readWorkerConfig(path, options);
+  // Cached as `Replayer.start` caches it: wrangler's reader costs about a second to load.
+  const config = await readWorkerConfig(path, { ...options, cache: true });
   const policy = await loadPolicy(
     dirname(config.path),
     p.str("policy") ? resolve(io.cwd, p.str("policy")!) : undefined,

@@ -33,6 +33,7 @@ export const BLOCKING_CODES: ReadonlySet<string> = new Set([
   "unsupported",
   "truncated",
   "live_network",
+  "unread_body",
 ]);
 
 const FIXTURE_FORMAT = "fluxrun/fixture";

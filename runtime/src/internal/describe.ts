@@ -6,6 +6,7 @@
 import { hex, sha256 } from "./_sha256.js";
 import type { TraceEvent } from "../trace/schema.js";
 import { encodeCbor } from "../trace/_cbor.js";
+import { isTruncated, isUnread } from "./values.js";
 
 import type { CallDescription } from "../contract/report.js";
 export type { CallDescription };
@@ -26,12 +27,14 @@ export function redactUrl(url: string): string {
   }
 }
 
-function describeBody(body: unknown): string | null {
+/** A body as a report shows it: its size and a digest, never its bytes. */
+export function describeBody(body: unknown): string | null {
   if (body === null || body === undefined) return null;
   if (body instanceof Uint8Array) return `${body.length} bytes ${digest(body)}`;
-  if (typeof body === "object" && (body as { truncated?: unknown }).truncated === true) {
-    const t = body as { size: number; sha256: string };
-    return `${t.size} bytes (truncated) sha256:${t.sha256.slice(0, 16)}`;
+  if (isTruncated(body)) return `${body.size} bytes (truncated) sha256:${body.sha256.slice(0, 16)}`;
+  if (isUnread(body)) {
+    const size = body.size === undefined ? "" : `${body.size} bytes `;
+    return `${size}(not read by the app)${body.sha256 ? ` sha256:${body.sha256.slice(0, 16)}` : ""}`;
   }
   return digest(encodeCbor(body));
 }

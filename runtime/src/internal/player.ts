@@ -96,6 +96,7 @@ type Payload = { request?: unknown; result?: unknown; error?: unknown } | undefi
 export class Player implements Session {
   readonly mode = "replay" as const;
   readonly sampled = true;
+  readonly unreadBodies = "keep" as const;
   readonly limits: SessionLimits;
   readonly env: Record<string, unknown>;
   readonly maskHeaders: ReadonlySet<string>;
@@ -289,8 +290,20 @@ export class Player implements Session {
           reject(reviveError(recorded.error as Parameters<typeof reviveError>[0]));
           return;
         }
+        const unread = () =>
+          this.#diverge(
+            {
+              code: "unread_body",
+              seq: event.seq,
+              kind: spec.kind,
+              op: spec.op,
+              target: spec.target,
+              message: `The replay read the body of ${spec.op} ${spec.target}, which the recorded execution never read (it was not kept)`,
+            },
+            event.seq,
+          );
         try {
-          resolve(spec.revive(recorded?.result));
+          resolve(spec.revive(recorded?.result, unread));
         } catch (err) {
           reject(err);
         }

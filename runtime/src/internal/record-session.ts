@@ -22,6 +22,7 @@ import {
   type Session,
   type SessionLimits,
   type SyncCallSpec,
+  type UnreadBodies,
 } from "./session.js";
 import { errorData, isTruncated } from "./values.js";
 import { readSite, type RawSite } from "./site.js";
@@ -30,6 +31,7 @@ export class RecordSession implements Session {
   readonly mode = "record" as const;
   readonly sampled: boolean;
   readonly limits: SessionLimits;
+  readonly unreadBodies: UnreadBodies;
   readonly env: Record<string, unknown>;
   readonly maskHeaders: ReadonlySet<string>;
   readonly events: TraceEvent[] = [];
@@ -52,8 +54,10 @@ export class RecordSession implements Session {
     maskHeaders?: ReadonlySet<string>;
     /** False when the sample left the execution out (default true): see {@link Session.sampled}. */
     sampled?: boolean;
+    unreadBodies?: UnreadBodies;
   }) {
     this.sampled = options.sampled ?? true;
+    this.unreadBodies = options.unreadBodies ?? "keep";
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.env = options.env ?? {};
     this.maskHeaders = options.maskHeaders ?? new Set();

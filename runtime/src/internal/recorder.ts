@@ -7,7 +7,8 @@ import { FluxError, isFluxError } from "../errors.js";
 import type { ResolvedOptions } from "../options.js";
 import type { SinkDrops } from "../contract/ingest.js";
 import { countDrop, dropReasonOf, traceKey, type TraceSink } from "../sink/_sink.js";
-import { sealV2 } from "../trace/_writer.js";
+import { encodePayloadList, sealV3 } from "../trace/_writer.js";
+import { eventFacts } from "../trace/_facts.js";
 import { encodeCbor } from "../trace/_cbor.js";
 import { CborWriter } from "../trace/_encode.js";
 import type { HandlerKind, Outcome, TraceEvent, TraceHead, TraceSummary } from "../trace/schema.js";
@@ -103,6 +104,7 @@ export function beginRecording<T>(
     env,
     maskHeaders: resolved.maskHeaders,
     sampled,
+    unreadBodies: resolved.unreadBodies,
   });
   const start = now();
   const recording = {
@@ -213,8 +215,7 @@ export async function recordExecution<T>(
 function summarize(rec: Recording, target: StoreTarget, truncated: boolean): TraceSummary {
   const { trigger } = rec;
   const { session } = rec;
-  const counts: Record<string, number> = {};
-  const fetches: TraceSummary["fetches"] = [];
+  const { eventCounts, fetches } = eventFacts(session.events);
   let status = 0;
   let errorClass: string | undefined;
   // Frameworks such as Hono catch the error, log it and answer 500: the logged class stands in.
@@ -222,13 +223,6 @@ function summarize(rec: Recording, target: StoreTarget, truncated: boolean): Tra
   let thrownAt: TraceEvent["site"];
   let loggedAt: TraceEvent["site"];
   for (const e of session.events) {
-    counts[e.kind] = (counts[e.kind] ?? 0) + 1;
-    if (e.kind === "fetch" && fetches.length < 32) {
-      const host = e.target.split("/")[0] ?? "";
-      fetches.push(
-        e.status === undefined ? { host, method: e.op } : { host, method: e.op, status: e.status },
-      );
-    }
     if (e.kind === "response") status = e.status ?? 0;
     if (e.kind === "exception") {
       errorClass = e.error;
@@ -248,7 +242,7 @@ function summarize(rec: Recording, target: StoreTarget, truncated: boolean): Tra
     outcome,
     start: rec.start,
     durationMs: Math.round(session.elapsed() / 10) / 100,
-    eventCounts: counts,
+    eventCounts,
     fetches,
     truncated,
     runtime: target.runtime,
@@ -299,7 +293,7 @@ function keepable(payload: unknown): { value: unknown; unencodable?: string } {
  */
 async function encodePayloads(session: RecordSession): Promise<Uint8Array> {
   const { payloads, events } = session;
-  const w = new CborWriter(16 * 1024);
+  const w = new CborWriter(16 * 1024, { compact: true });
   w.head(4, payloads.length);
   const sizes: number[] = [];
   for (let i = 0; i < payloads.length; i++) {
@@ -330,7 +324,7 @@ async function encodePayloads(session: RecordSession): Promise<Uint8Array> {
     const event = events[i];
     if (event) event.truncated = true;
   }
-  return encodeCbor(payloads.map((p) => (p === undefined ? null : p)));
+  return encodePayloadList(payloads);
 }
 
 /**
@@ -379,7 +373,7 @@ export function finishRecording(
         stats: { droppedEvents: session.droppedEvents, truncatedPayloads, payloadBytes: 0 },
       };
       const signer = target.signingKey ? await loadSigner(target.signingKey) : undefined;
-      const bytes = await sealV2(head, payloadBytes, target.publicKey, { now: now(), signer });
+      const bytes = await sealV3(head, payloadBytes, target.publicKey, { now: now(), signer });
       writing = true;
       await target.sink.write({ key: traceKey(summary), bytes, summary });
       stats.stored++;

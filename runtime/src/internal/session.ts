@@ -11,9 +11,9 @@ import { FluxError } from "../errors.js";
 import type { EventKind, TraceEvent } from "../trace/schema.js";
 import type { VirtualClock } from "./clock.js";
 import type { RawSite } from "./site.js";
-import type { SessionLimits } from "../options.js";
+import type { SessionLimits, UnreadBodies } from "../options.js";
 
-export { DEFAULT_LIMITS, type SessionLimits } from "../options.js";
+export { DEFAULT_LIMITS, type SessionLimits, type UnreadBodies } from "../options.js";
 
 type ClearInfo = NonNullable<TraceEvent["info"]>;
 
@@ -43,8 +43,11 @@ export interface CallSpec<T> {
     value: T,
     addInfo: (info: ClearInfo) => void,
   ): { value: T; data: unknown; status?: number };
-  /** Builds the value handed back in replay from recorded data. */
-  revive(data: unknown): T;
+  /**
+   * Builds the value handed back in replay from recorded data. `unread` reports (once) that the
+   * app read a body the recording never read.
+   */
+  revive(data: unknown, unread: () => void): T;
   /** True when `live` runs user code (fluxHost): calls inside it are recorded as its children. */
   nests?: boolean;
   /** Differing request fields; default: top-level structural comparison. */
@@ -103,6 +106,8 @@ export interface Session {
    */
   readonly sampled: boolean;
   readonly limits: SessionLimits;
+  /** What a recording keeps of a response body the app never read ("keep" in replay). */
+  readonly unreadBodies: UnreadBodies;
   /** The real env of the execution (bindings unwrapped), for fluxENV. */
   readonly env: Record<string, unknown>;
   /** Lower-cased header names whose values are masked. */

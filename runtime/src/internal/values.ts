@@ -4,7 +4,7 @@
  * @module
  */
 import { hex, sha256 } from "./_sha256.js";
-import type { Body, ErrorData, Truncated } from "../trace/schema.js";
+import type { Body, ErrorData, Truncated, Unread } from "../trace/schema.js";
 
 const enc = new TextEncoder();
 
@@ -97,6 +97,11 @@ export function concat(chunks: Uint8Array[]): Uint8Array {
 
 export function isTruncated(body: unknown): body is Truncated {
   return typeof body === "object" && body !== null && (body as Truncated).truncated === true;
+}
+
+/** True for the marker of a response body the app never read (`unreadBodies`). */
+export function isUnread(body: unknown): body is Unread {
+  return typeof body === "object" && body !== null && (body as Unread).unread === true;
 }
 
 export function errorData(err: unknown): ErrorData {

@@ -8,6 +8,7 @@
  */
 import type { CallSite, Divergence, OutcomeView, ReplayReport } from "../contract/report.js";
 import { digest } from "./divergence.js";
+import { describeBody } from "../internal/describe.js";
 import type { ReplayResult } from "./envelope.js";
 import type { ErrorData, HttpResponseData, TraceEvent, TraceHead } from "../trace/schema.js";
 import { changedHeaders, sameBody } from "../internal/compare-http.js";
@@ -17,13 +18,6 @@ import type { ReplayPolicy } from "./policy.js";
 import { diffMessages, diffValues, type DiffEntry } from "../internal/diff.js";
 
 export type { OutcomeView, ReplayReport } from "../contract/report.js";
-
-function bodyView(body: HttpResponseData["body"] | undefined): string | null {
-  if (body instanceof Uint8Array) return `${body.length} bytes ${digest(body)}`;
-  if (body && typeof body === "object")
-    return `${body.size} bytes (truncated) sha256:${body.sha256.slice(0, 16)}`;
-  return null;
-}
 
 function view(
   response: HttpResponseData | null,
@@ -35,7 +29,7 @@ function view(
     headers: response ? [...new Set(response.headers.map(([n]) => n))].sort() : [],
     body:
       response || returned === undefined
-        ? bodyView(response?.body)
+        ? describeBody(response?.body)
         : `returned ${digest(encodeCbor(returned))}`,
     error: error ? { name: error.name } : null,
   };

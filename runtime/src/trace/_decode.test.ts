@@ -310,3 +310,44 @@ describe("round trip with the encoder", () => {
     expect(Number.isNaN((d as Date).getTime())).toBe(true);
   });
 });
+
+describe("the compact profile of format version 3, from hostile bytes", () => {
+  const compactCode = (h: string, limits?: Partial<DecodeLimits>): FluxErrorCode | "none" => {
+    try {
+      decodeCbor(hex(h), { compact: true, ...(limits ? { limits } : {}) });
+      return "none";
+    } catch (err) {
+      if (!isFluxError(err)) throw err;
+      return err.code;
+    }
+  };
+  const table: [string, string, FluxErrorCode | "none"][] = [
+    ["a key from the table", "a10501", "none"],
+    ["a key index past the table", "a119ffff01", "ERR_TRACE_CORRUPT"],
+    ["a negative integer key", "a12001", "ERR_TRACE_CORRUPT"],
+    ["a reference to nothing", "81d81900", "ERR_TRACE_CORRUPT"],
+    ["a reference to a later string", "82d8190063616263", "ERR_TRACE_CORRUPT"],
+    ["a reference that is not an integer", "8263616263d81963616263", "ERR_TRACE_CORRUPT"],
+    ["a string too short to be numbered, referenced", "826161d81900", "ERR_TRACE_CORRUPT"],
+    ["a reference holding a reference", "8263616263d819d81900", "ERR_TRACE_CORRUPT"],
+    ["a reference as a map key", "8263616263a1d8190001", "none"],
+    [
+      "a key and its reference repeated in one map",
+      "8263616263a2d81900016361626302",
+      "ERR_TRACE_CORRUPT",
+    ],
+    ["a date as a map key", "a1c10001", "ERR_TRACE_CORRUPT"],
+    ["other tags, as in plain CBOR", "d81c80", "ERR_TRACE_CORRUPT"],
+  ];
+  it.each(table)("%s → %s", (_name, h, expected) => {
+    expect(compactCode(h)).toBe(expected);
+  });
+
+  it("counts what references stand for against the byte limit: no expansion bomb", () => {
+    // One 1000-character string, then 2000 references to it: 6 KB standing for 2 MB.
+    const refs = "d81900".repeat(2000);
+    const bomb = `82${"7903e8" + "61".repeat(1000)}99${(2000).toString(16).padStart(4, "0")}${refs}`;
+    expect(compactCode(bomb, { maxBytes: 1024 * 1024 })).toBe("ERR_TRACE_LIMIT");
+    expect(compactCode(bomb, { maxBytes: 4 * 1024 * 1024 })).toBe("none");
+  });
+});

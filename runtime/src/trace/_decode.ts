@@ -9,6 +9,8 @@
  * 32 and 64 bits, `false`, `true`, `null`, `undefined`, and tag 1 (epoch seconds, the encoder's
  * `Date`). Refused: indefinite lengths, shared references (tags 28/29), cbor-x record extensions
  * and every other tag, other simple values, non-text and repeated map keys, bytes after the end.
+ * With `compact`, format version 3's profile (`_profile.ts`) is read too: integer map keys from
+ * its key table and string references (tag 25), whose expansion counts against the byte limit.
  *
  * A declared length is compared with the limits and with the bytes left before it is used, so a
  * 20-byte input declaring 8 M items is refused at once; the item limit bounds the memory and the
@@ -18,6 +20,7 @@
  * @module
  */
 import { FluxError, isFluxError, type FluxErrorCode } from "../errors.js";
+import { KEY_TABLE, MAX_REFS, REF_TAG, refMinLength } from "./_profile.js";
 
 /** How much one decode may take. Every count is checked before the allocation it would cause. */
 export interface DecodeLimits {
@@ -62,6 +65,12 @@ export interface DecodeOptions {
   limits?: Partial<DecodeLimits>;
   /** What is being read, for messages: "Could not read the <what>: ...". Default "CBOR input". */
   what?: string;
+  /**
+   * Read format version 3's compact profile (`_profile.ts`): integer map keys from its key table
+   * and string references (tag 25). The text the references stand for counts against
+   * `maxBytes`, as if each copy were written out, so a few bytes cannot expand into gigabytes.
+   */
+  compact?: boolean;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -154,12 +163,16 @@ class Reader {
   readonly #what: string;
   #pos = 0;
   #items = 0;
+  /** Compact profile: the numbered strings, and the text references have stood for so far. */
+  readonly #refs: string[] | null;
+  #expanded = 0;
 
-  constructor(bytes: Uint8Array, limits: DecodeLimits, what: string) {
+  constructor(bytes: Uint8Array, limits: DecodeLimits, what: string, compact = false) {
     this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#limits = limits;
     this.#what = what;
+    this.#refs = compact ? [] : null;
   }
 
   read(): unknown {
@@ -292,6 +305,13 @@ class Reader {
   }
 
   #text(length: number, start: number): string {
+    const text = this.#plainText(length, start);
+    const refs = this.#refs;
+    if (refs && refs.length < MAX_REFS && length >= refMinLength(refs.length)) refs.push(text);
+    return text;
+  }
+
+  #plainText(length: number, start: number): string {
     const at = this.#stringAt(length, start);
     if (length <= 32) {
       let ascii = "";
@@ -335,10 +355,7 @@ class Reader {
     for (let i = 0; i < size; i++) {
       const keyAt = this.#pos;
       this.#need(1);
-      if (this.#bytes[keyAt]! >> 5 !== 3) {
-        this.#fail("ERR_TRACE_CORRUPT", `a map key is not a text string (at byte ${keyAt})`);
-      }
-      const key = this.#item(depth) as string;
+      const key = this.#key(keyAt, depth);
       if (Object.hasOwn(out, key)) {
         this.#fail("ERR_TRACE_CORRUPT", `a map repeats a key (at byte ${keyAt})`);
       }
@@ -357,7 +374,49 @@ class Reader {
     return out;
   }
 
-  #tag(tag: number, depth: number, start: number): Date {
+  /** A map key: text; in the compact profile also a key-table index or a string reference. */
+  #key(at: number, depth: number): string {
+    const major = this.#bytes[at]! >> 5;
+    if (this.#refs && major === 0) {
+      const index = this.#item(depth) as number;
+      const key = KEY_TABLE[index];
+      if (key === undefined) {
+        this.#fail("ERR_TRACE_CORRUPT", `a map key is not in the key table (at byte ${at})`);
+      }
+      return key;
+    }
+    if (major !== 3 && !(this.#refs && major === 6)) {
+      this.#fail("ERR_TRACE_CORRUPT", `a map key is not a text string (at byte ${at})`);
+    }
+    const key = this.#item(depth);
+    if (typeof key !== "string") {
+      this.#fail("ERR_TRACE_CORRUPT", `a map key is not a text string (at byte ${at})`);
+    }
+    return key;
+  }
+
+  /** A string reference (compact profile): the numbered string, counted as if written out. */
+  #ref(depth: number, start: number): string {
+    const index = this.#item(depth);
+    const text = typeof index === "number" ? this.#refs![index] : undefined;
+    if (text === undefined) {
+      this.#fail("ERR_TRACE_CORRUPT", `a string reference points nowhere (at byte ${start})`);
+    }
+    this.#expanded += text.length;
+    if (this.#expanded > this.#limits.maxBytes) {
+      this.#fail(
+        "ERR_TRACE_LIMIT",
+        `its string references stand for more than ${this.#limits.maxBytes} bytes (at byte ${start})`,
+      );
+    }
+    return text;
+  }
+
+  #tag(tag: number, depth: number, start: number): Date | string {
+    if (tag === REF_TAG && this.#refs) {
+      this.#count(1);
+      return this.#ref(depth, start);
+    }
     if (tag !== 1) {
       const what =
         tag === 28 || tag === 29
@@ -431,7 +490,7 @@ export function decodeCbor(bytes: Uint8Array, options: DecodeOptions = {}): unkn
     throw new FluxError("ERR_TRACE_CORRUPT", `Could not read the ${what}: it is not bytes`);
   }
   try {
-    return new Reader(bytes, limits, what).read();
+    return new Reader(bytes, limits, what, options.compact).read();
   } catch (cause) {
     if (isFluxError(cause)) throw cause;
     // Not expected (the reader throws only FluxErrors); an allocation failure would land here.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encode } from "./_encode.js";
+import { CborWriter, encode } from "./_encode.js";
 import { decodeCbor } from "./_decode.js";
 import { encodeCbor } from "./_cbor.js";
 
@@ -58,5 +58,54 @@ describe("the CBOR writer", () => {
   it("refuses what is outside the data model", () => {
     expect(() => encode(() => 1)).toThrow(TypeError);
     expect(() => encode(10n)).toThrow(TypeError);
+  });
+});
+
+describe("the compact profile (format version 3)", () => {
+  const compact = { compact: true };
+
+  it("round-trips the data model, repeated keys and strings included", () => {
+    for (const v of values(23, 2000)) {
+      expect(decodeCbor(encode(v, compact), compact)).toEqual(v);
+      // A value repeated within one document: its strings come back through references.
+      expect(decodeCbor(encode([v, v, { method: v, url: [v] }], compact), compact)).toEqual([
+        v,
+        v,
+        { method: v, url: [v] },
+      ]);
+    }
+    const lone = "cut inside an emoji \ud83e";
+    expect(
+      decodeCbor(encode([lone, lone, "é".repeat(30), "é".repeat(30)], compact), compact),
+    ).toEqual([lone, lone, "é".repeat(30), "é".repeat(30)]);
+  });
+
+  it("writes table keys as one-byte integers and a repeated string as a 3-byte reference", () => {
+    const pair = ["content-type", "application/json"];
+    const one = encode([{ headers: [pair] }], compact).length;
+    const two = encode([{ headers: [pair] }, { headers: [pair] }], compact).length;
+    // `headers` is key 5: one byte; the two strings come back as 3 bytes each.
+    expect(two - one).toBe(1 + 1 + 1 + 1 + 3 + 3);
+    expect(encode({ headers: 1 }, compact)).toEqual(Uint8Array.of(0xa1, 0x05, 0x01));
+  });
+
+  it("forgets the strings of a value it rewinds, so the reader stays in step", () => {
+    const w = new CborWriter(64, compact);
+    w.head(4, 2);
+    w.value("first-string");
+    const mark = w.length;
+    expect(() => w.value({ "second-string": () => 0 })).toThrow(TypeError);
+    w.rewind(mark);
+    w.value(["second-string", "second-string", "first-string"]);
+    expect(decodeCbor(w.finish(), compact)).toEqual([
+      "first-string",
+      ["second-string", "second-string", "first-string"],
+    ]);
+  });
+
+  it("is not read as plain CBOR, nor plain CBOR's integer keys as compact ones by accident", () => {
+    const bytes = encode({ headers: "x" }, compact);
+    expect(() => decodeCbor(bytes)).toThrow(/map key is not a text string/);
+    expect(() => decodeCbor(encode(["abc", "abc"], compact))).toThrow(/tag 25/);
   });
 });

@@ -2,9 +2,12 @@
  * FluxRun's CBOR writer: the trace's data model (null, undefined, booleans, numbers, strings,
  * `Uint8Array`, `Date` as tag 1, arrays, plain objects) written into one growing buffer, with the
  * shortest heads. It writes what `_decode.ts` reads and nothing else; values outside the data
- * model are the recorder's to turn into markers before they get here (`recordable`).
+ * model are the recorder's to turn into markers before they get here (`recordable`). With
+ * `compact`, it writes format version 3's profile (`_profile.ts`): table keys as integers and
+ * repeated strings as references.
  * @module
  */
+import { KEY_INDEX, MAX_REFS, REF_TAG, refMinLength } from "./_profile.js";
 
 const enc = new TextEncoder();
 
@@ -46,10 +49,15 @@ export class CborWriter {
   #buf: Uint8Array;
   #view: DataView;
   #pos = 0;
+  /** The numbered strings (compact profile), and where each was written, to undo on rewind. */
+  readonly #refs: Map<string, number> | null;
+  readonly #refStrings: string[] = [];
+  readonly #refStarts: number[] = [];
 
-  constructor(size = 4096) {
+  constructor(size = 4096, options: { compact?: boolean } = {}) {
     this.#buf = new Uint8Array(size);
     this.#view = new DataView(this.#buf.buffer);
+    this.#refs = options.compact ? new Map() : null;
   }
 
   /** Bytes written so far. */
@@ -60,6 +68,12 @@ export class CborWriter {
   /** Forgets what was written after `length` (a value that turned out not to fit the model). */
   rewind(length: number): void {
     this.#pos = Math.min(this.#pos, Math.max(0, length));
+    const refs = this.#refs;
+    if (!refs) return;
+    while (this.#refStarts.length && this.#refStarts[this.#refStarts.length - 1]! >= this.#pos) {
+      this.#refStarts.pop();
+      refs.delete(this.#refStrings.pop()!);
+    }
   }
 
   /** A copy of what was written. */
@@ -124,7 +138,41 @@ export class CborWriter {
     }
   }
 
+  /** A map key: its index in `KEY_TABLE` in the compact profile, else a string. */
+  key(k: string): void {
+    if (this.#refs) {
+      const index = KEY_INDEX.get(k);
+      if (index !== undefined) {
+        this.head(0, index);
+        return;
+      }
+    }
+    this.string(k);
+  }
+
   string(s: string): void {
+    const refs = this.#refs;
+    if (!refs) {
+      this.#literal(s);
+      return;
+    }
+    const ref = refs.get(s);
+    if (ref !== undefined) {
+      this.head(6, REF_TAG);
+      this.head(0, ref);
+      return;
+    }
+    const start = this.#pos;
+    const length = this.#literal(s);
+    if (refs.size < MAX_REFS && length >= refMinLength(refs.size)) {
+      refs.set(s, refs.size);
+      this.#refStrings.push(s);
+      this.#refStarts.push(start);
+    }
+  }
+
+  /** A text string as it is; returns its UTF-8 length. */
+  #literal(s: string): number {
     const n = s.length;
     // ASCII short strings: one byte per character, written in the same pass that checks them;
     // a non-ASCII character leaves the position where it was.
@@ -142,7 +190,7 @@ export class CborWriter {
       if (i === n) {
         buf[start] = 0x60 | n;
         this.#pos = p;
-        return;
+        return n;
       }
     }
     if (!isWellFormed(s)) {
@@ -150,7 +198,7 @@ export class CborWriter {
       const b = wtf8(s);
       this.head(3, b.length);
       this.raw(b);
-      return;
+      return b.length;
     }
     // Room for the longest encoding behind the longest head it could need, then the actual head.
     const max = n * 3;
@@ -162,6 +210,7 @@ export class CborWriter {
     this.head(3, written);
     if (this.#pos !== at) this.#buf.copyWithin(this.#pos, at, at + written);
     this.#pos += written;
+    return written;
   }
 
   /** Bytes as they are, no head (the contents of a byte string whose head was written). */
@@ -228,16 +277,16 @@ export class CborWriter {
       const keys = Object.keys(v);
       this.head(5, keys.length);
       for (const k of keys) {
-        this.string(k);
+        this.key(k);
         this.value((v as Record<string, unknown>)[k], depth + 1);
       }
     }
   }
 }
 
-/** One value as CBOR. */
-export function encode(value: unknown): Uint8Array {
-  const w = new CborWriter();
+/** One value as CBOR (in format version 3's compact profile with `compact`). */
+export function encode(value: unknown, options: { compact?: boolean } = {}): Uint8Array {
+  const w = new CborWriter(4096, options);
   w.value(value);
   return w.finish();
 }

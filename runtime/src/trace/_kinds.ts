@@ -6,7 +6,7 @@
 
 export const TRACE_FORMAT = "fluxrun/trace";
 /** The format version recorders write. Readers read every version from 1 up to it. */
-export const TRACE_VERSION = 2;
+export const TRACE_VERSION = 3;
 
 /** Boundary kinds a trace event can have. */
 export const EVENT_KINDS = [

@@ -44,7 +44,17 @@ export const TraceEventShape: Shape<TraceEvent> = obj({
 });
 
 const TruncatedShape = obj({ truncated: oneOf([true] as const), size: int(0), sha256: str() });
-const BodyShape: Shape<Body> = union<Body>(bytes, oneOf([null] as const), TruncatedShape);
+const UnreadShape = obj({
+  unread: oneOf([true] as const),
+  size: opt(int(0)),
+  sha256: opt(str()),
+});
+const BodyShape: Shape<Body> = union<Body>(
+  bytes,
+  oneOf([null] as const),
+  TruncatedShape,
+  UnreadShape,
+);
 const HeadersShape = arr(tuple<[string, string]>(str(), str()));
 
 export const HttpRequestShape: Shape<HttpRequestData> = obj({

@@ -1,25 +1,48 @@
 /**
- * The trace writer (format version 2), as a recorder runs it: Web Crypto and FluxRun's own CBOR
+ * The trace writer (format version 3), as a recorder runs it: Web Crypto and FluxRun's own CBOR
  * writer only, no schema library, decoder or jose in its import graph.
  *
  * One key agreement per isolate: a data-encryption key (AES-256-GCM) is made once and wrapped to
- * the customer's public key as a JWE, and each trace is sealed under it with a fresh 96-bit nonce,
- * its head naming the key (kid) and carrying the wrapped key. The key is replaced after
- * {@link DEK_MAX_USES} traces or {@link DEK_MAX_AGE_MS}, well inside AES-GCM's bound for random
- * nonces. Events are positional records with integer-coded kinds:
- * `[kind, op, target, at, dur, end, status, flags, parent, error, info, site]`, trailing absent fields
- * left out, flags `1` write and `2` truncated.
+ * the customer's public key (`_wrap.ts`: 72 bytes), and each trace is sealed under it with a
+ * fresh 96-bit nonce, its head naming the key (kid) and carrying the wrapped key. The key is
+ * replaced after {@link DEK_MAX_USES} traces or {@link DEK_MAX_AGE_MS}, well inside AES-GCM's
+ * bound for random nonces.
+ *
+ * Version 3 over version 2: head and payloads are written in the compact profile (`_profile.ts`:
+ * integer keys, string references), the recipient is `[kid, epk, wrapped]` instead of a JWE, and
+ * the mask list leaves out the headers every trace masks ({@link V3_DEFAULT_MASKS}). Events are
+ * positional records as in version 2, with integer-coded kinds:
+ * `[kind, op, target, at, dur, end, status, flags, parent, error, info, site]`, trailing absent
+ * fields left out, flags `1` write and `2` truncated.
  * @module
  */
 import { CborWriter } from "./_encode.js";
-import { wrapKey } from "./_jwe.js";
+import { wrapDataKey } from "./_wrap.js";
 import { keyId, parsePublicJwk, type PublicJwk } from "./_jwk.js";
 import { signTrace, type Signer } from "./_sign.js";
 import { EVENT_KINDS, TRACE_FORMAT } from "./_kinds.js";
-import type { TraceEvent, TraceHead } from "./schema.js";
+import type { TraceEvent, TraceHead, TraceSummary } from "./schema.js";
+import { eventFacts } from "./_facts.js";
 
-/** The format version this writer writes. */
+/** The format version before this one: AES-256-GCM, a JWE recipient, plain CBOR. */
 export const TRACE_VERSION_2 = 2;
+/** The format version this writer writes. */
+export const TRACE_VERSION_3 = 3;
+/**
+ * Header names a version 3 head's mask list leaves out because every trace masks them (the
+ * defaults when version 3 was made; fixed with the format, whatever the defaults become).
+ */
+export const V3_DEFAULT_MASKS: readonly string[] = Object.freeze([
+  "authorization",
+  "proxy-authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "x-auth-token",
+  "x-csrf-token",
+  "x-amz-security-token",
+  "cf-access-jwt-assertion",
+]);
 /** Traces sealed under one data key before a new one is made. */
 export const DEK_MAX_USES = 1 << 20;
 /** Age after which a data key is replaced, in milliseconds. */
@@ -28,12 +51,14 @@ export const DEK_MAX_AGE_MS = 60 * 60 * 1000;
 const enc = new TextEncoder();
 /** Associated data of the sealed block: this prefix, then the exact head bytes. */
 export const AAD_PREFIX_V2 = enc.encode(`${TRACE_FORMAT}\0v${TRACE_VERSION_2}\0`);
+export const AAD_PREFIX_V3 = enc.encode(`${TRACE_FORMAT}\0v${TRACE_VERSION_3}\0`);
 
 const KIND_CODES = new Map<string, number>(EVENT_KINDS.map((k, i) => [k, i]));
 
 interface DataKey {
   key: CryptoKey;
-  recipient: { kid: string; jwe: string };
+  /** `[kid, epk, wrapped]` */
+  recipient: [string, Uint8Array, Uint8Array];
   uses: number;
   created: number;
 }
@@ -43,12 +68,15 @@ const dataKeys = new Map<string, Promise<DataKey>>();
 async function makeDataKey(jwk: PublicJwk, now: number): Promise<DataKey> {
   const raw = crypto.getRandomValues(new Uint8Array(32));
   const kid = await keyId(jwk);
-  const jwe = await wrapKey(raw, { x: jwk.x, kid });
+  const wrappable = await crypto.subtle.importKey("raw", raw as BufferSource, "AES-GCM", true, [
+    "encrypt",
+  ]);
+  const { epk, wrapped } = await wrapDataKey(wrappable, jwk.x);
   const key = await crypto.subtle.importKey("raw", raw as BufferSource, "AES-GCM", false, [
     "encrypt",
   ]);
   raw.fill(0);
-  return { key, recipient: { kid, jwe }, uses: 0, created: now };
+  return { key, recipient: [kid, epk, wrapped], uses: 0, created: now };
 }
 
 /** This isolate's data key for `jwk`, made or replaced as needed. */
@@ -87,43 +115,70 @@ function writeEvent(w: CborWriter, e: TraceEvent): void {
   w.value(fields);
 }
 
-/** The head's bytes: a map whose events are positional records. */
+/** Two values of the summary's JSON-like shapes are the same. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) =>
+    same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}
+
+/**
+ * The summary as a version 3 head keeps it: without the trace id (the head's `id`), the event
+ * counts and the fetches when they are what the events give (`_facts.ts`): the reader puts them
+ * back.
+ */
+function headSummary(head: Omit<TraceHead, "recipient" | "version">): Partial<TraceSummary> {
+  const { traceId, eventCounts, fetches, ...rest } = head.summary;
+  const facts = eventFacts(head.events);
+  const out: Partial<TraceSummary> = rest;
+  if (traceId !== head.id) out.traceId = traceId;
+  if (!same(eventCounts, facts.eventCounts)) out.eventCounts = eventCounts;
+  if (!same(fetches, facts.fetches)) out.fetches = fetches;
+  return out;
+}
+
+/** The head's bytes: a compact map whose events are positional records. */
 function writeHead(
-  head: Omit<TraceHead, "recipient">,
+  head: Omit<TraceHead, "recipient" | "version">,
   recipient: DataKey["recipient"],
   signer: string | undefined,
 ): Uint8Array {
-  const w = new CborWriter(2048 + head.events.length * 48);
+  const w = new CborWriter(1024 + head.events.length * 48, { compact: true });
   w.head(5, signer ? 8 : 7);
-  w.string("id");
+  w.key("id");
   w.string(head.id);
   if (signer) {
-    w.string("signer");
+    w.key("signer");
     w.string(signer);
   }
-  w.string("version");
-  w.number(TRACE_VERSION_2);
-  w.string("summary");
-  w.value(head.summary);
-  w.string("recipient");
+  w.key("version");
+  w.number(TRACE_VERSION_3);
+  w.key("summary");
+  w.value(headSummary(head));
+  w.key("recipient");
   w.value(recipient);
-  w.string("events");
+  w.key("events");
   w.head(4, head.events.length);
   for (const e of head.events) writeEvent(w, e);
-  w.string("masks");
-  w.value(head.masks);
-  w.string("stats");
+  w.key("masks");
+  w.value([head.masks.headers.filter((h) => !V3_DEFAULT_MASKS.includes(h)), head.masks.fields]);
+  w.key("stats");
   w.value(head.stats);
   return w.finish();
 }
 
 /**
  * Seals a trace: the clear head (summary, events, the wrapped data key) and the payload list,
- * already encoded, encrypted with AES-256-GCM under this isolate's data key, the head bytes as
- * associated data; then, with a signer, the head bytes and the sealed block are signed (the head
- * names the signer, the signature follows as `sig`).
+ * already encoded in the compact profile ({@link encodePayloadList}), encrypted with AES-256-GCM
+ * under this isolate's data key, the head bytes as associated data; then, with a signer, the head
+ * bytes and the sealed block are signed (the head names the signer, the signature follows as
+ * `sig`).
  */
-export async function sealV2(
+export async function sealV3(
   head: Omit<TraceHead, "recipient" | "version" | "signer">,
   payloadBytes: Uint8Array,
   publicKey: PublicJwk | string,
@@ -133,18 +188,14 @@ export async function sealV2(
   const dataKey = await dataKeyFor(jwk, options.now ?? Date.now());
   dataKey.uses++;
   const headBytes = writeHead(
-    {
-      ...head,
-      version: TRACE_VERSION_2 as never,
-      stats: { ...head.stats, payloadBytes: payloadBytes.length },
-    },
+    { ...head, stats: { ...head.stats, payloadBytes: payloadBytes.length } },
     dataKey.recipient,
     options.signer?.kid,
   );
   const nonce = crypto.getRandomValues(new Uint8Array(12));
-  const additionalData = new Uint8Array(AAD_PREFIX_V2.length + headBytes.length);
-  additionalData.set(AAD_PREFIX_V2);
-  additionalData.set(headBytes, AAD_PREFIX_V2.length);
+  const additionalData = new Uint8Array(AAD_PREFIX_V3.length + headBytes.length);
+  additionalData.set(AAD_PREFIX_V3);
+  additionalData.set(headBytes, AAD_PREFIX_V3.length);
   const ciphertext = new Uint8Array(
     await crypto.subtle.encrypt(
       { name: "AES-GCM", iv: nonce, additionalData, tagLength: 128 },
@@ -160,7 +211,7 @@ export async function sealV2(
   w.string("format");
   w.string(TRACE_FORMAT);
   w.string("version");
-  w.number(TRACE_VERSION_2);
+  w.number(TRACE_VERSION_3);
   w.string("head");
   w.bytes(headBytes);
   w.string("sealed");
@@ -171,6 +222,13 @@ export async function sealV2(
     w.string("sig");
     w.bytes(sig);
   }
+  return w.finish();
+}
+
+/** A payload list in the compact profile, as {@link sealV3} takes it. */
+export function encodePayloadList(payloads: readonly unknown[]): Uint8Array {
+  const w = new CborWriter(16 * 1024, { compact: true });
+  w.value(payloads.map((p) => (p === undefined ? null : p)));
   return w.finish();
 }
 

@@ -2,6 +2,7 @@
  * Trace origin: the red team's forgeries (anyone holding the public key can seal a trace) each
  * refused with its own code once the app's verification key is registered.
  */
+import { encode } from "./_encode.js";
 import { describe, expect, it } from "vitest";
 import { isFluxError, type FluxErrorCode } from "../errors.js";
 import { decodeCbor, encodeCbor } from "./_cbor.js";
@@ -99,9 +100,12 @@ describe("trace origin", () => {
         signingKey: forger.signingJwk,
       }),
     );
-    const headSwap = decodeCbor(other.head as Uint8Array) as Record<string, unknown>;
+    const headSwap = decodeCbor(other.head as Uint8Array, { compact: true }) as Record<
+      string,
+      unknown
+    >;
     headSwap.signer = app.kid;
-    const relabelled = encodeCbor({ ...parts, head: encodeCbor(headSwap) });
+    const relabelled = encodeCbor({ ...parts, head: encode(headSwap, { compact: true }) });
     expect(await code(verifyOrigin(relabelled, registered))).toBe("ERR_TRACE_SIGNATURE");
     // Stripping the signature does not make it pass as unverified either.
     const { sig, ...unsigned } = parts;

@@ -106,15 +106,32 @@ export type TraceSummary = z.infer<typeof TraceSummary>;
 
 export const TraceHead = z.object({
   id: z.string().check(z.regex(/^[0-9a-f]{32}$/)),
-  /** 1: XChaCha20-Poly1305 under a per-trace key; 2: AES-256-GCM under an isolate's key. */
-  version: z.union([z.literal(1), z.literal(2)]),
+  /**
+   * 1: XChaCha20-Poly1305 under a per-trace key; 2: AES-256-GCM under an isolate's key; 3: as 2,
+   * in the compact profile with a 72-byte key envelope.
+   */
+  version: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   /** The id of the key that signed the trace (its origin); absent on unsigned traces. */
   signer: z.optional(z.string().check(z.maxLength(128))),
   summary: TraceSummary,
-  recipient: z.object({
-    kid: z.string().check(z.maxLength(128)),
-    jwe: z.string().check(z.maxLength(4096)),
-  }),
+  /** Whom the data key is wrapped to: a JWE (versions 1, 2) or an X25519 envelope (version 3). */
+  recipient: z.union([
+    z.object({
+      kid: z.string().check(z.maxLength(128)),
+      jwe: z.string().check(z.maxLength(4096)),
+    }),
+    z.object({
+      kid: z.string().check(z.maxLength(128)),
+      epk: z.custom<Uint8Array>(
+        (v) => v instanceof Uint8Array && v.length === 32,
+        "expected 32 bytes",
+      ),
+      wrapped: z.custom<Uint8Array>(
+        (v) => v instanceof Uint8Array && v.length === 40,
+        "expected 40 bytes",
+      ),
+    }),
+  ]),
   events: z.array(TraceEvent),
   /** Header and JSON-field names the recorder was told to mask: revealed only when named. */
   masks: z.object({ headers: z.array(z.string()), fields: z.array(z.string()) }),
@@ -145,8 +162,19 @@ export const Truncated = z.object({
 });
 export type Truncated = z.infer<typeof Truncated>;
 
-/** A body: bytes, nothing, or a truncation marker. */
-export const Body = z.union([bytes, z.null(), Truncated]);
+/**
+ * A response body the app never read, recorded under `unreadBodies: "digest"` (size and digest)
+ * or `"skip"` (the declared size, if any). Replay serves a body that fails when read.
+ */
+export const Unread = z.object({
+  unread: z.literal(true),
+  size: z.optional(z.int().check(z.nonnegative())),
+  sha256: z.optional(z.string()),
+});
+export type Unread = z.infer<typeof Unread>;
+
+/** A body: bytes, nothing, a truncation marker, or a marker of a body the app never read. */
+export const Body = z.union([bytes, z.null(), Truncated, Unread]);
 export type Body = z.infer<typeof Body>;
 
 export const Headers = z.array(z.tuple([z.string(), z.string()]));

@@ -5,8 +5,13 @@ import { describe, expect, it } from "vitest";
 import { isFluxError, type FluxErrorCode } from "../errors.js";
 import { generateTraceKeys, parsePrivateJwk, parsePublicJwk } from "./keys.js";
 import { openTrace, readTrace, sealTrace } from "./seal.js";
-import { DEK_MAX_AGE_MS, sealV2 } from "./_writer.js";
+import { DEK_MAX_AGE_MS, encodePayloadList, sealV3 } from "./_writer.js";
 import { decodeCbor, encodeCbor } from "./_cbor.js";
+import { encode } from "./_encode.js";
+
+/** A version 3 head's map, decoded and written back in its compact profile. */
+const headMap = (bytes: Uint8Array) => decodeCbor(bytes, { compact: true });
+const headBytes = (head: unknown) => encode(head, { compact: true });
 import type { TraceHead } from "./schema.js";
 
 const keys = await generateTraceKeys();
@@ -85,6 +90,35 @@ describe("sealTrace / openTrace", () => {
     expect(opened.payloads[0]).toEqual(payloads[0]);
   });
 
+  it("leaves out of a version 3 head the summary facts its events give, and reads them back", async () => {
+    const withFetch = head(3);
+    withFetch.events[1] = {
+      seq: 1,
+      kind: "fetch",
+      op: "POST",
+      target: "api.test/pay",
+      at: 1,
+      status: 402,
+    };
+    withFetch.summary.eventCounts = { request: 1, fetch: 1, response: 1 };
+    withFetch.summary.fetches = [{ host: "api.test", method: "POST", status: 402 }];
+    const derived = await sealTrace(
+      { head: withFetch, payloads: [null, null, null] },
+      keys.publicJwk,
+    );
+    expect(readTrace(derived).head.summary).toEqual(withFetch.summary);
+    const raw = decodeCbor((decodeCbor(derived) as { head: Uint8Array }).head, { compact: true });
+    expect(Object.keys((raw as { summary: object }).summary)).not.toContain("fetches");
+    expect(Object.keys((raw as { summary: object }).summary)).not.toContain("traceId");
+    // Facts that do not follow from the events (a head written by other code) are kept as given.
+    const odd = {
+      ...withFetch,
+      summary: { ...withFetch.summary, fetches: [], traceId: "f".repeat(32) },
+    };
+    const kept = await sealTrace({ head: odd, payloads: [null, null, null] }, keys.publicJwk);
+    expect(readTrace(kept).head.summary).toEqual(odd.summary);
+  });
+
   it("reads the clear head without a key and keeps payloads out of it", async () => {
     const bytes = await sealed();
     expect(readTrace(bytes).head.events).toHaveLength(2);
@@ -99,8 +133,8 @@ describe("sealTrace / openTrace", () => {
       { head: { ...head(), id: "f".repeat(32) }, payloads },
       keys.publicJwk,
     );
-    expect(readTrace(a).head.version).toBe(2);
-    expect(readTrace(a).head.recipient.jwe).toBe(readTrace(b).head.recipient.jwe);
+    expect(readTrace(a).head.version).toBe(3);
+    expect(readTrace(a).head.recipient).toEqual(readTrace(b).head.recipient);
     const nonce = (bytes: Uint8Array) =>
       (decodeCbor(bytes) as { sealed: Uint8Array }).sealed.subarray(0, 12).join();
     expect(nonce(a)).not.toBe(nonce(b));
@@ -112,14 +146,16 @@ describe("sealTrace / openTrace", () => {
 
   it("replaces the data key when it is an hour old", async () => {
     const t0 = Date.now();
-    const first = await sealV2(head(), encodeCbor(payloads), keys.publicJwk, { now: t0 });
-    const same = await sealV2(head(), encodeCbor(payloads), keys.publicJwk, { now: t0 + 1000 });
-    const later = await sealV2(head(), encodeCbor(payloads), keys.publicJwk, {
+    const first = await sealV3(head(), encodePayloadList(payloads), keys.publicJwk, { now: t0 });
+    const same = await sealV3(head(), encodePayloadList(payloads), keys.publicJwk, {
+      now: t0 + 1000,
+    });
+    const later = await sealV3(head(), encodePayloadList(payloads), keys.publicJwk, {
       now: t0 + DEK_MAX_AGE_MS + 1,
     });
-    const jwe = (b: Uint8Array) => readTrace(b).head.recipient.jwe;
-    expect(jwe(same)).toBe(jwe(first));
-    expect(jwe(later)).not.toBe(jwe(first));
+    const envelope = (b: Uint8Array) => readTrace(b).head.recipient;
+    expect(envelope(same)).toEqual(envelope(first));
+    expect(envelope(later)).not.toEqual(envelope(first));
     await expect(openTrace(later, keys.privateJwk)).resolves.toBeTruthy();
   });
 
@@ -152,7 +188,7 @@ describe("hostile traces", () => {
     ["another CBOR document", () => encodeCbor({ hello: "world" }), "ERR_TRACE_CORRUPT", "read"],
     ["truncated file", (b) => b.subarray(0, b.length - 20), "ERR_TRACE_TRUNCATED", "read"],
     ["half a file", (b) => b.subarray(0, b.length >> 1), "ERR_TRACE_TRUNCATED", "read"],
-    ["unknown version", (b) => mutate(b, (f) => (f.version = 3)), "ERR_TRACE_VERSION", "read"],
+    ["unknown version", (b) => mutate(b, (f) => (f.version = 4)), "ERR_TRACE_VERSION", "read"],
     [
       "head not matching the schema",
       (b) => mutate(b, (f) => (f.head = encodeCbor({ id: "x" }))),
@@ -169,9 +205,9 @@ describe("hostile traces", () => {
       "summary edited (status 500 → 200)",
       (b) =>
         mutate(b, (f) => {
-          const h = decodeCbor(f.head as Uint8Array) as TraceHead;
+          const h = headMap(f.head as Uint8Array) as TraceHead;
           h.summary.status = 201;
-          f.head = encodeCbor(h);
+          f.head = headBytes(h);
         }),
       "ERR_TRACE_TAMPERED",
       "open",
@@ -180,10 +216,10 @@ describe("hostile traces", () => {
       "event list edited",
       (b) =>
         mutate(b, (f) => {
-          // Version 2 events are positional records: [kind, op, target, ...].
-          const h = decodeCbor(f.head as Uint8Array) as { events: unknown[][] };
+          // Events are positional records: [kind, op, target, ...].
+          const h = headMap(f.head as Uint8Array) as { events: unknown[][] };
           h.events[1]![2] = "/y";
-          f.head = encodeCbor(h);
+          f.head = headBytes(h);
         }),
       "ERR_TRACE_TAMPERED",
       "open",
@@ -209,11 +245,14 @@ describe("hostile traces", () => {
       "wrapped key replaced",
       (b) =>
         mutate(b, (f) => {
-          const h = decodeCbor(f.head as Uint8Array) as TraceHead;
-          const parts = h.recipient.jwe.split(".");
-          parts[1] = parts[1]!.split("").reverse().join("");
-          h.recipient.jwe = parts.join(".");
-          f.head = encodeCbor(h);
+          // Version 3's recipient is [kid, epk, wrapped]: one bit of the wrapped key flipped.
+          const h = headMap(f.head as Uint8Array) as {
+            recipient: [string, Uint8Array, Uint8Array];
+          };
+          const wrapped = Uint8Array.from(h.recipient[2]);
+          wrapped[3]! ^= 1;
+          h.recipient[2] = wrapped;
+          f.head = headBytes(h);
         }),
       "ERR_TRACE_TAMPERED",
       "open",

@@ -25,9 +25,20 @@ import {
   TRACE_VERSION,
   TraceFile,
   TraceHead,
+  type TraceEvent,
   Payloads,
 } from "./schema.js";
-import { AAD_PREFIX_V2, sealV2, TRACE_VERSION_2 } from "./_writer.js";
+import {
+  AAD_PREFIX_V2,
+  AAD_PREFIX_V3,
+  encodePayloadList,
+  sealV3,
+  TRACE_VERSION_2,
+  TRACE_VERSION_3,
+  V3_DEFAULT_MASKS,
+} from "./_writer.js";
+import { unwrapDataKey } from "./_wrap.js";
+import { eventFacts } from "./_facts.js";
 import {
   loadSigner,
   parseVerifyJwk,
@@ -90,16 +101,19 @@ export async function sealTrace(
   options: { signingKey?: SigningJwk | string } = {},
 ): Promise<Uint8Array> {
   const signer = options.signingKey ? await loadSigner(options.signingKey) : undefined;
-  return sealV2(trace.head, encodeCbor(trace.payloads), publicKey, { signer });
+  return sealV3(trace.head, encodePayloadList(trace.payloads), publicKey, { signer });
 }
 
-/** {@link sealTrace} for payloads already CBOR-encoded (the recorder encodes once to size them). */
+/**
+ * {@link sealTrace} for payloads already encoded in version 3's compact profile
+ * (`encodePayloadList`; the recorder encodes once to size them).
+ */
 export async function sealEncoded(
   head: Omit<TraceHead, "recipient" | "version"> & { version?: number },
   payloadBytes: Uint8Array,
   publicKey: PublicJwk | string,
 ): Promise<Uint8Array> {
-  return sealV2(head, payloadBytes, publicKey);
+  return sealV3(head, payloadBytes, publicKey);
 }
 
 /** A trace is a CBOR map whose first key is "format": checked before decoding, so that a cut
@@ -225,7 +239,7 @@ function parseFile(
   if (file.format !== TRACE_FORMAT) {
     throw new FluxError("ERR_TRACE_CORRUPT", "Could not read the trace: it is not a FluxRun trace");
   }
-  if (file.version !== 1 && file.version !== TRACE_VERSION_2) {
+  if (file.version !== 1 && file.version !== TRACE_VERSION_2 && file.version !== TRACE_VERSION_3) {
     const version = Number.isSafeInteger(file.version)
       ? `version ${String(file.version)}`
       : "an unknown version";
@@ -238,11 +252,23 @@ function parseFile(
   if (!outer.success) {
     throw new FluxError("ERR_TRACE_SCHEMA", "Could not read the trace: its envelope is malformed");
   }
-  const decoded = decodeCbor(outer.data.head, { limits: limits.head, what: "trace head" });
+  const v3 = file.version === TRACE_VERSION_3;
+  const decoded = decodeCbor(outer.data.head, {
+    limits: limits.head,
+    what: "trace head",
+    compact: v3,
+  });
   const head = checkFirst(
     TraceHead,
-    file.version === TRACE_VERSION_2 ? headFromV2(decoded) : decoded,
+    v3 ? headFromV3(decoded) : file.version === TRACE_VERSION_2 ? headFromV2(decoded) : decoded,
   );
+  // The key envelope goes with the version: a JWE up to version 2, `[kid, epk, wrapped]` after.
+  if (head.success && "epk" in head.data.recipient !== v3) {
+    throw new FluxError(
+      "ERR_TRACE_SCHEMA",
+      "Could not read the trace: its head does not match the schema (at recipient)",
+    );
+  }
   if (!head.success || head.data.version !== file.version) {
     throw new FluxError(
       "ERR_TRACE_SCHEMA",
@@ -289,6 +315,42 @@ function headFromV2(decoded: unknown): unknown {
     return e;
   });
   return { ...head, events };
+}
+
+/**
+ * A version 3 head as the schema reads it: events as in version 2, the recipient
+ * `[kid, epk, wrapped]` as an object, and the mask list with the headers every trace masks.
+ * Anything of another shape is left as it is, for the schema check to refuse.
+ */
+function headFromV3(decoded: unknown): unknown {
+  const head = headFromV2(decoded) as {
+    id?: unknown;
+    recipient?: unknown;
+    masks?: unknown;
+    summary?: unknown;
+    events?: unknown;
+  } | null;
+  if (typeof head !== "object" || head === null) return head;
+  const out: Record<string, unknown> = { ...head };
+  const summary = head.summary;
+  if (typeof summary === "object" && summary !== null && !Array.isArray(summary)) {
+    const events = Array.isArray(head.events) ? head.events : [];
+    // Events that are not well formed are left for the schema check; facts are taken of the rest.
+    const facts = eventFacts(
+      events.filter(
+        (e): e is TraceEvent =>
+          typeof e === "object" && e !== null && typeof (e as TraceEvent).target === "string",
+      ),
+    );
+    out.summary = { traceId: head.id, ...facts, ...summary };
+  }
+  const r = head.recipient;
+  if (Array.isArray(r) && r.length === 3) out.recipient = { kid: r[0], epk: r[1], wrapped: r[2] };
+  const m = head.masks;
+  if (Array.isArray(m) && m.length === 2 && Array.isArray(m[0])) {
+    out.masks = { headers: [...V3_DEFAULT_MASKS, ...(m[0] as unknown[])], fields: m[1] };
+  }
+  return out;
 }
 
 /**
@@ -412,9 +474,58 @@ async function openParsed(
       `Could not open the trace: it is sealed to key ${head.recipient.kid}, not to the given key ${kid}`,
     );
   }
+  const v3 = head.version === TRACE_VERSION_3;
+  const { recipient } = head;
+  const dataKey =
+    "epk" in recipient
+      ? await unwrapDataKey(recipient, jwk)
+      : await unwrapJwe(recipient.jwe, kid, jwk);
+  const v2 = head.version === TRACE_VERSION_2;
+  if (dataKey.length !== 32 || sealed.length < (v2 || v3 ? 12 + 16 : SEAL_OVERHEAD)) {
+    throw new FluxError(
+      "ERR_TRACE_TAMPERED",
+      "Could not open the trace: its sealed block is malformed",
+    );
+  }
+  let plain: Uint8Array;
+  try {
+    plain =
+      v2 || v3
+        ? await openGcm(dataKey, sealed, headBytes, v3 ? AAD_PREFIX_V3 : AAD_PREFIX_V2)
+        : xchacha20poly1305(dataKey, sealed.subarray(0, 24), aad(headBytes)).decrypt(
+            sealed.subarray(24),
+          );
+  } catch (cause) {
+    throw new FluxError(
+      "ERR_TRACE_TAMPERED",
+      "Could not open the trace: authentication failed (the file was changed after it was sealed)",
+      { cause },
+    );
+  }
+  const payloads = checkFirst(
+    Payloads,
+    decodeCbor(plain, { limits: limits.payloads, what: "sealed payloads", compact: v3 }),
+  );
+  if (!payloads.success || payloads.data.length !== head.events.length) {
+    throw new FluxError(
+      "ERR_TRACE_SCHEMA",
+      "Could not open the trace: its payload list does not match its events",
+    );
+  }
+  // Versions 2 and 3 share their data key across an isolate's traces: redaction tokens use a key
+  // of this trace's own, derived from it, so they cannot be compared across traces.
+  return {
+    head,
+    payloads: payloads.data,
+    dataKey: v2 || v3 ? await traceKeyOf(dataKey, head.id) : dataKey,
+  };
+}
+
+/** The data key of a version 1 or 2 trace, from its recipient JWE. */
+async function unwrapJwe(jwe: string, kid: string, jwk: PrivateJwk): Promise<Uint8Array> {
   let protectedKid: unknown;
   try {
-    protectedKid = decodeProtectedHeader(head.recipient.jwe).kid;
+    protectedKid = decodeProtectedHeader(jwe).kid;
   } catch (cause) {
     throw new FluxError(
       "ERR_TRACE_TAMPERED",
@@ -428,13 +539,12 @@ async function openParsed(
       "Could not open the trace: its key envelope was altered",
     );
   }
-  let dataKey: Uint8Array;
   try {
-    const { plaintext } = await compactDecrypt(head.recipient.jwe, await importTraceKey(jwk), {
+    const { plaintext } = await compactDecrypt(jwe, await importTraceKey(jwk), {
       keyManagementAlgorithms: [KEY_ALG],
       contentEncryptionAlgorithms: ["A256GCM"],
     });
-    dataKey = plaintext;
+    return plaintext;
   } catch (cause) {
     throw new FluxError(
       "ERR_TRACE_TAMPERED",
@@ -444,55 +554,21 @@ async function openParsed(
       },
     );
   }
-  const v2 = head.version === TRACE_VERSION_2;
-  if (dataKey.length !== 32 || sealed.length < (v2 ? 12 + 16 : SEAL_OVERHEAD)) {
-    throw new FluxError(
-      "ERR_TRACE_TAMPERED",
-      "Could not open the trace: its sealed block is malformed",
-    );
-  }
-  let plain: Uint8Array;
-  try {
-    plain = v2
-      ? await openGcm(dataKey, sealed, headBytes)
-      : xchacha20poly1305(dataKey, sealed.subarray(0, 24), aad(headBytes)).decrypt(
-          sealed.subarray(24),
-        );
-  } catch (cause) {
-    throw new FluxError(
-      "ERR_TRACE_TAMPERED",
-      "Could not open the trace: authentication failed (the file was changed after it was sealed)",
-      { cause },
-    );
-  }
-  const payloads = checkFirst(
-    Payloads,
-    decodeCbor(plain, { limits: limits.payloads, what: "sealed payloads" }),
-  );
-  if (!payloads.success || payloads.data.length !== head.events.length) {
-    throw new FluxError(
-      "ERR_TRACE_SCHEMA",
-      "Could not open the trace: its payload list does not match its events",
-    );
-  }
-  // Version 2 shares its data key across an isolate's traces: redaction tokens use a key of
-  // this trace's own, derived from it, so they cannot be compared across traces.
-  return {
-    head,
-    payloads: payloads.data,
-    dataKey: v2 ? await traceKeyOf(dataKey, head.id) : dataKey,
-  };
 }
 
-/** AES-256-GCM of version 2: 12-byte nonce, then ciphertext and tag; the head as associated data. */
+/**
+ * AES-256-GCM of versions 2 and 3: 12-byte nonce, then ciphertext and tag; the version's prefix
+ * and the head as associated data.
+ */
 async function openGcm(
   key: Uint8Array,
   sealed: Uint8Array,
   headBytes: Uint8Array,
+  prefix: Uint8Array,
 ): Promise<Uint8Array> {
-  const additionalData = new Uint8Array(AAD_PREFIX_V2.length + headBytes.length);
-  additionalData.set(AAD_PREFIX_V2);
-  additionalData.set(headBytes, AAD_PREFIX_V2.length);
+  const additionalData = new Uint8Array(prefix.length + headBytes.length);
+  additionalData.set(prefix);
+  additionalData.set(headBytes, prefix.length);
   const k = await crypto.subtle.importKey("raw", key as BufferSource, "AES-GCM", false, [
     "decrypt",
   ]);

@@ -10,7 +10,7 @@ import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { workerBuildOptions } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
-import { nodeKV, nodeR2, withNodeBindings } from "../runtime/test/_miniflare.js";
+import { nodeKV, nodeR2, withNodeBindings, workerFetch } from "../runtime/test/_miniflare.js";
 
 const HERE = new URL(".", import.meta.url).pathname;
 const VARIANTS = ["bare", "flux-null", "flux-r2", "flux-unsampled", "sentry", "otel"];
@@ -83,8 +83,7 @@ afterAll(async () => {
 });
 
 async function answer(name: string) {
-  const worker = await mf.getWorker(name);
-  const res = await worker.fetch("http://bench.test/?id=same");
+  const res = await workerFetch(mf, name, "http://bench.test/?id=same");
   const body = (await res.json()) as Record<string, unknown>;
   const { id, at, ...stable } = body;
   expect(id).toMatch(/^[0-9a-f-]{36}$/);

@@ -3,7 +3,7 @@
  * with every outbound request refused). The dashboard's token issuance is a small helper here,
  * signing with an Ed25519 key made at test time.
  */
-import { nodeD1, nodeR2, withNodeBindings } from "../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2, withNodeBindings, workerFetch } from "../../runtime/test/_miniflare.js";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 
 type KeyLike = CryptoKey | Uint8Array;
@@ -494,8 +494,7 @@ describe("refusals", () => {
   });
 
   it("refuses with ERR_KEY_MISSING when the agent has no private key", async () => {
-    const w = await mf.getWorker("agent-nokey");
-    const res = await w.fetch("http://agent.test/v1/unlock", {
+    const res = await workerFetch(mf, "agent-nokey", "http://agent.test/v1/unlock", {
       method: "POST",
       headers: { authorization: `Bearer ${await token()}`, "content-type": "application/json" },
       body: JSON.stringify(unlockBody()),
@@ -516,8 +515,7 @@ describe("refusals", () => {
 
 describe("workspaces (FLUX_WORKSPACES)", () => {
   async function at(worker: string, tokenValue: string) {
-    const w = await mf.getWorker(worker);
-    const res = await w.fetch("http://agent.test/v1/preflight", {
+    const res = await workerFetch(mf, worker, "http://agent.test/v1/preflight", {
       method: "POST",
       headers: { authorization: `Bearer ${tokenValue}`, "content-type": "application/json" },
       body: JSON.stringify({ trace: traceId }),
@@ -603,8 +601,7 @@ describe("health and audit", () => {
  */
 describe("trace origin", () => {
   const unlock = async (trace: string, worker = "agent") => {
-    const w = await mf.getWorker(worker);
-    const res = await w.fetch("http://agent.test/v1/unlock", {
+    const res = await workerFetch(mf, worker, "http://agent.test/v1/unlock", {
       method: "POST",
       headers: {
         authorization: `Bearer ${await token({ trace })}`,

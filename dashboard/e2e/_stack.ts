@@ -17,7 +17,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { bundleWorker } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
 import { migrate } from "../test/_helpers.js";
-import { nodeD1, nodeR2, withNodeBindings } from "../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2, withNodeBindings, workerFetch } from "../../runtime/test/_miniflare.js";
 
 const HERE = new URL(".", import.meta.url).pathname;
 
@@ -274,7 +274,6 @@ export async function startStack(): Promise<Stack> {
     liveAttempts: () => live,
   };
 
-  const appWorker = await mf.getWorker("app");
   const bucket = nodeR2(mf, "FLUX_TRACES", "dashboard");
   return {
     dashboard: dashboardUrl,
@@ -285,10 +284,7 @@ export async function startStack(): Promise<Stack> {
     privateJwk: keys.privateJwk,
     async record(path, init) {
       try {
-        const res = (await appWorker.fetch(
-          `http://shop.test${path}`,
-          init as never,
-        )) as unknown as Response;
+        const res = await workerFetch(mf, "app", `http://shop.test${path}`, init);
         await res.arrayBuffer();
         return res;
       } catch {

@@ -21,7 +21,7 @@ import { exportJWK, generateKeyPair } from "jose";
 import { bundleWorker, workerBuildOptions } from "fluxrun/harness";
 import { generateTraceKeys } from "fluxrun/trace";
 import { migrate } from "../test/_helpers.js";
-import { nodeD1, nodeR2, withNodeBindings } from "../../runtime/test/_miniflare.js";
+import { nodeD1, nodeR2, withNodeBindings, workerFetch } from "../../runtime/test/_miniflare.js";
 import {
   AGENT_ID,
   DEV_TOKEN,
@@ -68,9 +68,8 @@ async function deployBundle(
 }
 
 async function record(worker: string, path: string): Promise<void> {
-  const w = await mf.getWorker(worker);
   try {
-    const res = await w.fetch(`http://orders.test${path}`, {
+    const res = await workerFetch(mf, worker, `http://orders.test${path}`, {
       headers: path.includes("o-1") ? { "cf-ray": RAY } : {},
     });
     await res.arrayBuffer();

@@ -268,3 +268,25 @@ export function nodeKV(mf: Miniflare, binding: string, worker = ""): KVNamespace
   };
   return ns as unknown as KVNamespace;
 }
+
+/**
+ * `fetch` on the worker named `worker`, through `mf.dispatchFetch` routed by Miniflare's
+ * `MF-Route-Override` header, instead of `(await mf.getWorker(worker)).fetch(...)`, whose stub
+ * reads (the worker's binding, its `fetch` property) go through the synchronous proxy. Rejects, or
+ * answers 500, when the handler throws.
+ *
+ * @example
+ * ```ts
+ * const res = await workerFetch(mf, "app", "http://shop.test/products");
+ * ```
+ */
+export async function workerFetch(
+  mf: Miniflare,
+  worker: string,
+  url: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("MF-Route-Override", worker);
+  return (await mf.dispatchFetch(url, { ...init, headers } as never)) as unknown as Response;
+}

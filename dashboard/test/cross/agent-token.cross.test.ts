@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
-import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
+import { withNodeBindings, workerFetch } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   AgentErrorBody,
@@ -128,8 +128,7 @@ beforeAll(async () => {
     }),
   );
   await agentMf.ready;
-  const app = await agentMf.getWorker("app");
-  await (await app.fetch("http://shop.test/products")).text();
+  await (await workerFetch(agentMf, "app", "http://shop.test/products")).text();
   const bucket = await traceBucket(agentMf, "agent");
   for (let i = 0; i < 400; i++) {
     if ((await bucket.list({ prefix: "traces/" })).objects.length) break;

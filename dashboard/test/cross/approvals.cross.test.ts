@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Miniflare } from "miniflare";
-import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
+import { withNodeBindings, workerFetch } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   AgentErrorBody,
@@ -69,9 +69,7 @@ async function agent<T>(
   body: unknown,
 ): Promise<{ status: number; json: T }> {
   const host = worker === "agent" ? "agent.test" : "prod.test";
-  const res = await (
-    await agentMf.getWorker(worker)
-  ).fetch(`http://${host}${path}`, {
+  const res = await workerFetch(agentMf, worker, `http://${host}${path}`, {
     method: "POST",
     headers: {
       origin: dashboard,
@@ -202,7 +200,7 @@ beforeAll(async () => {
     }),
   );
   await agentMf.ready;
-  await (await (await agentMf.getWorker("app")).fetch("http://vault.test/")).text();
+  await (await workerFetch(agentMf, "app", "http://vault.test/")).text();
   const bucket = await traceBucket(agentMf, "agent");
   for (let i = 0; i < 400; i++) {
     if ((await bucket.list({ prefix: "traces/" })).objects.length) break;
@@ -362,7 +360,7 @@ describe("approvals: dashboard → agent", () => {
 
   it("a production agent refuses a replay without an approval; the same token replays elsewhere", async () => {
     const health = (await (
-      await (await agentMf.getWorker("agent-prod")).fetch("http://prod.test/v1/health")
+      await workerFetch(agentMf, "agent-prod", "http://prod.test/v1/health")
     ).json()) as HealthResponse;
     expect(health.approvals).toEqual({ production: true, floor: "reconfirm" });
     const prod = await agent<AgentErrorBody>("agent-prod", "/v1/replay", await token("replay"), {

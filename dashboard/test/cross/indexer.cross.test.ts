@@ -8,7 +8,7 @@
 import { appPrefix, indexedSummary, parseTraceKey, tracePrefix } from "fluxrun/contract";
 import { readTrace } from "fluxrun/trace";
 import { Miniflare } from "miniflare";
-import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
+import { withNodeBindings, workerFetch } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKeys, generateTraceKeys } from "fluxrun/trace";
 import { createWorkspace } from "../../src/db/workspaces.js";
@@ -46,10 +46,9 @@ beforeAll(async () => {
   bucket = await traceBucket(mf);
   await createWorkspace(db, { id: "acme", name: "Acme" }, T0);
   for (const worker of ["shop", "billing"] as const) {
-    const w = await mf.getWorker(worker);
     for (const path of PATHS) {
-      // A thrown handler reaches this caller as the same error; its trace is still written.
-      await w.fetch(`http://app.test${path}`).then(
+      // A thrown handler reaches this caller as an error or a 500; its trace is still written.
+      await workerFetch(mf, worker, `http://app.test${path}`).then(
         (r) => r.arrayBuffer(),
         () => null,
       );

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
+import { withNodeBindings, workerFetch } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   POLICY_FILE,
@@ -99,7 +99,7 @@ beforeAll(async () => {
   );
   dashboard = (await mf.ready).toString().replace(/\/$/, "");
   const db = await dashboardDb(mf);
-  await (await (await mf.getWorker("shop")).fetch("http://shop.test/products")).text();
+  await (await workerFetch(mf, "shop", "http://shop.test/products")).text();
   const bucket = await traceBucket(mf);
   let key: string | undefined;
   for (let i = 0; i < 400 && !key; i++) {

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Miniflare } from "miniflare";
-import { nodeD1, withNodeBindings } from "../../../runtime/test/_miniflare.js";
+import { nodeD1, withNodeBindings, workerFetch } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   POLICY_TYPE,
@@ -184,8 +184,7 @@ beforeAll(async () => {
     }),
   );
   await agentMf.ready;
-  const recorder = await agentMf.getWorker("recorder");
-  await (await recorder.fetch("http://shop.test/products")).text();
+  await (await workerFetch(agentMf, "recorder", "http://shop.test/products")).text();
   const bucket = await traceBucket(agentMf, "agent");
   for (let i = 0; i < 400; i++) {
     if ((await bucket.list({ prefix: "traces/" })).objects.length) break;

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { Miniflare } from "miniflare";
-import { withNodeBindings } from "../../../runtime/test/_miniflare.js";
+import { withNodeBindings, workerFetch } from "../../../runtime/test/_miniflare.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentErrorBody, UnlockResponse } from "fluxrun/contract";
 import { generateTraceKeys } from "fluxrun/trace";
@@ -44,8 +44,7 @@ let indexedAfter: string;
 async function record(path: string): Promise<string> {
   const bucket = await traceBucket(agentMf, "agent");
   const before = new Set((await bucket.list({ prefix: "traces/" })).objects.map((o) => o.key));
-  const app = await agentMf.getWorker("app");
-  await (await app.fetch(`http://shop.test${path}`)).text();
+  await (await workerFetch(agentMf, "app", `http://shop.test${path}`)).text();
   for (let i = 0; i < 400; i++) {
     const fresh = (await bucket.list({ prefix: "traces/" })).objects.find(
       (o) => !before.has(o.key),

@@ -535,7 +535,7 @@ if (DASHBOARD_ROWS > 0) {
     platform: "node",
     format: "esm",
     outfile: out,
-    external: ["miniflare", "jose", "hono", "zod", "fluxrun", "fluxrun/*", "vitest"],
+    external: ["miniflare", "esbuild", "jose", "hono", "zod", "fluxrun", "fluxrun/*", "vitest"],
     logLevel: "silent",
   });
   const { measureDashboardList } = await import(out);
@@ -547,11 +547,11 @@ if (DASHBOARD_ROWS > 0) {
     d.sql.p50 <= 50,
   );
   row(
-    "dashboard: executions list, round trip from Node through Miniflare's D1 proxy",
+    "dashboard: executions list, round trip from Node through the test D1 executor (dispatchFetch)",
     `p50 ${round(d.roundTrip.p50, 1)} ms, p95 ${round(d.roundTrip.p95, 1)} ms; one API request ${round(d.apiRequestMs, 1)} ms`,
     "info",
     undefined,
-    "the proxy hop is a local-dev cost, not a production one",
+    "the Node-to-workerd hop is a local-dev cost, not a production one",
   );
 }
 

@@ -11,12 +11,26 @@
  * `delete`) travel, through `mf.dispatchFetch`, to an executor worker in the same Miniflare bound
  * to the same database and bucket ids: the real D1 and R2 in workerd run them.
  */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Miniflare, MiniflareOptions, WorkerOptions } from "miniflare";
 import { bundleWorker } from "../src/harness/bundle.js";
 import { fromWire, toWire, type Call, type Reply, type Statement } from "./_miniflare-wire.js";
 
-const EXECUTOR = new URL("./_miniflare-executor.ts", import.meta.url).pathname;
 let executorScript: Promise<string> | null = null;
+
+/**
+ * runtime/test/_miniflare-executor.ts, found above this module: `npm run bench` runs a bundle of
+ * this file written elsewhere (dashboard/test/.bench-list.mjs).
+ */
+function executorEntry(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const entry = join(dir, "runtime/test/_miniflare-executor.ts");
+    if (existsSync(entry)) return entry;
+    if (dirname(dir) === dir) throw new Error("runtime/test/_miniflare-executor.ts not found");
+  }
+}
 
 function executorName(worker: string): string {
   return `node-bindings:${worker}`;
@@ -33,7 +47,7 @@ function executorName(worker: string): string {
  * ```
  */
 export async function withNodeBindings(options: MiniflareOptions): Promise<MiniflareOptions> {
-  executorScript ??= bundleWorker(EXECUTOR);
+  executorScript ??= bundleWorker(executorEntry());
   const contents = await executorScript;
   const { workers, ...shared } = options as MiniflareOptions & { workers?: WorkerOptions[] };
   const list: WorkerOptions[] = workers ?? [shared as WorkerOptions];

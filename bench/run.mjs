@@ -597,5 +597,5 @@ for (const r of results.rows)
     `${r.status.padEnd(5)} ${r.name.padEnd(w[0])}  ${r.figure.padEnd(w[1])}  target ${r.target}${r.note ? `  (${r.note})` : ""}`,
   );
 console.log(
-  `\nSeal choice: trace format v2 seals with Web Crypto AES-256-GCM under a per-isolate key (fresh 96-bit nonce per trace); v1 traces (XChaCha20-Poly1305) stay readable. See results.json for the throughput comparison.`,
+  `\nSeal choice: trace format v3 seals with Web Crypto AES-256-GCM under a per-isolate key (fresh 96-bit nonce per trace); v1 (XChaCha20-Poly1305) and v2 traces stay readable. See results.json for the throughput comparison.`,
 );

@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
-import { Miniflare } from "./_miniflare.js";
+import { startMiniflare, type Miniflare } from "./_miniflare.js";
 import { asFluxError, FluxError } from "../errors.js";
 import { appPrefix, OUTCOMES, parseTraceKey, TRACE_ROOT } from "../contract/storage.js";
 import { readSummaryMetadata } from "../contract/summary.js";
@@ -171,7 +171,7 @@ async function localSource(persistTo: string, bucket: string): Promise<TraceSour
       `No local R2 state at ${r2}: run wrangler dev and send a request first, or pass --persist-to (or --remote for a deployed bucket)`,
     );
   }
-  const mf = new Miniflare({
+  const mf = startMiniflare({
     modules: true,
     script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
     r2Buckets: { BUCKET: bucket },

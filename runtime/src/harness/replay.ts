@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { Miniflare } from "./_miniflare.js";
+import { startMiniflare, type Miniflare } from "./_miniflare.js";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -145,7 +145,7 @@ export class Replayer {
         redirect: "manual",
       });
     };
-    const mf = new Miniflare({
+    const mf = startMiniflare({
       name: config.name,
       modules: [{ type: "ESModule", path: REPLAY_MODULE, contents: script }],
       compatibilityDate: config.compatibilityDate,

@@ -352,7 +352,15 @@ export function fetchTrigger(request: Request, route: string): Trigger<Response>
     route,
     op: request.method,
     target: route,
-    capture: (limit) => captureRequest(request, limit),
+    // Left out by the sample, a request without a body is read (headers, `request.cf`) only if
+    // the execution fails: both stay on the Request. A body is copied now, before the app reads it.
+    capture: (limit, sampled) =>
+      sampled || request.body
+        ? captureRequest(request, limit)
+        : new Deferred(
+            () => captureRequest(request, limit),
+            () => {},
+          ),
     result: (response, limit, sampled) => {
       handedOn.add(response);
       return {

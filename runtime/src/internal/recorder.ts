@@ -65,8 +65,11 @@ export interface Trigger<T = unknown> {
   /** The request event: op and target (`POST` `/orders`, `queue` `jobs`). */
   op: string;
   target: string;
-  /** The request event's sealed payload (read outside the session: FluxRun's own work). */
-  capture(limit: number): unknown;
+  /**
+   * The request event's sealed payload (read outside the session: FluxRun's own work). With
+   * `sampled` false, it may be a {@link Deferred}: read only if the execution fails.
+   */
+  capture(limit: number, sampled: boolean): unknown;
   /**
    * The result event of a normal return. With `sampled` false, the payload may be a
    * {@link Deferred}: read only if the execution turns out to have failed.
@@ -114,9 +117,12 @@ export function beginRecording<T>(
     start,
     trigger: trigger as Trigger<never>,
   };
-  const payload = runInSession(undefined, () => trigger.capture(session.limits.maxBodyBytes));
-  if (payload instanceof Promise) session.pushLater("request", trigger.op, trigger.target, payload);
-  else session.push("request", trigger.op, trigger.target, payload);
+  const payload = runInSession(undefined, () =>
+    trigger.capture(session.limits.maxBodyBytes, sampled),
+  );
+  if (payload instanceof Promise || payload instanceof Deferred) {
+    session.pushLater("request", trigger.op, trigger.target, payload);
+  } else session.push("request", trigger.op, trigger.target, payload);
   if (trigger.unsupported) {
     session.note("unsupported", trigger.unsupported.op, trigger.unsupported.target, null);
   }

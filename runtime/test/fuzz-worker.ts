@@ -12,6 +12,7 @@ import { isFluxError } from "../src/errors.js";
 import { decodeCbor, encodeCbor } from "../src/trace/_cbor.js";
 import { generateTraceKeys } from "../src/trace/keys.js";
 import { openTrace, readTrace, sealEncoded, sealTrace } from "../src/trace/seal.js";
+import { encodePayloadList } from "../src/trace/_writer.js";
 import type { TraceEvent, TraceHead } from "../src/trace/schema.js";
 
 export interface FuzzResult {
@@ -133,7 +134,8 @@ const corpus = await Promise.all(
       file,
       headBytes: Uint8Array.from(outer.head),
       sealed: Uint8Array.from(outer.sealed),
-      payloadBytes: encodeCbor(t.payloads),
+      // In the compact profile, as the recorder writes them: mutations reach keys and references.
+      payloadBytes: encodePayloadList(t.payloads),
     };
   }),
 );
@@ -285,7 +287,10 @@ for (let i = 0; i < count; i++) {
   } else if (target === "head" || target === "lists") {
     const m = target === "head" ? mutate(base.headBytes) : junkLists(base.head);
     steps = m.steps;
-    bytes = encodeCbor({ format: "fluxrun/trace", version: 1, head: m.bytes, sealed: base.sealed });
+    // A mutated head is read as the version it was written in (3, the compact profile); the
+    // junk lists, plain CBOR, as version 1 or 3.
+    const version = target === "head" ? 3 : pick([1, 3]);
+    bytes = encodeCbor({ format: "fluxrun/trace", version, head: m.bytes, sealed: base.sealed });
   } else {
     const m = mutate(base.payloadBytes);
     steps = m.steps;

@@ -24,9 +24,9 @@ export const DEFAULT_LIMITS: SessionLimits = {
  * What a trace keeps of an outbound response body (fetch, service binding) the app never read:
  * - `"keep"` (default): the body, read from a copy, as evidence (an upstream's error page);
  * - `"digest"`: its size and SHA-256 only, read but never stored;
- * - `"skip"`: nothing is read; the declared length, if any, is kept.
- * With `"digest"` or `"skip"` a body is read only once the execution has ended and only if the
- * app read it. A replay that reads a body the recording never read fails that read with
+ * - `"skip"`: nothing is read of a body with a declared length, which is kept; a stream of unknown
+ *   length is read as it comes (a held copy would buffer a whole download), then dropped.
+ * With `"digest"` or `"skip"` the decision is made once the execution has ended. A replay that reads a body the recording never read fails that read with
  * ERR_REPLAY_UNREAD and reports it.
  */
 export type UnreadBodies = "keep" | "digest" | "skip";

@@ -5,6 +5,7 @@
  * request's AWS Signature V4 with its own implementation, pages its listings, and serves custom
  * metadata as `x-amz-meta-*` headers the way R2 does.
  */
+import { createRequire } from "node:module";
 import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
@@ -70,6 +71,31 @@ async function localApp(objects: Stored[], bucket = "fluxrun-traces"): Promise<s
   return dir;
 }
 
+/**
+ * Runs `fn` and checks it never started Miniflare's synchronous proxy (a worker thread started on
+ * its first blocking call), which can lose step with its thread on a loaded machine.
+ */
+async function withoutSyncProxy<T>(fn: () => Promise<T>): Promise<T> {
+  const threads = createRequire(import.meta.url)("node:worker_threads") as {
+    Worker: new (...args: unknown[]) => object;
+  };
+  const Real = threads.Worker;
+  let started = 0;
+  threads.Worker = class extends Real {
+    constructor(...args: unknown[]) {
+      started++;
+      super(...args);
+    }
+  };
+  try {
+    const value = await fn();
+    expect(started, "a call went through Miniflare's synchronous proxy").toBe(0);
+    return value;
+  } finally {
+    threads.Worker = Real;
+  }
+}
+
 describe("pull from wrangler dev's local state", () => {
   let app: string;
   beforeAll(async () => {
@@ -78,7 +104,7 @@ describe("pull from wrangler dev's local state", () => {
 
   it("copies every trace into the layout replay reads, and skips what is already there", async () => {
     const out = join(app, ".fluxrun");
-    const r = await pullTraces({ cwd: app, out });
+    const r = await withoutSyncProxy(() => pullTraces({ cwd: app, out }));
     expect(r).toMatchObject({ source: "local", bucket: "fluxrun-traces", listed: 4, written: 4 });
     const files = await listTraces(out);
     expect(files).toEqual(stored.map((s) => s.key).sort());

@@ -173,34 +173,77 @@ async function localSource(persistTo: string, bucket: string): Promise<TraceSour
   }
   const mf = startMiniflare({
     modules: true,
-    script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
+    script: LOCAL_READER,
     r2Buckets: { BUCKET: bucket },
     r2Persist: r2,
   });
-  const b = await mf.getR2Bucket("BUCKET");
+  const call = async (path: string, params: Record<string, string>): Promise<Response> => {
+    const res = await mf.dispatchFetch(
+      `http://local-r2.invalid${path}?${new URLSearchParams(params)}`,
+    );
+    return res as unknown as Response;
+  };
   return {
     name: "local",
     async *list(prefix) {
-      let cursor: string | undefined;
+      let cursor: string | null = null;
       do {
-        const page = await b.list({
-          prefix,
-          include: ["customMetadata"],
-          ...(cursor ? { cursor } : {}),
-        });
-        for (const o of page.objects)
-          yield { key: o.key, size: o.size, meta: o.customMetadata ?? {} };
-        cursor = page.truncated ? page.cursor : undefined;
+        const res = await call("/list", { prefix, ...(cursor ? { cursor } : {}) });
+        if (!res.ok)
+          throw new FluxError("ERR_CONFIG", `Could not list the local bucket (${res.status})`);
+        const page = (await res.json()) as {
+          objects: { key: string; size: number; meta: Record<string, string> }[];
+          cursor: string | null;
+        };
+        yield* page.objects;
+        cursor = page.cursor;
       } while (cursor);
     },
     async get(key) {
-      const obj = await b.get(key);
-      if (!obj) throw new FluxError("ERR_CONFIG", `The local bucket lost ${key} while reading`);
-      return new Uint8Array(await obj.arrayBuffer());
+      const res = await call("/get", { key });
+      if (res.status === 404) {
+        await res.body?.cancel();
+        throw new FluxError("ERR_CONFIG", `The local bucket lost ${key} while reading`);
+      }
+      if (!res.ok)
+        throw new FluxError(
+          "ERR_CONFIG",
+          `Could not read ${key} from the local bucket (${res.status})`,
+        );
+      return new Uint8Array(await res.arrayBuffer());
     },
     close: () => mf.dispose(),
   };
 }
+
+/**
+ * The worker that reads the local bucket for {@link localSource}, called with `dispatchFetch`:
+ * Miniflare's Node-side bucket stub blocks on a helper thread for every field it reads, and that
+ * proxy can lose step with its thread on a loaded machine.
+ */
+const LOCAL_READER = `export default {
+  async fetch(request, env) {
+    const url = new URL(request.url);
+    const q = url.searchParams;
+    if (url.pathname === "/list") {
+      const cursor = q.get("cursor");
+      const page = await env.BUCKET.list({
+        prefix: q.get("prefix") ?? "",
+        include: ["customMetadata"],
+        ...(cursor ? { cursor } : {}),
+      });
+      return Response.json({
+        objects: page.objects.map((o) => ({ key: o.key, size: o.size, meta: o.customMetadata ?? {} })),
+        cursor: page.truncated ? page.cursor : null,
+      });
+    }
+    if (url.pathname === "/get") {
+      const obj = await env.BUCKET.get(q.get("key") ?? "");
+      return obj ? new Response(obj.body) : new Response(null, { status: 404 });
+    }
+    return new Response(null, { status: 404 });
+  },
+};`;
 
 function remoteSource(credentials: S3Credentials, bucket: string): TraceSource {
   const b = new S3Bucket(credentials, bucket);

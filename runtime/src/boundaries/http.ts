@@ -253,9 +253,10 @@ async function readOnce(response: Response, limit: number): Promise<Response> {
     return response;
   }
   const data = recordedResponse(response, new Uint8Array(await response.arrayBuffer()));
-  // Rebuilt on the live Headers (a native copy) rather than on the recorded pairs.
+  // Rebuilt on the live Headers (a native copy) rather than on the recorded pairs. A Response
+  // copies the bytes it is built on (Fetch: "extract a body"), so the trace's stay unshared.
   const rebuilt = Object.defineProperties(
-    new Response((data.body as Uint8Array).slice(), {
+    new Response(data.body as Uint8Array, {
       status: data.status,
       statusText: data.statusText,
       headers: response.headers,

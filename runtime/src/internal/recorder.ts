@@ -291,6 +291,11 @@ function keepable(payload: unknown): { value: unknown; unencodable?: string } {
   return unencodable === undefined ? { value } : { value, unencodable };
 }
 
+/** The payload writer of this isolate (see {@link encodePayloads}). */
+let payloadWriter: CborWriter | undefined;
+/** Largest buffer a reused writer keeps. */
+const KEPT_WRITER_BYTES = 256 * 1024;
+
 /**
  * Encodes the payload list once, into one buffer. A payload outside the data model (a Map a host
  * call returned) is kept as a marker instead and its event flagged, so the reader can always read
@@ -299,7 +304,9 @@ function keepable(payload: unknown): { value: unknown; unencodable?: string } {
  */
 async function encodePayloads(session: RecordSession): Promise<Uint8Array> {
   const { payloads, events } = session;
-  const w = new CborWriter(16 * 1024, { compact: true });
+  // Written synchronously up to `finish`, so one writer serves every trace of the isolate.
+  const w = (payloadWriter ??= new CborWriter(16 * 1024, { compact: true }));
+  w.reset();
   w.head(4, payloads.length);
   const sizes: number[] = [];
   for (let i = 0; i < payloads.length; i++) {
@@ -318,8 +325,10 @@ async function encodePayloads(session: RecordSession): Promise<Uint8Array> {
     sizes.push(w.length - mark);
   }
   const limit = session.limits.maxTraceBytes;
-  if (w.length <= limit) return w.finish();
   const whole = w.finish();
+  // A writer grown by a large trace is let go rather than kept for the isolate's lifetime.
+  if (w.capacity > KEPT_WRITER_BYTES) payloadWriter = undefined;
+  if (whole.length <= limit) return whole;
   let total = whole.length;
   const largest = sizes.map((size, i) => ({ i, size })).sort((a, b) => b.size - a.size);
   for (const { i, size } of largest) {

@@ -109,3 +109,27 @@ describe("the compact profile (format version 3)", () => {
     expect(() => decodeCbor(encode(["abc", "abc"], compact))).toThrow(/tag 25/);
   });
 });
+
+describe("a writer reused across traces", () => {
+  it("starts over on reset: nothing of the last trace, its strings included, leaks into the next", () => {
+    const w = new CborWriter(16, { compact: true });
+    w.value(["shared-string", "x".repeat(5000)]);
+    expect(w.capacity).toBeGreaterThan(5000);
+    w.reset();
+    w.value(["shared-string", "shared-string"]);
+    // Read on its own, the second trace refers only to strings it wrote itself.
+    expect(decodeCbor(w.finish(), { compact: true })).toEqual(["shared-string", "shared-string"]);
+  });
+
+  it("hands over a buffer it filled exactly without a copy, and copies otherwise", () => {
+    const exact = new CborWriter(3);
+    exact.value([1, 2]);
+    const bytes = exact.take();
+    expect(bytes).toEqual(Uint8Array.of(0x82, 0x01, 0x02));
+    expect(bytes.buffer.byteLength).toBe(3);
+    expect(exact.capacity, "it never grew").toBe(3);
+    const roomy = new CborWriter(64);
+    roomy.value([1, 2]);
+    expect(roomy.take().buffer.byteLength).toBe(3);
+  });
+});

@@ -65,6 +65,11 @@ export class CborWriter {
     return this.#pos;
   }
 
+  /** Bytes the buffer holds before it grows. */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
   /** Forgets what was written after `length` (a value that turned out not to fit the model). */
   rewind(length: number): void {
     this.#pos = Math.min(this.#pos, Math.max(0, length));
@@ -81,6 +86,22 @@ export class CborWriter {
     return this.#buf.slice(0, this.#pos);
   }
 
+  /**
+   * What was written, without a copy when it fills the buffer exactly (a writer sized to its
+   * output, used once: ArrayBuffers are not cheap to allocate in workerd); a copy otherwise.
+   */
+  take(): Uint8Array {
+    return this.#pos === this.#buf.length ? this.#buf : this.finish();
+  }
+
+  /** Starts over, keeping the buffer: one writer reused for every trace of an isolate. */
+  reset(): void {
+    this.#pos = 0;
+    this.#refs?.clear();
+    this.#refStrings.length = 0;
+    this.#refStarts.length = 0;
+  }
+
   #ensure(n: number): void {
     if (this.#pos + n <= this.#buf.length) return;
     let size = this.#buf.length * 2;
@@ -93,22 +114,26 @@ export class CborWriter {
 
   /** A head: major type and argument, in the fewest bytes. */
   head(major: number, arg: number): void {
-    this.#ensure(9);
     const m = major << 5;
     if (arg < 24) {
+      this.#ensure(1);
       this.#buf[this.#pos++] = m | arg;
     } else if (arg < 0x100) {
+      this.#ensure(2);
       this.#buf[this.#pos++] = m | 24;
       this.#buf[this.#pos++] = arg;
     } else if (arg < 0x10000) {
+      this.#ensure(3);
       this.#buf[this.#pos++] = m | 25;
       this.#view.setUint16(this.#pos, arg);
       this.#pos += 2;
     } else if (arg < 0x1_0000_0000) {
+      this.#ensure(5);
       this.#buf[this.#pos++] = m | 26;
       this.#view.setUint32(this.#pos, arg);
       this.#pos += 4;
     } else {
+      this.#ensure(9);
       this.#buf[this.#pos++] = m | 27;
       this.#view.setUint32(this.#pos, Math.floor(arg / 0x1_0000_0000));
       this.#view.setUint32(this.#pos + 4, arg >>> 0);

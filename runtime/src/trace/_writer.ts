@@ -142,12 +142,21 @@ function headSummary(head: Omit<TraceHead, "recipient" | "version">): Partial<Tr
 }
 
 /** The head's bytes: a compact map whose events are positional records. */
-function writeHead(
+/** The head writer of this isolate: written synchronously, reused for every trace. */
+let headWriter: CborWriter | undefined;
+
+/**
+ * The sealed block's associated data: {@link AAD_PREFIX_V3}, then the head's bytes (a compact map
+ * whose events are positional records), in one buffer; the head is its tail.
+ */
+function writeAad(
   head: Omit<TraceHead, "recipient" | "version">,
   recipient: DataKey["recipient"],
   signer: string | undefined,
 ): Uint8Array {
-  const w = new CborWriter(1024 + head.events.length * 48, { compact: true });
+  const w = (headWriter ??= new CborWriter(4096, { compact: true }));
+  w.reset();
+  w.raw(AAD_PREFIX_V3);
   w.head(5, signer ? 8 : 7);
   w.key("id");
   w.string(head.id);
@@ -168,7 +177,31 @@ function writeHead(
   w.value([head.masks.headers.filter((h) => !V3_DEFAULT_MASKS.includes(h)), head.masks.fields]);
   w.key("stats");
   w.value(head.stats);
-  return w.finish();
+  const aad = w.finish();
+  if (w.capacity > 256 * 1024) headWriter = undefined;
+  return aad;
+}
+
+/** Bytes of a CBOR head whose argument is `n`. */
+function headSize(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
+}
+
+/** Bytes of a text string of ASCII `s`, head included. */
+const textSize = (s: string) => headSize(s.length) + s.length;
+
+/** Parsed public keys by their JSON text: a recorder hands the same env string to every trace. */
+const parsedKeys = new Map<string, PublicJwk>();
+
+function publicKeyOf(publicKey: PublicJwk | string): PublicJwk {
+  if (typeof publicKey !== "string") return publicKey;
+  let jwk = parsedKeys.get(publicKey);
+  if (!jwk) {
+    jwk = parsePublicJwk(publicKey);
+    if (parsedKeys.size >= 8) parsedKeys.clear();
+    parsedKeys.set(publicKey, jwk);
+  }
+  return jwk;
 }
 
 /**
@@ -176,7 +209,7 @@ function writeHead(
  * already encoded in the compact profile ({@link encodePayloadList}), encrypted with AES-256-GCM
  * under this isolate's data key, the head bytes as associated data; then, with a signer, the head
  * bytes and the sealed block are signed (the head names the signer, the signature follows as
- * `sig`).
+ * `sig`). The file is written into one buffer of its exact size.
  */
 export async function sealV3(
   head: Omit<TraceHead, "recipient" | "version" | "signer">,
@@ -184,18 +217,15 @@ export async function sealV3(
   publicKey: PublicJwk | string,
   options: { now?: number; signer?: Signer | undefined } = {},
 ): Promise<Uint8Array> {
-  const jwk = typeof publicKey === "string" ? parsePublicJwk(publicKey) : publicKey;
-  const dataKey = await dataKeyFor(jwk, options.now ?? Date.now());
+  const dataKey = await dataKeyFor(publicKeyOf(publicKey), options.now ?? Date.now());
   dataKey.uses++;
-  const headBytes = writeHead(
+  const additionalData = writeAad(
     { ...head, stats: { ...head.stats, payloadBytes: payloadBytes.length } },
     dataKey.recipient,
     options.signer?.kid,
   );
+  const headBytes = additionalData.subarray(AAD_PREFIX_V3.length);
   const nonce = crypto.getRandomValues(new Uint8Array(12));
-  const additionalData = new Uint8Array(AAD_PREFIX_V3.length + headBytes.length);
-  additionalData.set(AAD_PREFIX_V3);
-  additionalData.set(headBytes, AAD_PREFIX_V3.length);
   const ciphertext = new Uint8Array(
     await crypto.subtle.encrypt(
       { name: "AES-GCM", iv: nonce, additionalData, tagLength: 128 },
@@ -206,7 +236,21 @@ export async function sealV3(
   const sig = options.signer
     ? await signTrace(options.signer, headBytes, [nonce, ciphertext])
     : undefined;
-  const w = new CborWriter(headBytes.length + nonce.length + ciphertext.length + 128);
+  const sealedLength = nonce.length + ciphertext.length;
+  const size =
+    1 +
+    textSize("format") +
+    textSize(TRACE_FORMAT) +
+    textSize("version") +
+    headSize(TRACE_VERSION_3) +
+    textSize("head") +
+    headSize(headBytes.length) +
+    headBytes.length +
+    textSize("sealed") +
+    headSize(sealedLength) +
+    sealedLength +
+    (sig ? textSize("sig") + headSize(sig.length) + sig.length : 0);
+  const w = new CborWriter(size);
   w.head(5, sig ? 5 : 4);
   w.string("format");
   w.string(TRACE_FORMAT);
@@ -215,14 +259,14 @@ export async function sealV3(
   w.string("head");
   w.bytes(headBytes);
   w.string("sealed");
-  w.head(2, nonce.length + ciphertext.length);
+  w.head(2, sealedLength);
   w.raw(nonce);
   w.raw(ciphertext);
   if (sig) {
     w.string("sig");
     w.bytes(sig);
   }
-  return w.finish();
+  return w.take();
 }
 
 /** A payload list in the compact profile, as {@link sealV3} takes it. */

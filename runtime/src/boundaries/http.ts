@@ -256,7 +256,7 @@ async function readOnce(response: Response, limit: number): Promise<Response> {
   // Rebuilt on the live Headers (a native copy) rather than on the recorded pairs. A Response
   // copies the bytes it is built on (Fetch: "extract a body"), so the trace's stay unshared.
   const rebuilt = Object.defineProperties(
-    new Response(data.body as Uint8Array, {
+    new Response(data.body as BodyInit, {
       status: data.status,
       statusText: data.statusText,
       headers: response.headers,

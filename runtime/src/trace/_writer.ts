@@ -228,7 +228,12 @@ export async function sealV3(
   const nonce = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = new Uint8Array(
     await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv: nonce, additionalData, tagLength: 128 },
+      {
+        name: "AES-GCM",
+        iv: nonce,
+        additionalData: additionalData as BufferSource,
+        tagLength: 128,
+      },
       dataKey.key,
       payloadBytes as BufferSource,
     ),

@@ -211,6 +211,18 @@ describe("an execution the sample left out", () => {
     try {
       const ok = await r.fetch("/fetch-then?status=200");
       expect(await ok.json()).toEqual({ path: "/then", url: `${upstream.url}/then` });
+      // Known not kept once it answered 200: its waitUntil work still runs, live and uncaptured.
+      const audits = upstream.paths.filter((p) => p === "POST /audit").length;
+      const hello = await r.fetch("/hello", { method: "POST", body: "left out" });
+      expect(await hello.json()).toMatchObject({ body: "left out" });
+      for (
+        let i = 0;
+        i < 200 && upstream.paths.filter((p) => p === "POST /audit").length === audits;
+        i++
+      ) {
+        await new Promise((done) => setTimeout(done, 10));
+      }
+      expect(upstream.paths.filter((p) => p === "POST /audit")).toHaveLength(audits + 1);
       const failed = await r.fetch("/fetch-then?status=503");
       expect(failed.status).toBe(503);
       await failed.text();

@@ -40,6 +40,7 @@ export class RecordSession implements Session {
   #tick = 0;
   #dropped = 0;
   #closed = false;
+  #abandoned = false;
   #pending: Promise<unknown>[] = [];
   /** Payloads put off until the outcome is known: event seq, the read, and whether it is a result. */
   #deferred: { seq: number; payload: Deferred; result: boolean }[] = [];
@@ -71,6 +72,16 @@ export class RecordSession implements Session {
   /** Fixes the trace: later events are counted as dropped, not recorded. */
   close(): void {
     this.#closed = true;
+  }
+
+  /**
+   * The trace will not be kept (an execution the sample left out ended ok): held copies are
+   * cancelled now, and later calls (`waitUntil` work) go live without being captured.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    this.close();
+    this.discard();
   }
 
   elapsed(): number {
@@ -199,6 +210,7 @@ export class RecordSession implements Session {
   }
 
   async call<T>(spec: CallSpec<T>): Promise<T> {
+    if (this.#abandoned) return spec.live();
     const event = this.push(
       spec.kind,
       spec.op,

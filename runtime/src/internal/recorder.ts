@@ -139,6 +139,9 @@ export function recordResult<T>(rec: Recording, value: T): void {
   if (r.payload instanceof Promise || r.payload instanceof Deferred) {
     rec.session.pushLater("response", r.op, trigger.route, r.payload, extra);
   } else rec.session.push("response", r.op, trigger.route, r.payload, extra);
+  // Left out by the sample and answered below 500: the outcome is ok, so the trace is not kept.
+  // Known now, not at the end: what it held is let go and `waitUntil` work is not captured.
+  if (!rec.sampled && (r.status ?? 0) < 500) rec.session.abandon();
 }
 
 /** Records a thrown error; its site is the top of its own stack. */

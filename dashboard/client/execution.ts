@@ -160,7 +160,7 @@ let lastReport: ReplayResponse | null = null;
 function renderReport(r: ReplayResponse): void {
   const match = r.verdict === "match";
   const n = r.divergences.length;
-  resetSites();
+  resetSites(r.replayedRelease, cfg.sourceMaps);
   const rows = r.divergences.map(divergenceRow);
   byId("report").replaceChildren(
     el(

@@ -37,6 +37,8 @@ interface Line {
 let replayed: Line[] = [];
 /** The release replayed frames map with (null: the recorded one). */
 let replayRelease: string | null = null;
+/** The release the agent's build said it runs, from the last report. */
+let replayedBuild: string | undefined;
 
 function write(line: Line, mapped: CallSite | null | undefined, release: string | null): void {
   line.node.textContent = `${line.code} at ${shown(line.frame, mapped)} (${line.side} call)`;
@@ -97,9 +99,20 @@ export function siteLines(d: Divergence, maps: SourceMaps, at: At): HTMLElement[
   return lines.map((l) => l.node);
 }
 
-/** Forgets the lines of the report shown before (a new report replaces it). */
-export function resetSites(): void {
+/**
+ * Forgets the lines of the report shown before (a new report replaces it). When the agent's build
+ * named its release and this app has a map for it, its replayed call sites map with that map.
+ */
+export function resetSites(replayedRelease: string | undefined, maps: SourceMaps): void {
   replayed = [];
+  replayedBuild = replayedRelease;
+  if (
+    replayedRelease &&
+    replayedRelease !== maps.release &&
+    maps.releases.includes(replayedRelease)
+  ) {
+    replayRelease = replayedRelease;
+  }
 }
 
 /**
@@ -119,7 +132,9 @@ export function replayMapControl(maps: SourceMaps, at: At): HTMLElement | null {
       }),
       ...maps.releases
         .filter((r) => r !== recorded)
-        .map((r) => el("option", { value: r, text: r })),
+        .map((r) =>
+          el("option", { value: r, text: r === replayedBuild ? `${r} (the replayed build)` : r }),
+        ),
     ],
   );
   select.value = replayRelease ?? "";

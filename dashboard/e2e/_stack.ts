@@ -133,6 +133,8 @@ export async function startAgent(options: {
   fixedScript: string;
   paymentsUrl: string;
   onLive: () => void;
+  /** FLUX_RELEASE of the repaired app: the release its replays name. */
+  appRelease?: string;
 }): Promise<Miniflare> {
   const signing = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const mf = new Miniflare(
@@ -168,6 +170,7 @@ export async function startAgent(options: {
           bindings: {
             PAYMENTS_URL: options.paymentsUrl,
             FLUX_AGENT_KEY: JSON.stringify(await exportJWK(signing.publicKey)),
+            ...(options.appRelease ? { FLUX_RELEASE: options.appRelease } : {}),
           },
           outboundService: () => {
             options.onLive();

@@ -6,8 +6,8 @@
  * uploads r1's map through the Source maps page; r1's failure then reads `src/orders.ts:<line>`
  * with the bundle position on hover, r2's shows the no-map state; search finds an execution by
  * its cf-ray; the two throwing functions form two issues. The real agent replays r1's failure
- * through the repaired build (its map uploaded as release `fix` through the API): the report names
- * the extra call's site in source once the responder picks the replayed build's release.
+ * through the repaired build (release `fix`, its map uploaded through the API): the report names
+ * the extra call's site in source with the map of the release the replaying build named.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
@@ -146,6 +146,7 @@ beforeAll(async () => {
     fixedScript: repaired.script,
     paymentsUrl: "http://127.0.0.1:9",
     onLive: () => live++,
+    appRelease: "fix",
   });
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -306,9 +307,12 @@ describe("source maps in the dashboard", () => {
     await page.waitForSelector("#verdict", { timeout: 60_000 });
     expect(await page.getAttribute("#verdict", "data-verdict")).toBe("diverged");
     const line = page.locator('#report tr[data-code="extra_call"] [data-site="replayed"]');
-    expect(await line.textContent()).toMatch(/^extra_call at .+ \(replayed call\)$/);
     expect(await line.getAttribute("title")).toMatch(/^bundle: app\.js:\d+:\d+/);
-    await page.selectOption("#replay-release", "fix");
+    // The replaying build said it is release `fix`: its map is used without asking.
+    expect(await page.inputValue("#replay-release")).toBe("fix");
+    expect(await page.textContent('#replay-release option[value="fix"]')).toBe(
+      "fix (the replayed build)",
+    );
     await page.waitForFunction(
       (expected) =>
         document

@@ -134,6 +134,27 @@ describe("replay", () => {
     expect(upstream.hits()).toBe(before);
   });
 
+  it("names the release of the build that replayed it, when the build knows it", async () => {
+    const { formatReport } = await import("../src/replay/report.js");
+    expect(
+      (await replayer.replay(traceFor("/hello").bytes, rec.keys.privateJwk)).replayedRelease,
+    ).toBeUndefined();
+    const released = await Replayer.start({
+      config: await writeConfig("basic/index.ts", {
+        UPSTREAM: upstream.url,
+        FLUX_RELEASE: "v2.4.1",
+      }),
+    });
+    try {
+      const report = await released.replay(traceFor("/hello").bytes, rec.keys.privateJwk);
+      expect(report.verdict).toBe("match");
+      expect(report.replayedRelease).toBe("v2.4.1");
+      expect(formatReport(report)).toContain("build:    release v2.4.1 replayed it");
+    } finally {
+      await released.dispose();
+    }
+  });
+
   it("replays a network error as the same error", async () => {
     const report = await replayer.replay(traceFor("/neterr").bytes, rec.keys.privateJwk);
     expect(report.verdict).toBe("match");

@@ -46,6 +46,7 @@ export async function serveReplay(
   env: Record<string, unknown>,
   access: ReplayAccess,
   handle: (replay: ReplayRequest) => Promise<ReplayResult | Response>,
+  release?: string,
 ): Promise<Response> {
   const signed = access === "agent";
   try {
@@ -66,6 +67,8 @@ export async function serveReplay(
     }
     const result = await handle({ envelope, body, headers: request.headers, access });
     if (result instanceof Response) return result;
+    // The build answering names its release, so the report maps replayed sites with its map.
+    if (release) result.release = release.slice(0, 64);
     return new Response(encodeResult(result), {
       headers: { "content-type": "application/cbor" },
     });

@@ -53,8 +53,13 @@ function storeTarget(resolved: ResolvedOptions, env: Env): StoreTarget {
       resolved.options.sink ?? (env.FLUX_TRACES ? r2Sink(env.FLUX_TRACES as R2Bucket) : undefined),
     publicKey: resolved.options.publicKey ?? (env.FLUX_PUBLIC_KEY as string | undefined),
     signingKey: resolved.options.signingKey ?? (env.FLUX_SIGNING_KEY as string | undefined),
-    release: resolved.options.release ?? releaseOf(env),
+    release: releaseFor(resolved, env),
   };
+}
+
+/** The release this build runs as: the `release` option, else {@link releaseOf} the env. */
+function releaseFor(resolved: ResolvedOptions, env: Env): string | undefined {
+  return resolved.options.release ?? releaseOf(env);
 }
 
 /** FLUX_RELEASE, else the id of a version metadata binding named CF_VERSION_METADATA. */
@@ -256,16 +261,22 @@ function wrapClass<C extends AnyFunction>(Base: C, resolved: ResolvedOptions): C
 
   /** A replay envelope sent to this instance (a Durable Object): run here if it is ours. */
   const replayHere = (instance: object, request: Request, env: Env, access: ReplayAccess) =>
-    serveReplay(request, env, access, async ({ envelope }) => {
-      if (envelope.entry !== entry) {
-        return Response.json({ error: { code: "ERR_REPLAY_ENVELOPE" } }, { status: OTHER_ENTRY });
-      }
-      return executeReplay(envelope, async (inv) => runMethod(cls, entry, instance, inv), {
-        env,
-        maskHeaders: resolved.maskHeaders,
-        route: resolved.route,
-      });
-    });
+    serveReplay(
+      request,
+      env,
+      access,
+      async ({ envelope }) => {
+        if (envelope.entry !== entry) {
+          return Response.json({ error: { code: "ERR_REPLAY_ENVELOPE" } }, { status: OTHER_ENTRY });
+        }
+        return executeReplay(envelope, async (inv) => runMethod(cls, entry, instance, inv), {
+          env,
+          maskHeaders: resolved.maskHeaders,
+          route: resolved.route,
+        });
+      },
+      releaseFor(resolved, env),
+    );
 
   for (const [name, real] of methods) {
     const kind = handlerKindOf(name);
@@ -352,35 +363,49 @@ function replayDefault(
   resolved: ResolvedOptions,
   handler: object | undefined,
 ): Promise<Response> {
-  return serveReplay(request, env, access, async (replay) => {
-    const { envelope } = replay;
-    if (envelope.entry !== undefined && isObjectTrace(envelope)) return replayInObject(env, replay);
-    return executeReplay(
-      envelope,
-      async (invocation, session) => {
-        if (invocation.entry !== undefined) {
-          const cls = classes.get(invocation.entry);
-          if (!cls) {
+  return serveReplay(
+    request,
+    env,
+    access,
+    async (replay) => {
+      const { envelope } = replay;
+      if (envelope.entry !== undefined && isObjectTrace(envelope))
+        return replayInObject(env, replay);
+      return executeReplay(
+        envelope,
+        async (invocation, session) => {
+          if (invocation.entry !== undefined) {
+            const cls = classes.get(invocation.entry);
+            if (!cls) {
+              throw new FluxError(
+                "ERR_REPLAY_ENVELOPE",
+                `The trace ran class ${invocation.entry}, which this worker does not wrap with withFlux`,
+              );
+            }
+            const instance = runInSession(
+              undefined,
+              () => new cls.Wrapped(replayCtx(session), env),
+            );
+            return runMethod(cls, invocation.entry, instance, invocation);
+          }
+          const real = handler ? (Reflect.get(handler, invocation.handler) as unknown) : undefined;
+          if (typeof real !== "function") {
             throw new FluxError(
               "ERR_REPLAY_ENVELOPE",
-              `The trace ran class ${invocation.entry}, which this worker does not wrap with withFlux`,
+              `The worker's default export has no ${invocation.handler} handler to replay`,
             );
           }
-          const instance = runInSession(undefined, () => new cls.Wrapped(replayCtx(session), env));
-          return runMethod(cls, invocation.entry, instance, invocation);
-        }
-        const real = handler ? (Reflect.get(handler, invocation.handler) as unknown) : undefined;
-        if (typeof real !== "function") {
-          throw new FluxError(
-            "ERR_REPLAY_ENVELOPE",
-            `The worker's default export has no ${invocation.handler} handler to replay`,
-          );
-        }
-        return Reflect.apply(real, handler, [...invocation.args, wrapEnv(env), replayCtx(session)]);
-      },
-      { env, maskHeaders: resolved.maskHeaders, route: resolved.route },
-    );
-  });
+          return Reflect.apply(real, handler, [
+            ...invocation.args,
+            wrapEnv(env),
+            replayCtx(session),
+          ]);
+        },
+        { env, maskHeaders: resolved.maskHeaders, route: resolved.route },
+      );
+    },
+    releaseFor(resolved, env),
+  );
 }
 
 interface HonoRoute {

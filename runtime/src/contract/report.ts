@@ -109,6 +109,11 @@ export const ReplayReport = z.object({
   origin: z.optional(TraceOriginView),
   /** The replay policy it ran with: reviewed or not, and why a signed one was ignored. */
   policy: z.optional(PolicyView),
+  /**
+   * The release of the build that replayed it, when that build knows its own (the recorded one is
+   * the summary's): its source map places the replayed call sites.
+   */
+  replayedRelease: z.optional(z.string()),
 });
 export type ReplayReport = z.output<typeof ReplayReport>;
 

@@ -42,5 +42,7 @@ export const ReplayResult = z.object({
   console: z.int(),
   /** Live read-only calls the policy let through. */
   live: z._default(z.array(z.object({ op: z.string(), target: z.string() })), []),
+  /** The release of the build that replayed it (its `release` option or FLUX_RELEASE...). */
+  release: z.optional(z.string()),
 });
 export type ReplayResult = z.infer<typeof ReplayResult>;

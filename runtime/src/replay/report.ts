@@ -189,6 +189,7 @@ export function buildReport(
           !!e && (e.kind === "fetch" || e.kind === "host" || e.kind === "binding"),
       )
       .map((e) => `${e.kind} ${e.op} ${e.target}`),
+    ...(result.release ? { replayedRelease: result.release } : {}),
   };
 }
 
@@ -234,6 +235,8 @@ export function formatReport(report: ReplayReport): string {
     );
   }
   if (report.policy) lines.push(`  policy:   ${policyLine(report.policy)}`);
+  if (report.replayedRelease)
+    lines.push(`  build:    release ${report.replayedRelease} replayed it`);
   report.divergences.forEach((d, i) => {
     lines.push(
       `  ${i + 1}. ${d.code}${d.seq === null ? "" : ` at event #${d.seq}`} [${d.kind} ${d.op} ${d.target}]: ${d.message}`,

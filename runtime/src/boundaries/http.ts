@@ -138,34 +138,17 @@ function boundedBody(response: Response, limit: number): boolean {
 }
 
 /**
- * In an execution the sample left out, a bounded response's body is read from its copy only if
- * the execution fails ({@link Deferred}); otherwise the copy is cancelled unread. Null when the
- * body must be read now.
+ * A response whose body is decided once the execution has ended ({@link Deferred}), from a copy:
+ * a copy of a bounded body waits unread (cancelled if the trace is not kept), one of unknown
+ * length is read as it comes, so it never holds a whole download. With `unreadBodies` "keep", the
+ * body is read from the copy; with "digest" or "skip", only if the app read (or began to read)
+ * the original, else it is kept as an {@link Unread} marker with its size and digest ("digest",
+ * which reads the copy) or its declared length ("skip", which cancels it).
  */
-export function deferredResponse(
+export function heldResponse(
   response: Response,
   limit: number,
-  describe: (data: HttpResponseData) => HttpResponseData = (d) => d,
-): Deferred | null {
-  if (!boundedBody(response, limit)) return null;
-  const copy = response.body ? response.clone() : null;
-  return new Deferred(
-    () => responseData(response, copy, limit).then(describe),
-    () => void copy?.body?.cancel().catch(() => {}),
-  );
-}
-
-/**
- * Under `unreadBodies: "digest" | "skip"`: the body is decided once the execution has ended
- * ({@link Deferred}): read from its copy if the app read (or began to read) the original, else
- * kept as an {@link Unread} marker, with its size and digest ("digest", which reads the copy) or
- * its declared length ("skip", which cancels it). A copy of unknown length is read as it comes
- * instead of held, as {@link deferredResponse} does.
- */
-export function watchedResponse(
-  response: Response,
-  limit: number,
-  mode: Exclude<UnreadBodies, "keep">,
+  mode: UnreadBodies,
   describe: (data: HttpResponseData) => HttpResponseData,
 ): Deferred {
   const copy = response.body ? response.clone() : null;
@@ -173,7 +156,7 @@ export function watchedResponse(
   const read = () => (copy ? (early ?? readBody(copy, limit)) : Promise.resolve(null));
   return new Deferred(
     async () => {
-      if (!copy || bodyTouched(response)) {
+      if (!copy || mode === "keep" || bodyTouched(response)) {
         return describe(recordedResponse(response, await read()));
       }
       let marker: Unread = { unread: true };
@@ -318,19 +301,16 @@ export async function httpExchange(
         return res;
       };
       const whole = readWhole.get(response);
-      const mode = session.unreadBodies;
-      const later = whole
-        ? null
-        : mode !== "keep"
-          ? watchedResponse(response, limit, mode, described)
-          : session.sampled
-            ? null
-            : deferredResponse(response, limit, described);
+      // Read once already, or else held until the outcome (left out by the sample) or until the
+      // app's use of the body is known (`unreadBodies`); otherwise read from a copy now.
+      const held = !session.sampled || session.unreadBodies !== "keep";
       return {
         value: response,
         data: whole
           ? described(whole)
-          : (later ?? captureResponse(response, limit).then(described)),
+          : held
+            ? heldResponse(response, limit, session.unreadBodies, described)
+            : captureResponse(response, limit).then(described),
         status: response.status,
       };
     },

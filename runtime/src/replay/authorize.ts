@@ -20,6 +20,7 @@ import {
 import type { ReplayAuthClaims } from "../contract/agent.js";
 import { FluxError } from "../errors.js";
 import { check, int, obj, oneOf, str, type Shape } from "../trace/_shape.js";
+import { fromBase64url } from "../trace/_jwk.js";
 import { hex, sha256 } from "../internal/_sha256.js";
 import { now } from "../originals.js";
 import { REPLAY_HEADER, REPLAY_SECRET_VAR } from "./_wire.js";
@@ -82,14 +83,6 @@ export const ReplayAuthClaimsShape: Shape<ReplayAuthClaims> = obj({
   jti: str(256, 1),
 });
 
-function base64url(part: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(part)) throw new TypeError("not base64url");
-  const bin = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 function jsonObject(bytes: Uint8Array): Record<string, unknown> {
   const value: unknown = JSON.parse(
     new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes),
@@ -111,17 +104,17 @@ async function verifiedJws(
     const parts = token.split(".");
     if (parts.length !== 3) throw new TypeError("not a compact JWS");
     const [h, p, sig] = parts as [string, string, string];
-    const header = jsonObject(base64url(h));
+    const header = jsonObject(fromBase64url(h));
     if (header.alg !== "EdDSA" || header.crit !== undefined || header.b64 !== undefined)
       throw new TypeError("unexpected protected header");
     const ok = await crypto.subtle.verify(
       { name: "Ed25519" },
       key,
-      base64url(sig) as BufferSource,
+      fromBase64url(sig) as BufferSource,
       utf8.encode(`${h}.${p}`) as BufferSource,
     );
     if (!ok) throw new TypeError("signature mismatch");
-    return { header, payload: jsonObject(base64url(p)) };
+    return { header, payload: jsonObject(fromBase64url(p)) };
   } catch (cause) {
     throw refused("bad signature", cause);
   }

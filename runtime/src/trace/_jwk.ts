@@ -20,6 +20,15 @@ export interface PrivateJwk extends PublicJwk {
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 
+/** The bytes of unpadded base64url text; a TypeError for any other character. */
+export function fromBase64url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new TypeError("not base64url");
+  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
 /**
  * An OKP JWK of curve `crv` (JSON text or object) as a plain record, its `x` base64url; anything
  * else is `ERR_KEY_INVALID` naming `what`. Shared by the trace keys (X25519) and the signing

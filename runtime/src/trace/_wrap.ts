@@ -9,16 +9,10 @@
  * @module
  */
 import { FluxError } from "../errors.js";
+import { fromBase64url } from "./_jwk.js";
 
 const subtle = () => crypto.subtle;
 const WRAP_INFO = new TextEncoder().encode("fluxrun/trace v3 data key");
-
-function fromB64url(s: string): Uint8Array {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/");
-  return Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (c) =>
-    c.charCodeAt(0),
-  );
-}
 
 async function wrappingKey(
   z: Uint8Array,
@@ -53,7 +47,7 @@ export async function wrapDataKey(
   key: CryptoKey,
   x: string,
 ): Promise<{ epk: Uint8Array; wrapped: Uint8Array }> {
-  const recipient = fromB64url(x);
+  const recipient = fromBase64url(x);
   const publicKey = await subtle().importKey(
     "raw",
     recipient as BufferSource,
@@ -96,7 +90,7 @@ export async function unwrapDataKey(
       [],
     );
     const z = await sharedSecret(publicKey, privateKey);
-    const kek = await wrappingKey(z, envelope.epk, fromB64url(jwk.x), "unwrapKey");
+    const kek = await wrappingKey(z, envelope.epk, fromBase64url(jwk.x), "unwrapKey");
     z.fill(0);
     const key = await subtle().unwrapKey(
       "raw",

@@ -10,7 +10,7 @@ import { countDrop, dropReasonOf, traceKey, type TraceSink } from "../sink/_sink
 import { encodePayloadList, sealV3 } from "../trace/_writer.js";
 import { eventFacts } from "../trace/_facts.js";
 import { encodeCbor } from "../trace/_cbor.js";
-import { CborWriter } from "../trace/_encode.js";
+import { ReusedWriter } from "../trace/_encode.js";
 import type { HandlerKind, Outcome, TraceEvent, TraceHead, TraceSummary } from "../trace/schema.js";
 import type { PublicJwk } from "../trace/keys.js";
 import { loadSigner, type SigningJwk } from "../trace/_sign.js";
@@ -295,9 +295,7 @@ function keepable(payload: unknown): { value: unknown; unencodable?: string } {
 }
 
 /** The payload writer of this isolate (see {@link encodePayloads}). */
-let payloadWriter: CborWriter | undefined;
-/** Largest buffer a reused writer keeps. */
-const KEPT_WRITER_BYTES = 256 * 1024;
+const payloadWriter = new ReusedWriter(16 * 1024, { compact: true });
 
 /**
  * Encodes the payload list once, into one buffer. A payload outside the data model (a Map a host
@@ -307,30 +305,26 @@ const KEPT_WRITER_BYTES = 256 * 1024;
  */
 async function encodePayloads(session: RecordSession): Promise<Uint8Array> {
   const { payloads, events } = session;
-  // Written synchronously up to `finish`, so one writer serves every trace of the isolate.
-  const w = (payloadWriter ??= new CborWriter(16 * 1024, { compact: true }));
-  w.reset();
-  w.head(4, payloads.length);
   const sizes: number[] = [];
-  for (let i = 0; i < payloads.length; i++) {
-    const mark = w.length;
-    const p = payloads[i] === undefined ? null : payloads[i];
-    try {
-      w.value(p);
-    } catch {
-      w.rewind(mark);
-      const { value, unencodable } = keepable(p);
-      const event = events[i];
-      if (unencodable && event) event.info = { ...event.info, unencodable };
-      payloads[i] = value;
-      w.value(value);
+  const whole = payloadWriter.write((w) => {
+    w.head(4, payloads.length);
+    for (let i = 0; i < payloads.length; i++) {
+      const mark = w.length;
+      const p = payloads[i] === undefined ? null : payloads[i];
+      try {
+        w.value(p);
+      } catch {
+        w.rewind(mark);
+        const { value, unencodable } = keepable(p);
+        const event = events[i];
+        if (unencodable && event) event.info = { ...event.info, unencodable };
+        payloads[i] = value;
+        w.value(value);
+      }
+      sizes.push(w.length - mark);
     }
-    sizes.push(w.length - mark);
-  }
+  });
   const limit = session.limits.maxTraceBytes;
-  const whole = w.finish();
-  // A writer grown by a large trace is let go rather than kept for the isolate's lifetime.
-  if (w.capacity > KEPT_WRITER_BYTES) payloadWriter = undefined;
   if (whole.length <= limit) return whole;
   let total = whole.length;
   const largest = sizes.map((size, i) => ({ i, size })).sort((a, b) => b.size - a.size);

@@ -45,6 +45,11 @@ function wtf8(s: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** Bytes of a CBOR head whose argument is `arg`. */
+export function headLength(arg: number): number {
+  return arg < 24 ? 1 : arg < 0x100 ? 2 : arg < 0x10000 ? 3 : arg < 0x1_0000_0000 ? 5 : 9;
+}
+
 export class CborWriter {
   #buf: Uint8Array;
   #view: DataView;
@@ -227,7 +232,7 @@ export class CborWriter {
     }
     // Room for the longest encoding behind the longest head it could need, then the actual head.
     const max = n * 3;
-    const headSize = max < 24 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
+    const headSize = headLength(max);
     // Enough that writing the head below cannot grow (and so move) the buffer.
     this.#ensure(headSize + max + 9);
     const at = this.#pos + headSize;
@@ -306,6 +311,30 @@ export class CborWriter {
         this.value((v as Record<string, unknown>)[k], depth + 1);
       }
     }
+  }
+}
+
+/**
+ * A writer reused for every trace of an isolate (an ArrayBuffer is not cheap to allocate in
+ * workerd): each `write` starts it over, fills it synchronously and hands back a copy; a writer a
+ * large trace grew past `keep` bytes is let go rather than kept for the isolate's lifetime.
+ */
+export class ReusedWriter {
+  #writer: CborWriter | undefined;
+
+  constructor(
+    readonly size: number,
+    readonly options: { compact?: boolean } = {},
+    readonly keep = 256 * 1024,
+  ) {}
+
+  write(fill: (w: CborWriter) => void): Uint8Array {
+    const w = (this.#writer ??= new CborWriter(this.size, this.options));
+    w.reset();
+    fill(w);
+    const out = w.finish();
+    if (w.capacity > this.keep) this.#writer = undefined;
+    return out;
   }
 }
 

@@ -16,7 +16,7 @@
  * fields left out, flags `1` write and `2` truncated.
  * @module
  */
-import { CborWriter } from "./_encode.js";
+import { CborWriter, headLength, ReusedWriter } from "./_encode.js";
 import { wrapDataKey } from "./_wrap.js";
 import { keyId, parsePublicJwk, type PublicJwk } from "./_jwk.js";
 import { signTrace, type Signer } from "./_sign.js";
@@ -142,8 +142,8 @@ function headSummary(head: Omit<TraceHead, "recipient" | "version">): Partial<Tr
 }
 
 /** The head's bytes: a compact map whose events are positional records. */
-/** The head writer of this isolate: written synchronously, reused for every trace. */
-let headWriter: CborWriter | undefined;
+/** The head writer of this isolate, reused for every trace. */
+const aadWriter = new ReusedWriter(4096, { compact: true });
 
 /**
  * The sealed block's associated data: {@link AAD_PREFIX_V3}, then the head's bytes (a compact map
@@ -154,41 +154,33 @@ function writeAad(
   recipient: DataKey["recipient"],
   signer: string | undefined,
 ): Uint8Array {
-  const w = (headWriter ??= new CborWriter(4096, { compact: true }));
-  w.reset();
-  w.raw(AAD_PREFIX_V3);
-  w.head(5, signer ? 8 : 7);
-  w.key("id");
-  w.string(head.id);
-  if (signer) {
-    w.key("signer");
-    w.string(signer);
-  }
-  w.key("version");
-  w.number(TRACE_VERSION_3);
-  w.key("summary");
-  w.value(headSummary(head));
-  w.key("recipient");
-  w.value(recipient);
-  w.key("events");
-  w.head(4, head.events.length);
-  for (const e of head.events) writeEvent(w, e);
-  w.key("masks");
-  w.value([head.masks.headers.filter((h) => !V3_DEFAULT_MASKS.includes(h)), head.masks.fields]);
-  w.key("stats");
-  w.value(head.stats);
-  const aad = w.finish();
-  if (w.capacity > 256 * 1024) headWriter = undefined;
-  return aad;
-}
-
-/** Bytes of a CBOR head whose argument is `n`. */
-function headSize(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x1_0000_0000 ? 5 : 9;
+  return aadWriter.write((w) => {
+    w.raw(AAD_PREFIX_V3);
+    w.head(5, signer ? 8 : 7);
+    w.key("id");
+    w.string(head.id);
+    if (signer) {
+      w.key("signer");
+      w.string(signer);
+    }
+    w.key("version");
+    w.number(TRACE_VERSION_3);
+    w.key("summary");
+    w.value(headSummary(head));
+    w.key("recipient");
+    w.value(recipient);
+    w.key("events");
+    w.head(4, head.events.length);
+    for (const e of head.events) writeEvent(w, e);
+    w.key("masks");
+    w.value([head.masks.headers.filter((h) => !V3_DEFAULT_MASKS.includes(h)), head.masks.fields]);
+    w.key("stats");
+    w.value(head.stats);
+  });
 }
 
 /** Bytes of a text string of ASCII `s`, head included. */
-const textSize = (s: string) => headSize(s.length) + s.length;
+const textSize = (s: string) => headLength(s.length) + s.length;
 
 /** Parsed public keys by their JSON text: a recorder hands the same env string to every trace. */
 const parsedKeys = new Map<string, PublicJwk>();
@@ -247,14 +239,14 @@ export async function sealV3(
     textSize("format") +
     textSize(TRACE_FORMAT) +
     textSize("version") +
-    headSize(TRACE_VERSION_3) +
+    headLength(TRACE_VERSION_3) +
     textSize("head") +
-    headSize(headBytes.length) +
+    headLength(headBytes.length) +
     headBytes.length +
     textSize("sealed") +
-    headSize(sealedLength) +
+    headLength(sealedLength) +
     sealedLength +
-    (sig ? textSize("sig") + headSize(sig.length) + sig.length : 0);
+    (sig ? textSize("sig") + headLength(sig.length) + sig.length : 0);
   const w = new CborWriter(size);
   w.head(5, sig ? 5 : 4);
   w.string("format");

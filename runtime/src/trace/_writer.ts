@@ -23,6 +23,7 @@ import { signTrace, type Signer } from "./_sign.js";
 import { EVENT_KINDS, TRACE_FORMAT } from "./_kinds.js";
 import type { TraceEvent, TraceHead, TraceSummary } from "./schema.js";
 import { eventFacts } from "./_facts.js";
+import { sameValue } from "./_equal.js";
 
 /** The format version before this one: AES-256-GCM, a JWE recipient, plain CBOR. */
 export const TRACE_VERSION_2 = 2;
@@ -115,17 +116,6 @@ function writeEvent(w: CborWriter, e: TraceEvent): void {
   w.value(fields);
 }
 
-/** Two values of the summary's JSON-like shapes are the same. */
-function same(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) =>
-    same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-  );
-}
-
 /**
  * The summary as a version 3 head keeps it: without the trace id (the head's `id`), the event
  * counts and the fetches when they are what the events give (`_facts.ts`): the reader puts them
@@ -136,8 +126,8 @@ function headSummary(head: Omit<TraceHead, "recipient" | "version">): Partial<Tr
   const facts = eventFacts(head.events);
   const out: Partial<TraceSummary> = rest;
   if (traceId !== head.id) out.traceId = traceId;
-  if (!same(eventCounts, facts.eventCounts)) out.eventCounts = eventCounts;
-  if (!same(fetches, facts.fetches)) out.fetches = fetches;
+  if (!sameValue(eventCounts, facts.eventCounts)) out.eventCounts = eventCounts;
+  if (!sameValue(fetches, facts.fetches)) out.fetches = fetches;
   return out;
 }
 

@@ -12,6 +12,7 @@
  * to the same database and bucket ids: the real D1 and R2 in workerd run them.
  */
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Miniflare, MiniflareOptions, WorkerOptions } from "miniflare";
@@ -303,4 +304,28 @@ export async function workerFetch(
   const headers = new Headers(init.headers);
   headers.set("MF-Route-Override", worker);
   return (await mf.dispatchFetch(url, { ...init, headers } as never)) as unknown as Response;
+}
+
+/**
+ * Counts the worker threads started until `restore()`: Miniflare's synchronous proxy starts one
+ * on its first blocking call, so a count of 0 means nothing went through it.
+ */
+export function watchThreads(): { readonly started: number; restore(): void } {
+  const threads = createRequire(import.meta.url)("node:worker_threads") as {
+    Worker: new (...args: unknown[]) => object;
+  };
+  const Real = threads.Worker;
+  let started = 0;
+  threads.Worker = class extends Real {
+    constructor(...args: unknown[]) {
+      started++;
+      super(...args);
+    }
+  };
+  return {
+    get started() {
+      return started;
+    },
+    restore: () => void (threads.Worker = Real),
+  };
 }

@@ -3,24 +3,13 @@
  * blobs, nulls and errors cross unchanged, R2 objects behave as workerd's, and no test's calls go
  * through Miniflare's synchronous proxy (its helper thread is never started).
  */
-import { createRequire } from "node:module";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Miniflare } from "miniflare";
-import { nodeD1, nodeKV, nodeR2, withNodeBindings } from "./_miniflare.js";
+import { nodeD1, nodeKV, nodeR2, watchThreads, withNodeBindings } from "./_miniflare.js";
 import { fromWire, toWire } from "./_miniflare-wire.js";
 
 // Miniflare's synchronous proxy starts a worker thread on its first blocking call.
-const threads = createRequire(import.meta.url)("node:worker_threads") as {
-  Worker: new (...args: unknown[]) => object;
-};
-const RealWorker = threads.Worker;
-let started = 0;
-threads.Worker = class extends RealWorker {
-  constructor(...args: unknown[]) {
-    started++;
-    super(...args);
-  }
-};
+const threads = watchThreads();
 
 let mf: Miniflare;
 let db: D1Database;
@@ -50,11 +39,11 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  expect(started, "calls went through Miniflare's synchronous proxy").toBe(0);
+  expect(threads.started, "calls went through Miniflare's synchronous proxy").toBe(0);
 });
 
 afterAll(async () => {
-  threads.Worker = RealWorker;
+  threads.restore();
   await mf?.dispose();
 });
 

@@ -5,7 +5,6 @@
  * request's AWS Signature V4 with its own implementation, pages its listings, and serves custom
  * metadata as `x-amz-meta-*` headers the way R2 does.
  */
-import { createRequire } from "node:module";
 import { createHash, createHmac } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { mkdtemp, readdir, readFile, stat, writeFile } from "node:fs/promises";
@@ -18,7 +17,7 @@ import { parseFilters, pullTraces, s3FromEnvironment } from "../src/harness/pull
 import { signRequest } from "../src/harness/s3.js";
 import { main } from "../src/harness/cli.js";
 import { readTrace } from "../src/trace/seal.js";
-import { nodeR2, withNodeBindings } from "./_miniflare.js";
+import { nodeR2, watchThreads, withNodeBindings } from "./_miniflare.js";
 
 interface Stored {
   key: string;
@@ -76,23 +75,13 @@ async function localApp(objects: Stored[], bucket = "fluxrun-traces"): Promise<s
  * its first blocking call), which can lose step with its thread on a loaded machine.
  */
 async function withoutSyncProxy<T>(fn: () => Promise<T>): Promise<T> {
-  const threads = createRequire(import.meta.url)("node:worker_threads") as {
-    Worker: new (...args: unknown[]) => object;
-  };
-  const Real = threads.Worker;
-  let started = 0;
-  threads.Worker = class extends Real {
-    constructor(...args: unknown[]) {
-      started++;
-      super(...args);
-    }
-  };
+  const threads = watchThreads();
   try {
     const value = await fn();
-    expect(started, "a call went through Miniflare's synchronous proxy").toBe(0);
+    expect(threads.started, "a call went through Miniflare's synchronous proxy").toBe(0);
     return value;
   } finally {
-    threads.Worker = Real;
+    threads.restore();
   }
 }
 

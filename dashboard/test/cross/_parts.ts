@@ -4,6 +4,7 @@
  * recorder; they share the `fluxrun-traces` bucket when they run in one Miniflare.
  */
 import type { Miniflare, WorkerOptions } from "miniflare";
+import { exportJWK } from "jose";
 import { bundleWorker } from "fluxrun/harness";
 import { nodeD1, nodeR2 } from "../../../runtime/test/_miniflare.js";
 import { migrate } from "../_helpers.js";
@@ -29,6 +30,45 @@ export async function dashboardWorker(
     d1Databases: { DB: "fluxrun-dashboard" },
     r2Buckets: { FLUX_TRACES: TRACE_BUCKET },
     bindings,
+  };
+}
+
+/** A dashboard's dev bindings: the dev admin token, workspace `default`, and the agent it names. */
+export function devDashboardBindings(options: {
+  devToken: string;
+  agentId: string;
+  signingKey: string;
+}): Record<string, string> {
+  return {
+    FLUX_DEV: "true",
+    FLUX_DEV_ADMIN_TOKEN: options.devToken,
+    FLUX_DEFAULT_WORKSPACE: "default",
+    FLUX_AGENT_ORIGIN: "http://agent.test",
+    FLUX_AGENT_ID: options.agentId,
+    FLUX_DASHBOARD_SIGNING_KEY: options.signingKey,
+  };
+}
+
+/**
+ * An agent's bindings: the trace key pair, its replay-signing key, and the dashboard it trusts
+ * (its JWKS as JSON text, its origin) for `workspaces`.
+ */
+export async function agentBindings(options: {
+  keys: { privateJwk: unknown; publicJwk: unknown };
+  replaySigning: CryptoKeyPair;
+  jwks: string;
+  agentId: string;
+  dashboard: string;
+  workspaces: string;
+}): Promise<Record<string, string>> {
+  return {
+    FLUX_PRIVATE_KEY: JSON.stringify(options.keys.privateJwk),
+    FLUX_PUBLIC_KEY: JSON.stringify(options.keys.publicJwk),
+    FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(options.replaySigning.privateKey)),
+    FLUX_DASHBOARD_JWKS: options.jwks,
+    FLUX_AGENT_ID: options.agentId,
+    FLUX_ALLOWED_ORIGINS: options.dashboard,
+    FLUX_WORKSPACES: options.workspaces,
   };
 }
 

@@ -26,9 +26,11 @@ import type { Env } from "../../src/env.js";
 import { issueAgentToken, signingKey } from "../../src/auth/issuer.js";
 import { signingJwk } from "../_helpers.js";
 import {
+  agentBindings,
   agentWorker,
   dashboardDb,
   dashboardWorker,
+  devDashboardBindings,
   recorderWorker,
   traceBucket,
 } from "./_parts.js";
@@ -92,14 +94,13 @@ beforeAll(async () => {
     await withNodeBindings({
       r2Persist,
       workers: [
-        await dashboardWorker({
-          FLUX_DEV: "true",
-          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-          FLUX_DEFAULT_WORKSPACE: "default",
-          FLUX_AGENT_ORIGIN: "http://agent.test",
-          FLUX_AGENT_ID: AGENT_ID,
-          FLUX_DASHBOARD_SIGNING_KEY: await signingJwk(),
-        }),
+        await dashboardWorker(
+          devDashboardBindings({
+            devToken: DEV_TOKEN,
+            agentId: AGENT_ID,
+            signingKey: await signingJwk(),
+          }),
+        ),
       ],
     }),
   );
@@ -110,15 +111,16 @@ beforeAll(async () => {
     await withNodeBindings({
       r2Persist,
       workers: [
-        await agentWorker({
-          FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
-          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-          FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
-          FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
-          FLUX_AGENT_ID: AGENT_ID,
-          FLUX_ALLOWED_ORIGINS: dashboard,
-          FLUX_WORKSPACES: "default",
-        }),
+        await agentWorker(
+          await agentBindings({
+            keys,
+            replaySigning,
+            jwks: JSON.stringify(jwks),
+            agentId: AGENT_ID,
+            dashboard,
+            workspaces: "default",
+          }),
+        ),
         await recorderWorker("app", {
           FLUX_APP: "shop-api",
           FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),

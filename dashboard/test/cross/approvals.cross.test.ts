@@ -29,9 +29,11 @@ import { issueAgentToken, signingKey, type SigningKey } from "../../src/auth/iss
 import { signApproval, type Cleared } from "../../src/auth/approvals.js";
 import { signingJwk } from "../_helpers.js";
 import {
+  agentBindings,
   agentWorker,
   dashboardDb,
   dashboardWorker,
+  devDashboardBindings,
   recorderWorker,
   traceBucket,
 } from "./_parts.js";
@@ -150,29 +152,27 @@ beforeAll(async () => {
     await withNodeBindings({
       r2Persist,
       workers: [
-        await dashboardWorker({
-          FLUX_DEV: "true",
-          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-          FLUX_DEFAULT_WORKSPACE: "default",
-          FLUX_AGENT_ORIGIN: "http://agent.test",
-          FLUX_AGENT_ID: AGENT_ID,
-          FLUX_DASHBOARD_SIGNING_KEY: signingKeyJwk,
-        }),
+        await dashboardWorker(
+          devDashboardBindings({
+            devToken: DEV_TOKEN,
+            agentId: AGENT_ID,
+            signingKey: signingKeyJwk,
+          }),
+        ),
       ],
     }),
   );
   dashboard = (await dashMf.ready).toString().replace(/\/$/, "");
   await dashboardDb(dashMf);
   const jwks = await (await fetch(`${dashboard}/.well-known/jwks.json`)).text();
-  const agentBindings = {
-    FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
-    FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-    FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
-    FLUX_DASHBOARD_JWKS: jwks,
-    FLUX_AGENT_ID: AGENT_ID,
-    FLUX_ALLOWED_ORIGINS: dashboard,
-    FLUX_WORKSPACES: "default",
-  };
+  const bindings = await agentBindings({
+    keys,
+    replaySigning,
+    jwks,
+    agentId: AGENT_ID,
+    dashboard,
+    workspaces: "default",
+  });
   const app = await recorderWorker("app", {
     FLUX_APP: "vault-app",
     FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
@@ -190,9 +190,9 @@ beforeAll(async () => {
     await withNodeBindings({
       r2Persist,
       workers: [
-        await agentWorker(agentBindings),
+        await agentWorker(bindings),
         {
-          ...(await agentWorker({ ...agentBindings, FLUX_AGENT_PRODUCTION: "true" })),
+          ...(await agentWorker({ ...bindings, FLUX_AGENT_PRODUCTION: "true" })),
           name: "agent-prod",
         },
         app,

@@ -34,9 +34,11 @@ import { signPolicy } from "../../src/auth/policy-signer.js";
 import { createApiToken, ensureUser, setMember } from "../../src/db/users.js";
 import { signingJwk } from "../_helpers.js";
 import {
+  agentBindings,
   agentWorker,
   dashboardDb,
   dashboardWorker,
+  devDashboardBindings,
   recorderWorker,
   traceBucket,
 } from "./_parts.js";
@@ -124,14 +126,13 @@ beforeAll(async () => {
     await withNodeBindings({
       r2Persist,
       workers: [
-        await dashboardWorker({
-          FLUX_DEV: "true",
-          FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-          FLUX_DEFAULT_WORKSPACE: "default",
-          FLUX_AGENT_ORIGIN: "http://agent.test",
-          FLUX_AGENT_ID: AGENT_ID,
-          FLUX_DASHBOARD_SIGNING_KEY: dashboardKey,
-        }),
+        await dashboardWorker(
+          devDashboardBindings({
+            devToken: DEV_TOKEN,
+            agentId: AGENT_ID,
+            signingKey: dashboardKey,
+          }),
+        ),
       ],
     }),
   );
@@ -147,15 +148,16 @@ beforeAll(async () => {
     await withNodeBindings({
       r2Persist,
       workers: [
-        await agentWorker({
-          FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
-          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-          FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
-          FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
-          FLUX_AGENT_ID: AGENT_ID,
-          FLUX_ALLOWED_ORIGINS: dashboard,
-          FLUX_WORKSPACES: "default",
-        }),
+        await agentWorker(
+          await agentBindings({
+            keys,
+            replaySigning,
+            jwks: JSON.stringify(jwks),
+            agentId: AGENT_ID,
+            dashboard,
+            workspaces: "default",
+          }),
+        ),
         await recorderWorker("recorder", appBindings),
         {
           name: "app",

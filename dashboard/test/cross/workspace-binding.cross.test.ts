@@ -21,6 +21,7 @@ import { createApiToken, ensureUser, setMember } from "../../src/db/users.js";
 import { createWorkspace } from "../../src/db/workspaces.js";
 import { signingJwk } from "../_helpers.js";
 import {
+  agentBindings,
   agentWorker,
   dashboardDb,
   dashboardWorker,
@@ -117,15 +118,16 @@ beforeAll(async () => {
     await withNodeBindings({
       r2Persist,
       workers: [
-        await agentWorker({
-          FLUX_PRIVATE_KEY: JSON.stringify(keys.privateJwk),
-          FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),
-          FLUX_AGENT_SIGNING_KEY: JSON.stringify(await exportJWK(replaySigning.privateKey)),
-          FLUX_DASHBOARD_JWKS: JSON.stringify(jwks),
-          FLUX_AGENT_ID: AGENT_ID,
-          FLUX_ALLOWED_ORIGINS: dashboard,
-          FLUX_WORKSPACES: "acme",
-        }),
+        await agentWorker(
+          await agentBindings({
+            keys,
+            replaySigning,
+            jwks: JSON.stringify(jwks),
+            agentId: AGENT_ID,
+            dashboard,
+            workspaces: "acme",
+          }),
+        ),
         await recorderWorker("app", {
           FLUX_APP: "shop-api",
           FLUX_PUBLIC_KEY: JSON.stringify(keys.publicJwk),

@@ -11,7 +11,7 @@ import { createServer, type Server } from "node:http";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Miniflare } from "miniflare";
+import { Miniflare, type WorkerOptions } from "miniflare";
 import { chromium, type Browser } from "playwright-core";
 import { exportJWK, generateKeyPair } from "jose";
 import { bundleWorker } from "fluxrun/harness";
@@ -122,6 +122,33 @@ export interface AgentHandle {
   liveAttempts(): number;
 }
 
+/**
+ * The dashboard worker in dev mode, as the browser tests run it: D1 `DB`, R2 `FLUX_TRACES`, the
+ * dev admin token, workspace `default`, and the agent at `agentOrigin`.
+ */
+export function devDashboard(
+  script: string,
+  options: { agentOrigin: string; signingKey: string; more?: Record<string, string> },
+): WorkerOptions {
+  return {
+    name: "dashboard",
+    modules: [{ type: "ESModule", path: "dashboard.js", contents: script }],
+    compatibilityDate: "2026-04-20",
+    compatibilityFlags: ["nodejs_compat"],
+    d1Databases: { DB: "fluxrun-dashboard" },
+    r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
+    bindings: {
+      FLUX_DEV: "true",
+      FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
+      FLUX_DEFAULT_WORKSPACE: "default",
+      FLUX_AGENT_ORIGIN: options.agentOrigin,
+      FLUX_AGENT_ID: AGENT_ID,
+      FLUX_DASHBOARD_SIGNING_KEY: options.signingKey,
+      ...options.more,
+    },
+  };
+}
+
 /** The real agent plus the repaired app it replays through, in one Miniflare. */
 export async function startAgent(options: {
   port: number;
@@ -208,23 +235,11 @@ export async function startStack(): Promise<Stack> {
       port: 0,
       r2Persist,
       workers: [
-        {
-          name: "dashboard",
-          modules: [{ type: "ESModule", path: "dashboard.js", contents: dashScript }],
-          compatibilityDate: "2026-04-20",
-          compatibilityFlags: ["nodejs_compat"],
-          d1Databases: { DB: "fluxrun-dashboard" },
-          r2Buckets: { FLUX_TRACES: "fluxrun-traces" },
-          bindings: {
-            FLUX_DEV: "true",
-            FLUX_DEV_ADMIN_TOKEN: DEV_TOKEN,
-            FLUX_DEFAULT_WORKSPACE: "default",
-            FLUX_AGENT_ORIGIN: agentUrl,
-            FLUX_AGENT_ID: AGENT_ID,
-            FLUX_DASHBOARD_SIGNING_KEY: signingJwk,
-            FLUX_AGENT_TIMEOUT_MS: String(AGENT_TIMEOUT_MS),
-          },
-        },
+        devDashboard(dashScript, {
+          agentOrigin: agentUrl,
+          signingKey: signingJwk,
+          more: { FLUX_AGENT_TIMEOUT_MS: String(AGENT_TIMEOUT_MS) },
+        }),
         {
           name: "app",
           modules: [{ type: "ESModule", path: "app.js", contents: appScript }],

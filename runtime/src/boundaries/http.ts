@@ -5,7 +5,7 @@
  */
 import { FluxError } from "../errors.js";
 import { Deferred, type CallSpec, type Session, type UnreadBodies } from "../internal/session.js";
-import type { Trigger } from "../internal/recorder.js";
+import { failedStatus, type Trigger } from "../internal/recorder.js";
 import type { RawSite } from "../internal/site.js";
 import type { EventKind, HttpRequestData, HttpResponseData, Unread } from "../trace/schema.js";
 import { HttpResponseShape } from "../trace/_shapes.js";
@@ -345,7 +345,7 @@ export function fetchTrigger(request: Request, route: string): Trigger<Response>
     result: (response, limit, sampled) => {
       handedOn.add(response);
       // Left out by the sample, a response below 500 ends an execution that is not kept: no copy.
-      const kept = sampled || response.status >= 500;
+      const kept = sampled || failedStatus(response.status);
       return {
         op: String(response.status),
         status: response.status,

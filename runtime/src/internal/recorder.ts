@@ -129,6 +129,11 @@ export function beginRecording<T>(
   return recording;
 }
 
+/** An answer with this status is a failure: its trace is kept whatever the sample drew. */
+export function failedStatus(status: number): boolean {
+  return status >= 500;
+}
+
 /** Records a normal return (a Response's body is read from a copy, in the background). */
 export function recordResult<T>(rec: Recording, value: T): void {
   const trigger = rec.trigger as unknown as Trigger<T>;
@@ -141,7 +146,7 @@ export function recordResult<T>(rec: Recording, value: T): void {
   } else rec.session.push("response", r.op, trigger.route, r.payload, extra);
   // Left out by the sample and answered below 500: the outcome is ok, so the trace is not kept.
   // Known now, not at the end: what it held is let go and `waitUntil` work is not captured.
-  if (!rec.sampled && (r.status ?? 0) < 500) rec.session.abandon();
+  if (!rec.sampled && !failedStatus(r.status ?? 0)) rec.session.abandon();
 }
 
 /** Records a thrown error; its site is the top of its own stack. */
@@ -241,7 +246,8 @@ function summarize(rec: Recording, target: StoreTarget, truncated: boolean): Tra
       loggedAt = e.site;
     }
   }
-  const outcome: Outcome = errorClass !== undefined ? "exception" : status >= 500 ? "error" : "ok";
+  const outcome: Outcome =
+    errorClass !== undefined ? "exception" : failedStatus(status) ? "error" : "ok";
   const summary: TraceSummary = {
     traceId: rec.id,
     app: target.app,
